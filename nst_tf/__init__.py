@@ -1,0 +1,33 @@
+"""nst_tf: neural style transfer for TensorFlow / Keras 3.
+
+    from nst_tf import stylize, StylizeConfig, save_image
+    result = stylize("photo.jpg", "painting.jpg", StylizeConfig(size=512, steps=300))
+    save_image(result.image, "out.jpg")
+
+Names are imported lazily, so ``import nst_tf`` does not load TensorFlow until needed.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "UserError": "nst_tf.errors",
+    "load_image": "nst_tf.images",
+    "save_image": "nst_tf.images",
+    "StylizeConfig": "nst_tf.config",
+    "StylizeResult": "nst_tf.stylize",
+    "build_extractor": "nst_tf.stylize",
+    "stylize": "nst_tf.stylize",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,1 @@
+"""Command-line entry points (absl apps). Each parses flags, builds a config, calls the library."""

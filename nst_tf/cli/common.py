@@ -1,0 +1,84 @@
+"""What every nst_tf command shares: quiet TF start-up, one-line errors, exit codes, signals.
+
+Exit codes: 0 done; 2 user error; 130 interrupted by Ctrl-C; 143 by SIGTERM; 1 a bug.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from typing import Callable
+
+X
+
+from absl import app, flags  # noqa: E402
+
+from nst_tf.errors import UserError  # noqa: E402
+
+EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+
+
+_terminated = False
+
+
+def _on_sigterm(signum, frame):
+    """SIGTERM is delivered like Ctrl-C, so loops stop and keep their latest result."""
+    global _terminated
+    _terminated = True
+    raise KeyboardInterrupt()
+
+
+def terminated() -> bool:
+    """True once SIGTERM arrived (exit 143 rather than Ctrl-C's 130)."""
+    return _terminated
+
+
+def fail(prog: str, message: str, code: int = EXIT_USER) -> int:
+    print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _setup_logging(prog: str) -> None:
+    logger = logging.getLogger("nst_tf")
+    if not any(getattr(h, "_nst_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{prog}: warning: %(message)s"))
+        handler._nst_cli = True
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+
+
+def run_app(prog: str, main: Callable[[list], int]) -> None:
+    """Run an absl ``main`` with one-line flag errors (exit 2) and our exit codes."""
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as exc:
+            sys.exit(fail(prog, f"{exc} (see {prog} --helpshort)"))
+
+    def wrapped(argv):
+        _setup_logging(prog)
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        if len(argv) > 1:
+            return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
+        try:
+            return main(argv)
+        except UserError as exc:
+            return fail(prog, str(exc))
+        except KeyboardInterrupt:
+            print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+            return EXIT_SIGTERM if terminated() else EXIT_SIGINT
+
+    app.run(wrapped, flags_parser=parse)
+
+
+def split_list(value) -> list:
+    """Flag values given as comma-separated strings or lists, stripped, empties dropped."""
+    if value is None:
+        return []
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [str(v).strip() for v in items if str(v).strip()]

@@ -1,0 +1,107 @@
+"""Configuration of the Gatys optimisation: plain data, no TensorFlow import.
+
+The CLI builds a :class:`StylizeConfig` from flags; the Python API and notebooks build
+one directly. Every field has a documented default and unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+from nst_tf.errors import UserError
+
+BACKBONES = ("vgg19", "vgg16")
+POOLING = ("max", "avg")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+LOSSES = ("normalized", "tutorial", "keras_example")
+OPTIMIZERS = ("adam", "sgd")
+INITS = ("content", "noise", "style")
+
+# Gatys et al. (2016): content conv4_2, style conv1_1 ... conv5_1 (equal weights).
+GATYS_CONTENT_LAYERS = ("block4_conv2",)
+GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
+
+
+@dataclass(frozen=True)
+class StylizeConfig:
+    """Every tunable of the Gatys optimisation. Units in brackets.
+
+    Defaults give a good result on ImageNet VGG19 and on the offline HED VGG16 alike,
+    because the default ``loss="normalized"`` measures each term relative to its target.
+    """
+
+    size: int = 512  #: longer side of the result [px]
+    style_scale: float = 1.0  #: style image's longer side relative to ``size``
+    steps: int = 300  #: optimisation steps
+    optimizer: str = "adam"  #: ``adam`` or ``sgd``
+    learning_rate: float = 0.02  #: initial step size [pixel value per step for Adam; image in 0..1]
+    decay_steps: int = 100  #: ExponentialDecay: the rate is multiplied by ``decay_rate`` every this many steps
+    decay_rate: float = 0.9  #: ExponentialDecay factor (1.0 keeps the rate constant)
+    adam_beta_1: float = 0.9  #: Adam first-moment decay
+    adam_epsilon: float = 1e-8  #: Adam epsilon (the TF tutorial used 0.1 with its larger losses)
+    content_weight: float = 1.0  #: weight of the content term
+    style_weight: float = 10.0  #: weight of the style term
+    tv_weight: float = 10.0  #: weight of the total-variation (smoothness) term
+    content_layers: tuple = GATYS_CONTENT_LAYERS  #: layers compared with the content image
+    style_layers: tuple = GATYS_STYLE_LAYERS  #: layers whose Gram matrices are matched
+    style_layer_weights: Optional[tuple] = None  #: one weight per style layer (default: equal)
+    loss: str = "normalized"  #: loss formulation: ``normalized``, ``tutorial``, ``keras_example``
+    backbone: str = "vgg19"  #: ``vgg19`` or ``vgg16``
+    weights: str = "auto"  #: ``auto``, ``imagenet``, ``hed`` or a path to an ``.h5`` file
+    pooling: str = "max"  #: ``max`` or ``avg`` (Gatys et al. preferred average pooling)
+    precision: str = "auto"  #: ``auto``, ``float32``, ``mixed_float16``, ``mixed_bfloat16``
+    jit_compile: Optional[bool] = None  #: XLA-compile the step; None: on for GPU/TPU, off on CPU
+    init: str = "content"  #: ``content``, ``noise``, ``style`` or a path to an image
+    seed: int = 0  #: random seed (noise init)
+
+    def __post_init__(self):
+        for name in ("content_layers", "style_layers", "style_layer_weights"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = tuple(v for v in value.split(",") if v.strip())
+            if value is not None:
+                object.__setattr__(self, name, tuple(value))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`UserError` for values that cannot work."""
+        def positive(name, allow_zero=False):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v)) or v < 0 or (v == 0 and not allow_zero):
+                need = "zero or more" if allow_zero else "positive"
+                raise UserError(f"{name} must be {need}, got {v!r}")
+
+        for name in ("size", "style_scale", "learning_rate", "decay_steps", "decay_rate"):
+            positive(name)
+        for name in ("steps", "content_weight", "style_weight", "tv_weight"):
+            positive(name, allow_zero=True)
+        if self.size < 16:
+            raise UserError(f"size must be at least 16 px, got {self.size}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.loss not in LOSSES:
+            raise UserError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        if self.backbone not in BACKBONES:
+            raise UserError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
+        if self.pooling not in POOLING:
+            raise UserError(f"unknown pooling {self.pooling!r}; choose max or avg")
+        if not self.content_layers or not self.style_layers:
+            raise UserError("give at least one content layer and one style layer")
+        if self.style_layer_weights is not None:
+            if len(self.style_layer_weights) != len(self.style_layers):
+                raise UserError(
+                    f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} "
+                    "style layers; give one weight per layer"
+                )
+            if any(float(w) < 0 for w in self.style_layer_weights) or sum(map(float, self.style_layer_weights)) <= 0:
+                raise UserError("style layer weights must be zero or more and not all zero")
+
+    def replace(self, **changes) -> "StylizeConfig":
+        return dataclasses.replace(self, **changes)
+
+

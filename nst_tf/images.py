@@ -1,0 +1,208 @@
+"""Image I/O: load anything common as float32 RGB in [0, 1], resize, save atomically.
+
+Every array this module returns or accepts is ``H x W x 3`` float32 with values in
+``[0, 1]`` unless a docstring says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from nst_tf.errors import UserError
+
+ImageLike = Union[str, os.PathLike, np.ndarray, Image.Image]
+
+# Extensions we write, mapped to Pillow format names.
+SAVE_FORMATS = {
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
+    ".webp": "WEBP",
+    ".bmp": "BMP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
+
+
+def load_image(source: ImageLike) -> np.ndarray:
+    """Return ``source`` as an ``H x W x 3`` float32 RGB array in ``[0, 1]``.
+
+    ``source`` may be a file path, a PIL image or an array (uint8 in 0..255 or
+    float in 0..1, with 2, 3 or 4 channels). Files get their EXIF orientation
+    applied; grayscale, palette, RGBA (composited on white), 16-bit and CMYK
+    images are converted to RGB; for animated files the first frame is used.
+    """
+    if isinstance(source, np.ndarray):
+        return _array_to_rgb(source)
+    if isinstance(source, Image.Image):
+        return _pil_to_rgb(source)
+    return _pil_to_rgb(_open(source))
+
+
+def _open(path: Union[str, os.PathLike]) -> Image.Image:
+    text = str(path)
+    if "://" in text:
+        raise UserError(
+            f"{text} is a URL; download it first (for example: curl -L -o image.jpg '{text}') "
+            "and pass the local file"
+        )
+    p = Path(text).expanduser()
+    if not p.exists():
+        raise UserError(f"image file not found: {text}; check the path")
+    if p.is_dir():
+        raise UserError(f"{text} is a directory; pass an image file")
+    if p.stat().st_size == 0:
+        raise UserError(f"{text} is an empty file (0 bytes); pass a valid image")
+    try:
+        img = Image.open(p)
+        img.seek(0)
+        img.load()
+    except Image.DecompressionBombError as exc:
+        raise UserError(
+            f"{text} is too large to decode safely ({exc}); downscale it first"
+        ) from None
+    except UnidentifiedImageError:
+        raise UserError(
+            f"{text} is not an image Pillow can read; use JPEG, PNG, WebP, BMP, TIFF or GIF"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{text} could not be decoded ({exc}); the file may be truncated or corrupt") from None
+    return img
+
+
+def _pil_to_rgb(img: Image.Image) -> np.ndarray:
+    img = ImageOps.exif_transpose(img)
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(img, dtype=np.float32)
+        scale = 65535.0 if mode.startswith("I;16") or arr.max(initial=0) > 255 else 255.0
+        arr = np.clip(arr / scale, 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=-1)
+    if mode == "F":
+        arr = np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+        return np.repeat(arr[..., None], 3, axis=-1)
+    if mode == "P":
+        img = img.convert("RGBA")
+    elif mode in ("LA", "PA", "La"):
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "RGBa"):
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img.convert("RGBA"))
+    img = img.convert("RGB")
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or a.shape[-1] not in (1, 3, 4):
+        raise UserError(f"expected an H x W x 3 image array, got shape {a.shape}")
+    if a.dtype == np.uint8:
+        a = a.astype(np.float32) / 255.0
+    elif a.dtype == np.uint16:
+        a = a.astype(np.float32) / 65535.0
+    else:
+        a = a.astype(np.float32)
+        if not np.all(np.isfinite(a)):
+            raise UserError("the image array contains NaN or infinite values")
+        if a.max(initial=0.0) > 1.0 + 1e-3:
+            raise UserError(
+                "float image arrays must hold values in [0, 1]; divide a 0..255 array by 255"
+            )
+        a = np.clip(a, 0.0, 1.0)
+    if a.shape[-1] == 1:
+        a = np.repeat(a, 3, axis=-1)
+    elif a.shape[-1] == 4:
+        rgb, alpha = a[..., :3], a[..., 3:]
+        a = rgb * alpha + (1.0 - alpha)
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+def fit_size(shape: tuple, max_side: int) -> tuple[int, int]:
+    """Height and width that keep the aspect ratio of ``shape`` with the longer side ``max_side``."""
+    h, w = int(shape[0]), int(shape[1])
+    if max_side <= 0:
+        raise UserError(f"image size must be positive, got {max_side}")
+    scale = max_side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def resize(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Resize ``image`` so that its longer side is ``max_side`` pixels (aspect ratio kept)."""
+    h, w = fit_size(image.shape, max_side)
+    return resize_to(image, (h, w))
+
+
+def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize ``image`` to exactly ``(height, width)`` with antialiased Lanczos filtering."""
+    h, w = int(size[0]), int(size[1])
+    if image.shape[:2] == (h, w):
+        return image.astype(np.float32, copy=False)
+    import tensorflow as tf  # imported lazily: loading and saving images need no TF
+
+    out = tf.image.resize(image, (h, w), method="lanczos3", antialias=True)
+    return np.clip(out.numpy(), 0.0, 1.0).astype(np.float32)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Convert a float image in ``[0, 1]`` to uint8, refusing NaN/inf values."""
+    a = np.asarray(image, dtype=np.float32)
+    if not np.all(np.isfinite(a)):
+        raise ValueError("refusing to convert an image that contains NaN or infinite values")
+    return np.round(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def check_output_path(path: Union[str, os.PathLike], overwrite: bool = False) -> Path:
+    """Validate an output path before any long work: known extension, no clobbering."""
+    p = Path(path).expanduser()
+    if p.suffix.lower() not in SAVE_FORMATS:
+        known = ", ".join(sorted(SAVE_FORMATS))
+        raise UserError(f"cannot tell the image format of {p}; end the name with one of {known}")
+    if p.is_dir():
+        raise UserError(f"output {p} is a directory; pass a file name such as {p / 'result.jpg'}")
+    if p.exists() and not overwrite:
+        raise UserError(f"{p} already exists; pass --overwrite to replace it or choose another name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise UserError(f"cannot write to directory {parent}; choose a writable location")
+    return p
+
+
+def save_image(
+    image: np.ndarray,
+    path: Union[str, os.PathLike],
+    *,
+    overwrite: bool = False,
+    quality: int = 95,
+) -> Path:
+    """Write ``image`` (float in [0, 1] or uint8) atomically: temp file in the same folder, then rename.
+
+    The format follows the extension. An existing file is replaced only with
+    ``overwrite=True``. A failed write leaves neither a partial file nor the temp file.
+    """
+    p = check_output_path(path, overwrite)
+    data = image if np.asarray(image).dtype == np.uint8 else to_uint8(image)
+    fmt = SAVE_FORMATS[p.suffix.lower()]
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+            Image.fromarray(data).save(fh, format=fmt, **kwargs)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return p

@@ -1,0 +1,85 @@
+"""Perceptual losses of Gatys et al. (2016) as pure functions, always computed in float32.
+
+Features may arrive as float16 or bfloat16 (mixed precision); they are cast to float32
+first, because float16 Gram sums overflow at 65504.
+
+Three formulations share the same Gram matrix ``G = F^T F / (H W)`` (channels x channels,
+averaged over positions) and differ only in how each term is reduced:
+
+``normalized`` (default)
+    content: ``||F - P||^2 / ||P||^2``; style: ``||G - A||^2 / ||A||^2`` per layer;
+    total variation: mean squared difference of neighbouring pixels (image in [0, 1]).
+    Every term is relative to its target, so one set of weights works across image sizes
+    and backbones (ImageNet VGG19 features are ~10x larger than the HED VGG16's).
+``tutorial``
+    the TensorFlow "Neural style transfer" tutorial: mean squared errors of features and
+    Grams, ``tf.image.total_variation`` (sum of absolute differences, image in [0, 1]).
+``keras_example``
+    the classic Keras example: summed squared feature error; style
+    ``sum((G_x - G_s)^2) / (4 C^2 (HW)^2)`` on unnormalised Grams, which equals
+    ``sum((g_x - g_s)^2) / (4 C^2)`` on the averaged Grams used here; TV
+    ``sum((dx^2 + dy^2) ** 1.25)`` in 0..255 pixel units.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from nst_tf.config import LOSSES as FORMULATIONS
+
+_EPS = 1e-12
+
+
+def _check(formulation: str) -> None:
+    if formulation not in FORMULATIONS:
+        raise ValueError(f"unknown loss formulation {formulation!r}; choose from {FORMULATIONS}")
+
+
+def gram_matrix(features: tf.Tensor) -> tf.Tensor:
+    """Channel correlations of ``features`` (B x H x W x C), averaged over positions: B x C x C."""
+    f = tf.cast(features, tf.float32)
+    positions = tf.cast(tf.shape(f)[1] * tf.shape(f)[2], tf.float32)
+    return tf.einsum("bijc,bijd->bcd", f, f) / positions
+
+
+def content_loss(features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
+    """Content term of one layer: distance of ``features`` to the content image's ``target``."""
+    _check(formulation)
+    f = tf.cast(features, tf.float32)
+    p = tf.cast(target, tf.float32)
+    sq = tf.square(f - p)
+    if formulation == "normalized":
+        return tf.reduce_sum(sq) / (tf.reduce_sum(tf.square(p)) + _EPS)
+    if formulation == "tutorial":
+        return tf.reduce_mean(sq)
+    return tf.reduce_sum(sq)
+
+
+def style_loss(features: tf.Tensor, target_gram: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
+    """Style term of one layer: distance of the Gram of ``features`` to ``target_gram``."""
+    _check(formulation)
+    g = gram_matrix(features)
+    a = tf.cast(target_gram, tf.float32)
+    sq = tf.square(g - a)
+    if formulation == "normalized":
+        return tf.reduce_sum(sq) / (tf.reduce_sum(tf.square(a)) + _EPS)
+    if formulation == "tutorial":
+        return tf.reduce_mean(sq)
+    channels = tf.cast(tf.shape(a)[-1], tf.float32)
+    return tf.reduce_sum(sq) / (4.0 * tf.square(channels))
+
+
+def total_variation_loss(image: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
+    """Smoothness term on the image (B x H x W x 3, values in [0, 1])."""
+    _check(formulation)
+    x = tf.cast(image, tf.float32)
+    if formulation == "tutorial":
+        return tf.reduce_sum(tf.image.total_variation(x))
+    if formulation == "keras_example":
+        x = x * 255.0
+        a = tf.square(x[:, :-1, :-1, :] - x[:, 1:, :-1, :])
+        b = tf.square(x[:, :-1, :-1, :] - x[:, :-1, 1:, :])
+        return tf.reduce_sum(tf.pow(a + b + _EPS, 1.25))
+    dy = x[:, 1:, :, :] - x[:, :-1, :, :]
+    dx = x[:, :, 1:, :] - x[:, :, :-1, :]
+    return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
