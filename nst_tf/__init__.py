@@ -16,9 +16,9 @@ _EXPORTS = {
     "load_image": "nst_tf.images",
     "save_image": "nst_tf.images",
     "StylizeConfig": "nst_tf.config",
-    "StylizeResult": "nst_tf.stylize",
-    "build_extractor": "nst_tf.stylize",
-    "stylize": "nst_tf.stylize",
+    "StylizeResult": "nst_tf.gatys",
+    "build_extractor": "nst_tf.gatys",
+    "stylize": "nst_tf.gatys",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -254,10 +254,15 @@ def _load_file(model: keras.Model, path: Path, backbone: str) -> None:
         if found:
             hint += f"; the file has {', '.join(found[:16])}{' ...' if len(found) > 16 else ''}"
         raise WeightsError(
-            f"{path} does not fit a {backbone} without its classifier top ({str(exc).splitlines()[0]}); "
+            f"{path} does not fit a {backbone} without its classifier top ({_first_line(exc)}); "
             f"{hint}. Save weights from keras.applications.{backbone.upper()}(include_top=False) "
             "or choose the matching --backbone"
         ) from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(" Example error")[0].rstrip(" .:")
 
 
 def _h5_layer_names(path: Path) -> list[str]:

@@ -11,7 +11,7 @@ import signal
 import sys
 from typing import Callable
 
-X
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TF C++ start-up noise (e.g. cuInit on CPU-only machines)
 
 from absl import app, flags  # noqa: E402
 
@@ -51,6 +51,29 @@ def _setup_logging(prog: str) -> None:
     logger.propagate = False
 
 
+def quiet_tensorflow_import() -> None:
+    """Import TensorFlow with its C++ start-up lines (cudart/cuInit notices) hidden.
+
+    On a CPU-only machine TF prints them straight to file descriptor 2 whatever
+    TF_CPP_MIN_LOG_LEVEL says, burying our one-line messages. Only this import is
+    silenced; Python exceptions still surface.
+    """
+    if "tensorflow" in sys.modules or os.environ.get("NST_TF_VERBOSE_TF"):
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # initialises the platforms, which also prints
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def run_app(prog: str, main: Callable[[list], int]) -> None:
     """Run an absl ``main`` with one-line flag errors (exit 2) and our exit codes."""
 
@@ -66,6 +89,7 @@ def run_app(prog: str, main: Callable[[list], int]) -> None:
         if len(argv) > 1:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:
+            quiet_tensorflow_import()
             return main(argv)
         except UserError as exc:
             return fail(prog, str(exc))

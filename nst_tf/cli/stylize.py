@@ -107,7 +107,7 @@ def _step_path(output: Path, step: int) -> Path:
 
 def main(argv) -> int:
     from nst_tf import images
-    from nst_tf.stylize import stylize
+    from nst_tf.gatys import stylize
 
     content, style = _one("content"), _one("style")
     if FLAGS.save_every < 0:

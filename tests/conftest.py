@@ -1,0 +1,43 @@
+"""Shared fixtures: the offline backbone built once per session, tiny test images."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "examples" / "content" / "chelsea.jpg"
+STYLE = ROOT / "examples" / "style" / "starry_night.jpg"
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    from nst_tf import StylizeConfig
+
+    return StylizeConfig(size=64, steps=30, backbone="vgg16", weights="hed", precision="float32")
+
+
+@pytest.fixture(scope="session")
+def hed_extractor(small_config):
+    from nst_tf import build_extractor
+
+    return build_extractor(small_config)
+
+
+@pytest.fixture(scope="session")
+def content_path():
+    return CONTENT
+
+
+@pytest.fixture(scope="session")
+def style_path():
+    return STYLE
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)

@@ -1,0 +1,93 @@
+"""nst-stylize in a subprocess, as a user runs it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from nst_tf import images
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = ["--size=32", "--backbone=vgg16", "--weights=hed", "--precision=float32"]
+
+
+def run_cli(*args, timeout=300):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "nst_tf.cli.stylize", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_end_to_end_writes_output(tmp_path, content_path, style_path):
+    out = tmp_path / "deep" / "out.png"
+    r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={out}",
+                "--steps=4", "--save_every=2", *TINY)
+    assert r.returncode == 0, r.stderr
+    assert "step 4/4" in r.stdout and "steps/s" in r.stdout and f"wrote {out}" in r.stdout
+    img = images.load_image(out)
+    assert img.shape == (21, 32, 3) and np.isfinite(img).all()
+    assert (tmp_path / "deep" / "out.step00002.png").exists()
+    assert (tmp_path / "deep" / "out.step00004.png").exists()
+
+    # Existing output: refused without --overwrite, before any work.
+    again = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={out}", "--steps=1", *TINY)
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        f"nst-stylize: error: {out} already exists; pass --overwrite to replace it or choose another name"
+    ]
+
+
+def _one_error_line(r):
+    lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("nst-stylize: error: ")
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "args, pattern",
+    [
+        (["--optimizer=rmsprop"], "optimizer"),
+        (["--steps=-3"], "steps must be zero or more"),
+        (["--style_layers=conv9_9"], "unknown layer 'conv9_9'"),
+        (["--nonsense=1"], "nonsense"),
+        (["--style_layer_weights=1,2"], "2 style layer weights for 5 style layers"),
+        (["--content=missing.jpg"], "image file not found: missing.jpg"),
+        (["--content="], "--content is required"),
+        (["--weights=hed", "--backbone=vgg19"], "--backbone=vgg16"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(tmp_path, content_path, style_path, args, pattern):
+    base = [f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
+            "--steps=1", *TINY]
+    r = run_cli(*base, *args)
+    assert pattern in _one_error_line(r)
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_sigterm_keeps_latest_image(tmp_path, content_path, style_path):
+    out = tmp_path / "t.jpg"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}", f"--style={style_path}",
+         f"--output={out}", "--steps=100000", *TINY],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 240
+    line = ""
+    while time.time() < deadline and "step" not in line:  # wait for the loop to run
+        line = proc.stdout.readline()
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "interrupted" in stdout + stderr
+    img = images.load_image(out)
+    assert np.isfinite(img).all() and img.shape == (21, 32, 3)

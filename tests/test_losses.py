@@ -1,0 +1,118 @@
+"""Loss formulas against plain numpy references."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst_tf import losses
+
+
+def np_gram(f):
+    b, h, w, c = f.shape
+    x = f.reshape(b, h * w, c).astype(np.float64)
+    return np.einsum("bpc,bpd->bcd", x, x) / (h * w)
+
+
+@pytest.fixture
+def feats(rng):
+    return rng.normal(size=(1, 7, 5, 6)).astype(np.float32), rng.normal(size=(1, 7, 5, 6)).astype(np.float32)
+
+
+def test_gram_matches_numpy(feats):
+    f, _ = feats
+    np.testing.assert_allclose(losses.gram_matrix(f).numpy(), np_gram(f), rtol=1e-5, atol=1e-6)
+
+
+def test_gram_is_float32_from_float16(feats):
+    f, _ = feats
+    g = losses.gram_matrix(tf.constant(f, tf.float16))
+    assert g.dtype == tf.float32
+    np.testing.assert_allclose(g.numpy(), np_gram(f.astype(np.float16)), rtol=1e-3, atol=1e-3)
+
+
+def test_gram_of_large_float16_features_does_not_overflow():
+    # 64 * 64 positions of value 200: the float16 sum (1.6e8) would be inf.
+    f = tf.fill((1, 64, 64, 4), tf.constant(200.0, tf.float16))
+    g = losses.gram_matrix(f)
+    assert np.all(np.isfinite(g.numpy()))
+    np.testing.assert_allclose(g.numpy(), 40000.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("formulation", losses.FORMULATIONS)
+def test_content_loss(feats, formulation):
+    f, p = feats
+    sq = np.sum((f.astype(np.float64) - p) ** 2)
+    expected = {
+        "normalized": sq / np.sum(p.astype(np.float64) ** 2),
+        "tutorial": sq / f.size,
+        "keras_example": sq,
+    }[formulation]
+    got = losses.content_loss(f, p, formulation)
+    assert got.dtype == tf.float32
+    np.testing.assert_allclose(float(got), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("formulation", losses.FORMULATIONS)
+def test_style_loss(feats, formulation):
+    f, s = feats
+    g, a = np_gram(f), np_gram(s)
+    sq = np.sum((g - a) ** 2)
+    c = f.shape[-1]
+    expected = {
+        "normalized": sq / np.sum(a**2),
+        "tutorial": sq / (c * c),
+        "keras_example": sq / (4.0 * c * c),
+    }[formulation]
+    got = losses.style_loss(tf.constant(f, tf.float16) if formulation == "normalized" else f,
+                            np_gram(s).astype(np.float32), formulation)
+    assert got.dtype == tf.float32
+    rtol = 2e-3 if formulation == "normalized" else 1e-5  # float16 input on the first case
+    np.testing.assert_allclose(float(got), expected, rtol=rtol)
+
+
+def test_keras_example_style_equals_unnormalised_gram_formula(rng):
+    # The classic example: sum((S - C)^2) / (4 C^2 (HW)^2) with S, C = F^T F (not averaged).
+    f = rng.normal(size=(1, 6, 4, 5)).astype(np.float32)
+    s = rng.normal(size=(1, 6, 4, 5)).astype(np.float32)
+    raw = lambda x: np.einsum("pc,pd->cd", x.reshape(-1, 5), x.reshape(-1, 5)).astype(np.float64)  # noqa: E731
+    expected = np.sum((raw(f) - raw(s)) ** 2) / (4.0 * 5**2 * (6 * 4) ** 2)
+    got = losses.style_loss(f, np_gram(s).astype(np.float32), "keras_example")
+    np.testing.assert_allclose(float(got), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("formulation", losses.FORMULATIONS)
+def test_total_variation(rng, formulation):
+    x = rng.uniform(size=(1, 9, 11, 3)).astype(np.float32)
+    d = x.astype(np.float64)
+    if formulation == "normalized":
+        expected = np.mean((d[:, 1:] - d[:, :-1]) ** 2) + np.mean((d[:, :, 1:] - d[:, :, :-1]) ** 2)
+    elif formulation == "tutorial":
+        expected = np.sum(np.abs(d[:, 1:] - d[:, :-1])) + np.sum(np.abs(d[:, :, 1:] - d[:, :, :-1]))
+    else:
+        d = d * 255.0
+        a = (d[:, :-1, :-1] - d[:, 1:, :-1]) ** 2
+        b = (d[:, :-1, :-1] - d[:, :-1, 1:]) ** 2
+        expected = np.sum((a + b) ** 1.25)
+    np.testing.assert_allclose(float(losses.total_variation_loss(x, formulation)), expected, rtol=1e-4)
+
+
+def test_normalized_losses_do_not_depend_on_feature_scale(feats):
+    f, p = feats
+    for k in (0.1, 10.0):
+        np.testing.assert_allclose(
+            float(losses.content_loss(k * f, k * p)), float(losses.content_loss(f, p)), rtol=1e-4)
+        np.testing.assert_allclose(
+            float(losses.style_loss(k * f, np_gram(k * p).astype(np.float32))),
+            float(losses.style_loss(f, np_gram(p).astype(np.float32))), rtol=1e-4)
+
+
+def test_zero_when_equal(feats):
+    f, _ = feats
+    assert float(losses.content_loss(f, f)) == 0.0
+    assert float(losses.style_loss(f, losses.gram_matrix(f))) == pytest.approx(0.0, abs=1e-10)
+    assert float(losses.total_variation_loss(np.full((1, 5, 5, 3), 0.3, np.float32))) == 0.0
+
+
+def test_unknown_formulation_rejected(feats):
+    with pytest.raises(ValueError, match="unknown loss formulation"):
+        losses.content_loss(*feats, formulation="nope")
