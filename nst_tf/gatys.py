@@ -133,12 +133,6 @@ def _initial_image(config: StylizeConfig, content: np.ndarray, style: np.ndarray
     return images.resize_to(images.load_image(config.init), content.shape[:2])
 
 
-def _jit(config: StylizeConfig) -> bool:
-    if config.jit_compile is not None:
-        return bool(config.jit_compile)
-    return bool(tf.config.list_physical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-
-
 def _make_optimizer(config: StylizeConfig, policy: str):
     schedule = keras.optimizers.schedules.ExponentialDecay(
         config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate
@@ -217,7 +211,7 @@ def stylize(
     optimizer.build([image])
     scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
 
-    @tf.function(jit_compile=_jit(config), reduce_retracing=True)
+    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
     def train_step():
         with tf.GradientTape() as tape:
             terms = objective(image)
@@ -234,7 +228,7 @@ def stylize(
         callbacks.insert(0, ProgressPrinter())
         print(
             f"stylizing {content_img.shape[1]}x{content_img.shape[0]} px, {config.steps} {config.optimizer} steps, "
-            f"{extractor.describe()}, XLA {'on' if _jit(config) else 'off'}",
+            f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}",
             flush=True,
         )
     history: list = []

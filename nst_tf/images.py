@@ -175,6 +175,12 @@ def check_output_path(path: Union[str, os.PathLike], overwrite: bool = False) ->
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_image(
     image: np.ndarray,
     path: Union[str, os.PathLike],
@@ -198,6 +204,7 @@ def save_image(
             Image.fromarray(data).save(fh, format=fmt, **kwargs)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -206,3 +213,23 @@ def save_image(
             pass
         raise
     return p
+
+
+def contact_sheet(rows, cell: int = 256, pad: int = 4, background: float = 1.0) -> np.ndarray:
+    """Grid of images (a list of rows, each a list of arrays or None for an empty cell).
+
+    Each image is fitted inside a ``cell x cell`` square, keeping its aspect ratio, centred.
+    """
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    h = n_rows * cell + (n_rows + 1) * pad
+    w = n_cols * cell + (n_cols + 1) * pad
+    sheet = np.full((h, w, 3), background, np.float32)
+    for i, row in enumerate(rows):
+        for j, img in enumerate(row):
+            if img is None:
+                continue
+            small = resize(load_image(img), cell)
+            y = pad + i * (cell + pad) + (cell - small.shape[0]) // 2
+            x = pad + j * (cell + pad) + (cell - small.shape[1]) // 2
+            sheet[y:y + small.shape[0], x:x + small.shape[1]] = small
+    return sheet

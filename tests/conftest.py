@@ -18,7 +18,8 @@ STYLE = ROOT / "examples" / "style" / "starry_night.jpg"
 def small_config():
     from nst_tf import StylizeConfig
 
-    return StylizeConfig(size=64, steps=30, backbone="vgg16", weights="hed", precision="float32")
+    return StylizeConfig(size=64, steps=30, backbone="vgg16", weights="hed", precision="float32",
+                         jit_compile=False)  # XLA compiles per image size: seconds each; one test covers it
 
 
 @pytest.fixture(scope="session")

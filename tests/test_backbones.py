@@ -80,6 +80,7 @@ def test_weights_file_roundtrip(tmp_path):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.filterwarnings("ignore:Skipping nested container")
 def test_weights_file_of_wrong_architecture(tmp_path):
     other = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="dense_a")])
     path = tmp_path / "other.weights.h5"

@@ -12,7 +12,7 @@ import pytest
 from nst_tf import images
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--size=32", "--backbone=vgg16", "--weights=hed", "--precision=float32"]
+TINY = ["--size=32", "--backbone=vgg16", "--weights=hed", "--precision=float32", "--nojit_compile"]
 
 
 def run_cli(*args, timeout=300):

@@ -171,3 +171,11 @@ def test_too_small_for_layers(hed_extractor, small_config, small_images):
     tiny = np.zeros((5, 40, 3), np.float32)
     with pytest.raises(UserError, match="smaller than the 16 px"):
         stylize(tiny, small_images[1], small_config.replace(size=40), extractor=hed_extractor, verbose=False)
+
+
+def test_xla_step_matches_eager_graph(hed_extractor, small_config, small_images):
+    cfg = small_config.replace(steps=3, size=32)
+    plain = stylize(*small_images, cfg, extractor=hed_extractor, verbose=False)
+    xla = stylize(*small_images, cfg.replace(jit_compile=True), extractor=hed_extractor, verbose=False)
+    np.testing.assert_allclose(xla.image, plain.image, atol=2e-3)
+    np.testing.assert_allclose([h["total"] for h in xla.history], [h["total"] for h in plain.history], rtol=1e-3)

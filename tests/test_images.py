@@ -107,6 +107,9 @@ def test_save_roundtrip_and_no_clobber(tmp_path):
     images.save_image(np.zeros_like(img), p, overwrite=True)
     assert images.load_image(p).max() == 0.0
     assert os.listdir(tmp_path / "sub") == ["out.png"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(p).st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
 
 def test_save_refuses_nan_and_leaves_nothing(tmp_path):
@@ -130,3 +133,12 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
 def test_unknown_extension():
     with pytest.raises(UserError, match="end the name with"):
         images.check_output_path("out.xyz")
+
+
+def test_contact_sheet_layout():
+    red = np.zeros((10, 20, 3), np.float32)
+    red[..., 0] = 1
+    sheet = images.contact_sheet([[red, None], [red, red]], cell=16, pad=2)
+    assert sheet.shape == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2, 3)
+    np.testing.assert_allclose(sheet[2 + 8, 2 + 8], (1, 0, 0))  # centre of first cell
+    np.testing.assert_allclose(sheet[2 + 8, 2 + 16 + 2 + 8], (1, 1, 1))  # empty cell stays white

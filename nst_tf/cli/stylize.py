@@ -48,7 +48,7 @@ flags.DEFINE_string("weights", _D.weights, "auto, imagenet, hed (offline VGG16) 
 flags.DEFINE_enum("pooling", _D.pooling, list(cfg.POOLING), "Pooling in the feature network.")
 flags.DEFINE_enum("precision", _D.precision, list(cfg.PRECISIONS),
                   "Compute precision; auto: mixed_float16 on recent GPUs, mixed_bfloat16 on TPU, float32 on CPU.")
-flags.DEFINE_enum("jit_compile", "auto", ["auto", "on", "off"], "XLA-compile the step (auto: on for GPU/TPU).")
+flags.DEFINE_bool("jit_compile", _D.jit_compile, "XLA-compile the step (--nojit_compile to turn off).")
 flags.DEFINE_string("init", _D.init, "Starting image: content, noise, style or a path to an image.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as <output>.stepN.<ext> (0: off).")
@@ -73,7 +73,6 @@ def config_from_flags() -> StylizeConfig:
         except ValueError:
             raise UserError(f"--{name} must be a comma-separated list of numbers, got {getattr(FLAGS, name)}") from None
 
-    jit = {"auto": None, "on": True, "off": False}[FLAGS.jit_compile]
     return StylizeConfig(
         size=FLAGS.size,
         style_scale=FLAGS.style_scale,
@@ -95,7 +94,7 @@ def config_from_flags() -> StylizeConfig:
         weights=FLAGS.weights,
         pooling=FLAGS.pooling,
         precision=FLAGS.precision,
-        jit_compile=jit,
+        jit_compile=FLAGS.jit_compile,
         init=FLAGS.init,
         seed=FLAGS.seed,
     )
