@@ -233,3 +233,95 @@ def contact_sheet(rows, cell: int = 256, pad: int = 4, background: float = 1.0) 
             x = pad + j * (cell + pad) + (cell - small.shape[1]) // 2
             sheet[y:y + small.shape[0], x:x + small.shape[1]] = small
     return sheet
+
+
+# --------------------------------------------------------------------------- colour
+
+# RGB <-> YIQ (NTSC), as used by Gatys et al., "Preserving Color in Neural Artistic Style
+# Transfer" (2016) for luminance-only transfer.
+_RGB2YIQ = np.array(
+    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
+    np.float32,
+)
+_YIQ2RGB = np.linalg.inv(_RGB2YIQ).astype(np.float32)
+
+
+def rgb_to_yiq(image: np.ndarray) -> np.ndarray:
+    return image @ _RGB2YIQ.T
+
+
+def yiq_to_rgb(image: np.ndarray) -> np.ndarray:
+    return image @ _YIQ2RGB.T
+
+
+def transfer_luminance(result: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The luminance (Y) of ``result`` with the colour (I, Q) of ``content``: style without its colours."""
+    if result.shape != content.shape:
+        content = resize_to(content, result.shape[:2])
+    yiq = rgb_to_yiq(content)
+    yiq[..., 0] = rgb_to_yiq(result)[..., 0]
+    return np.clip(yiq_to_rgb(yiq), 0.0, 1.0).astype(np.float32)
+
+
+def _sqrtm(cov: np.ndarray, inverse: bool = False) -> np.ndarray:
+    vals, vecs = np.linalg.eigh(cov)
+    vals = np.maximum(vals, 1e-8)
+    power = -0.5 if inverse else 0.5
+    return (vecs * vals**power) @ vecs.T
+
+
+def match_color(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Recolour ``source`` so its RGB mean and covariance equal ``reference``'s.
+
+    The linear colour transfer Gatys et al. (2016) use to keep the content's colours:
+    applied to the style image before optimising (``preserve_colors="histogram"``).
+    """
+    src = source.reshape(-1, 3).astype(np.float64)
+    ref = reference.reshape(-1, 3).astype(np.float64)
+    mu_s, mu_r = src.mean(0), ref.mean(0)
+    a = _sqrtm(np.cov(ref, rowvar=False)) @ _sqrtm(np.cov(src, rowvar=False), inverse=True)
+    out = (src - mu_s) @ a.T + mu_r
+    return np.clip(out, 0.0, 1.0).reshape(source.shape).astype(np.float32)
+
+
+def blend(result: np.ndarray, original: np.ndarray, amount: float) -> np.ndarray:
+    """Mix ``amount`` (0..1) of ``original`` back into ``result``; 0 keeps the result unchanged."""
+    if not 0.0 <= amount <= 1.0:
+        raise UserError(f"blend must be between 0 and 1, got {amount}")
+    if amount == 0.0:
+        return result
+    if original.shape != result.shape:
+        original = resize_to(original, result.shape[:2])
+    return ((1.0 - amount) * result + amount * original).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- paths
+
+READ_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def expand_paths(specs) -> list:
+    """Files named by a list of files, folders (their images, sorted) and glob patterns."""
+    import glob
+
+    found = []
+    for spec in specs:
+        spec = str(spec).strip()
+        if not spec:
+            continue
+        p = Path(spec).expanduser()
+        if "://" in spec:
+            found.append(spec)  # load_image explains how to download it
+        elif p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix.lower() in READ_EXTENSIONS and f.is_file())
+            if not files:
+                raise UserError(f"folder {spec} holds no images ({', '.join(READ_EXTENSIONS)})")
+            found += files
+        elif any(ch in spec for ch in "*?["):
+            files = sorted(Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file())
+            if not files:
+                raise UserError(f"no files match {spec}")
+            found += files
+        else:
+            found.append(p)
+    return list(dict.fromkeys(found))

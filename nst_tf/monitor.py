@@ -1,0 +1,113 @@
+"""Watching a run: progress lines, TensorBoard scalars and images, a loss-curve PNG.
+
+Each watcher is a callback taking a :class:`nst_tf.gatys.StepInfo`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+log = logging.getLogger("nst_tf")
+
+
+def format_seconds(s: float) -> str:
+    if not math.isfinite(s):
+        return "--:--"
+    s = int(round(s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+class ProgressPrinter:
+    """Prints ``step, steps/s, losses, lr, ETA`` at most every ``every_s`` seconds, and the last step."""
+
+    def __init__(self, every_s: float = 5.0, stream=None):
+        self.every_s = every_s
+        self.stream = stream
+        self._last = -math.inf
+        self._t1 = None  # time after the first (tracing) step of the current scale
+
+    def __call__(self, info) -> None:
+        now = time.perf_counter()
+        if info.step == 1:
+            self._t1 = now
+        last = info.step == info.steps
+        if not last and info.step != 1 and now - self._last < self.every_s:
+            return
+        self._last = now
+        done = info.step - 1
+        rate = done / (now - self._t1) if done > 0 and now > self._t1 else float("nan")
+        eta = (info.steps - info.step) / rate if math.isfinite(rate) and rate > 0 else float("nan")
+        l = info.losses
+        scale = f"scale {info.scale}/{info.scales} {info.size}px | " if info.scales > 1 else ""
+        width = len(str(info.steps))
+        print(
+            f"{scale}step {info.step:>{width}}/{info.steps} | {rate:5.2f} steps/s | "
+            f"content {l['content']:.4g}  style {l['style']:.4g}  tv {l['tv']:.4g}  total {l['total']:.4g} | "
+            f"lr {info.learning_rate:.3g} | ETA {format_seconds(eta)}",
+            file=self.stream,
+            flush=True,
+        )
+
+
+class TensorBoardLogger:
+    """Writes loss scalars every step and the image every ``image_every`` steps to ``logdir``."""
+
+    def __init__(self, logdir, image_every: int = 50):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.writer = tf.summary.create_file_writer(str(logdir))
+        self.image_every = max(1, int(image_every))
+        self._global = 0
+
+    def __call__(self, info) -> None:
+        tf = self._tf
+        self._global += 1
+        with self.writer.as_default(step=self._global):
+            for name, value in info.losses.items():
+                tf.summary.scalar(f"loss/{name}", value)
+            tf.summary.scalar("learning_rate", info.learning_rate)
+            if info.step % self.image_every == 0 or info.step == info.steps:
+                tf.summary.image("image", info.get_image()[None], max_outputs=1)
+        if info.step == info.steps:
+            self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.flush()
+        self.writer.close()
+
+
+def save_loss_curve(history: Sequence[dict], path, title: str = "") -> Optional[Path]:
+    """Plot the loss terms per step to a PNG (log scale). Returns None if matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning("matplotlib is not installed, so no loss curve was drawn (pip install matplotlib)")
+        return None
+    from nst_tf import images  # atomic write via a temp file in the same folder
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    steps = range(1, len(history) + 1)
+    for key in ("total", "content", "style", "tv"):
+        values = [h.get(key, float("nan")) for h in history]
+        if any(v > 0 for v in values if math.isfinite(v)):
+            ax.plot(steps, values, label=key, linewidth=1.5 if key == "total" else 1.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("weighted loss")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.canvas.draw()
+    rgba = __import__("numpy").asarray(fig.canvas.buffer_rgba())
+    plt.close(fig)
+    return images.save_image(rgba[..., :3], path, overwrite=True)
