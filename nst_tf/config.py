@@ -17,7 +17,8 @@ BACKBONES = ("vgg19", "vgg16")
 POOLING = ("max", "avg")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 LOSSES = ("normalized", "tutorial", "keras_example")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "lbfgs")
+PRESERVE_COLORS = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")
 
 # Gatys et al. (2016): content conv4_2, style conv1_1 ... conv5_1 (equal weights).
@@ -35,8 +36,8 @@ class StylizeConfig:
 
     size: int = 512  #: longer side of the result [px]
     style_scale: float = 1.0  #: style image's longer side relative to ``size``
-    steps: int = 300  #: optimisation steps
-    optimizer: str = "adam"  #: ``adam`` or ``sgd``
+    steps: int = 300  #: optimisation steps per scale (L-BFGS: iterations)
+    optimizer: str = "adam"  #: ``adam``, ``sgd`` or ``lbfgs`` (scipy's L-BFGS-B)
     learning_rate: float = 0.02  #: initial step size [pixel value per step for Adam; image in 0..1]
     decay_steps: int = 100  #: ExponentialDecay: the rate is multiplied by ``decay_rate`` every this many steps
     decay_rate: float = 0.9  #: ExponentialDecay factor (1.0 keeps the rate constant)
@@ -48,6 +49,15 @@ class StylizeConfig:
     content_layers: tuple = GATYS_CONTENT_LAYERS  #: layers compared with the content image
     style_layers: tuple = GATYS_STYLE_LAYERS  #: layers whose Gram matrices are matched
     style_layer_weights: Optional[tuple] = None  #: one weight per style layer (default: equal)
+    style_weights: Optional[tuple] = None  #: blend weights, one per style image (default: equal)
+    scales: int = 1  #: coarse-to-fine stages; stage i runs at ``size / scale_factor**(scales-1-i)``
+    scale_factor: float = 2.0  #: size ratio between consecutive stages
+    preserve_colors: str = "none"  #: ``none``, ``luminance`` (keep content colours, YIQ) or ``histogram`` (recolour the style)
+    blend: float = 0.0  #: fraction of the content image mixed back into the result (0..1)
+    tol: float = 0.0  #: early stop when the relative loss change stays below this (0: off)
+    patience: int = 20  #: ... for this many consecutive steps
+    divergence_factor: float = 3.0  #: a loss above this multiple of the best so far counts as diverged
+    max_recoveries: int = 8  #: give up (keeping the best image) after this many divergences
     loss: str = "normalized"  #: loss formulation: ``normalized``, ``tutorial``, ``keras_example``
     backbone: str = "vgg19"  #: ``vgg19`` or ``vgg16``
     weights: str = "auto"  #: ``auto``, ``imagenet``, ``hed`` or a path to an ``.h5`` file
@@ -58,7 +68,7 @@ class StylizeConfig:
     seed: int = 0  #: random seed (noise init)
 
     def __post_init__(self):
-        for name in ("content_layers", "style_layers", "style_layer_weights"):
+        for name in ("content_layers", "style_layers", "style_layer_weights", "style_weights"):
             value = getattr(self, name)
             if isinstance(value, str):
                 value = tuple(v for v in value.split(",") if v.strip())
@@ -74,12 +84,31 @@ class StylizeConfig:
                 need = "zero or more" if allow_zero else "positive"
                 raise UserError(f"{name} must be {need}, got {v!r}")
 
-        for name in ("size", "style_scale", "learning_rate", "decay_steps", "decay_rate"):
+        for name in ("size", "style_scale", "learning_rate", "decay_steps", "decay_rate", "scales", "patience"):
             positive(name)
-        for name in ("steps", "content_weight", "style_weight", "tv_weight"):
+        for name in ("steps", "content_weight", "style_weight", "tv_weight", "tol", "max_recoveries"):
             positive(name, allow_zero=True)
+        if not self.scale_factor > 1.0:
+            raise UserError(f"scale_factor must be greater than 1, got {self.scale_factor}")
+        if not self.divergence_factor > 1.0:
+            raise UserError(f"divergence_factor must be greater than 1, got {self.divergence_factor}")
+        if not 0.0 <= self.blend <= 1.0:
+            raise UserError(f"blend must be between 0 and 1, got {self.blend}")
+        if self.preserve_colors not in PRESERVE_COLORS:
+            raise UserError(
+                f"unknown preserve_colors {self.preserve_colors!r}; choose one of {', '.join(PRESERVE_COLORS)}"
+            )
+        if self.style_weights is not None and (
+            any(float(w) < 0 for w in self.style_weights) or sum(map(float, self.style_weights)) <= 0
+        ):
+            raise UserError("style weights must be zero or more and not all zero")
         if self.size < 16:
             raise UserError(f"size must be at least 16 px, got {self.size}")
+        if self.scales > 1 and self.size / self.scale_factor ** (self.scales - 1) < 16:
+            raise UserError(
+                f"{self.scales} scales with factor {self.scale_factor} make the first stage smaller than 16 px; "
+                "use fewer --scales or a larger --size"
+            )
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         if self.loss not in LOSSES:

@@ -2,15 +2,23 @@
 
 ``stylize(content, style, config)`` is the whole algorithm:
 
-1. load and resize the images (``nst_tf.images``);
+1. load the images (``nst_tf.images``); with ``preserve_colors="histogram"`` recolour the
+   style images to the content's colour statistics;
 2. build a VGG multi-output feature model under the chosen precision policy
    (``nst_tf.backbones``, ``nst_tf.precision``);
-3. compute the content features and the style Gram matrices once, in float32;
-4. run a ``tf.function`` step on an image variable: features -> content + style +
-   total-variation loss (``nst_tf.losses``) -> gradients (through a
-   ``LossScaleOptimizer`` under float16) -> Adam or SGD with an exponential-decay
-   learning rate -> clip pixels to [0, 1];
-5. report progress to callbacks; Ctrl-C ends the loop early and keeps the latest image.
+3. for each scale (coarse to fine): resize, compute the content features and the style
+   Gram matrices once in float32, and optimise an image, initialised from the previous
+   scale's result (or the content, noise, the style, a file):
+
+   * ``adam``/``sgd``: a ``tf.function`` step: features -> content + style + TV loss
+     (``nst_tf.losses``) -> gradients (through a ``LossScaleOptimizer`` under float16)
+     -> update with an exponential-decay learning rate -> clip pixels to [0, 1]. A
+     non-finite or jumping loss restores the best image and halves the learning rate;
+   * ``lbfgs``: scipy's L-BFGS-B on the same loss and gradient, with bounds [0, 1];
+
+4. post-process (luminance colour preservation, blend with the content).
+
+Callbacks see every step; Ctrl-C ends the loop early and keeps the latest image.
 """
 
 from __future__ import annotations
@@ -26,69 +34,39 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf import backbones, images, losses, precision
-from nst_tf.config import StylizeConfig
+from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
+from nst_tf.monitor import ProgressPrinter
 
 log = logging.getLogger("nst_tf")
+
 
 @dataclass
 class StepInfo:
     """What a callback sees after each step."""
 
-    step: int  #: steps done so far (1-based)
-    steps: int  #: steps planned
-    losses: dict  #: weighted terms ``content``, ``style``, ``tv`` and ``total`` of the image before this step
-    elapsed_s: float  #: seconds since the first step started (tracing included)
+    step: int  #: steps done so far in this scale (1-based)
+    steps: int  #: steps planned in this scale
+    losses: dict  #: weighted ``content``, ``style``, ``tv`` and ``total`` of the image before this step
+    elapsed_s: float  #: seconds since the run started (tracing included)
     learning_rate: float
     get_image: Callable[[], np.ndarray] = field(repr=False)  #: the current image (H x W x 3, [0, 1])
+    scale: int = 1  #: current scale (1-based)
+    scales: int = 1
+    size: int = 0  #: longer side at this scale [px]
 
 
 @dataclass
 class StylizeResult:
-    image: np.ndarray  #: the stylised image, H x W x 3 float32 in [0, 1]
-    history: list  #: per-step loss dicts
+    image: np.ndarray  #: the stylised (and post-processed) image, H x W x 3 float32 in [0, 1]
+    history: list  #: per-step loss dicts, all scales in order
     steps_done: int
     seconds: float
     interrupted: bool  #: True when Ctrl-C (or SIGTERM in the CLI) ended the loop early
     policy: str  #: the dtype policy used
     extractor: str  #: backbone, weights and policy, in words
-
-
-class ProgressPrinter:
-    """Prints ``step, steps/s, losses, ETA`` at most every ``every_s`` seconds (and at the end)."""
-
-    def __init__(self, every_s: float = 5.0, stream=None):
-        self.every_s = every_s
-        self.stream = stream
-        self._last = -math.inf
-        self._t1 = None  # time after the first (tracing) step
-
-    def __call__(self, info: StepInfo) -> None:
-        now = time.perf_counter()
-        if info.step == 1:
-            self._t1 = now
-        done = info.step == info.steps
-        if not done and info.step != 1 and now - self._last < self.every_s:
-            return
-        self._last = now
-        rate = (info.step - 1) / (now - self._t1) if self._t1 and info.step > 1 and now > self._t1 else float("nan")
-        eta = (info.steps - info.step) / rate if rate and math.isfinite(rate) and rate > 0 else float("nan")
-        l = info.losses
-        width = len(str(info.steps))
-        print(
-            f"step {info.step:>{width}}/{info.steps} | {rate:5.2f} steps/s | "
-            f"content {l['content']:.4g}  style {l['style']:.4g}  tv {l['tv']:.4g}  total {l['total']:.4g} | "
-            f"lr {info.learning_rate:.3g} | ETA {_fmt_seconds(eta)}",
-            file=self.stream,
-            flush=True,
-        )
-
-
-def _fmt_seconds(s: float) -> str:
-    if not math.isfinite(s):
-        return "--:--"
-    s = int(round(s))
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+    stopped_early: bool = False  #: the --tol/--patience criterion ended a scale
+    recoveries: int = 0  #: divergences recovered from
 
 
 def build_extractor(config: StylizeConfig, policy: Optional[str] = None) -> backbones.FeatureExtractor:
@@ -102,24 +80,23 @@ def build_extractor(config: StylizeConfig, policy: Optional[str] = None) -> back
     )
 
 
-def _min_side(layers: Sequence[str], backbone: str) -> int:
+def scale_sizes(config: StylizeConfig) -> list:
+    """Longer sides of the coarse-to-fine stages, ending at ``config.size``."""
+    return [max(16, round(config.size / config.scale_factor ** (config.scales - 1 - i))) for i in range(config.scales)]
+
+
+def _min_side(layers: Sequence[str]) -> int:
     deepest_block = max(int(name[5]) for name in layers)  # "blockB_..."
     return 2 ** (deepest_block - 1)
 
 
-def _prepare_images(content, style, config: StylizeConfig, layers: Sequence[str], backbone: str):
-    c = images.load_image(content)
-    s = images.load_image(style)
-    c = images.resize(c, config.size)
-    s = images.resize(s, max(1, round(config.size * config.style_scale)))
-    need = _min_side(layers, backbone)
-    for label, img in (("content", c), ("style", s)):
-        if min(img.shape[:2]) < need:
-            raise UserError(
-                f"the {label} image is {img.shape[1]}x{img.shape[0]} px after resizing, smaller than the "
-                f"{need} px the deepest chosen layer needs; raise --size (or --style_scale) or use shallower layers"
-            )
-    return c, s
+def _check_min_size(label: str, img: np.ndarray, layers: Sequence[str]) -> None:
+    need = _min_side(layers)
+    if min(img.shape[:2]) < need:
+        raise UserError(
+            f"the {label} image is {img.shape[1]}x{img.shape[0]} px after resizing, smaller than the "
+            f"{need} px the deepest chosen layer needs; raise --size (or --style_scale) or use shallower layers"
+        )
 
 
 def _initial_image(config: StylizeConfig, content: np.ndarray, style: np.ndarray) -> np.ndarray:
@@ -133,21 +110,22 @@ def _initial_image(config: StylizeConfig, content: np.ndarray, style: np.ndarray
     return images.resize_to(images.load_image(config.init), content.shape[:2])
 
 
-def _make_optimizer(config: StylizeConfig, policy: str):
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate
-    )
-    if config.optimizer == "adam":
-        inner = keras.optimizers.Adam(schedule, beta_1=config.adam_beta_1, epsilon=config.adam_epsilon)
-    else:
-        inner = keras.optimizers.SGD(schedule)
-    return precision.wrap_optimizer(inner, policy), schedule
+def _style_blend_weights(config: StylizeConfig, n_styles: int) -> tuple:
+    w = config.style_weights or (1.0,) * n_styles
+    if len(w) != n_styles:
+        raise UserError(f"{len(w)} style weights for {n_styles} style images; give one weight per style")
+    total = float(sum(map(float, w)))
+    return tuple(float(x) / total for x in w)
 
 
-class _Objective:
-    """Weighted content + style + TV loss against targets computed once (float32)."""
+class Objective:
+    """Weighted content + style + TV loss against targets computed once (float32).
 
-    def __init__(self, extractor, config: StylizeConfig, content: np.ndarray, style: np.ndarray):
+    Several style images contribute ``sum_k w_k * style_loss(x, style_k)``.
+    """
+
+    def __init__(self, extractor, config: StylizeConfig, content: np.ndarray, styles: Sequence[np.ndarray],
+                 style_blend: Sequence[float] = (1.0,)):
         self.extractor = extractor
         self.formulation = config.loss
         self.content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
@@ -160,9 +138,13 @@ class _Objective:
         self.style_layer_weights = tuple(float(w) / total for w in lw)
         self.weights = (float(config.content_weight), float(config.style_weight), float(config.tv_weight))
         cf = extractor(tf.constant(content[None]))
-        sf = extractor(tf.constant(style[None]))
         self.content_targets = {n: tf.cast(cf[n], tf.float32) for n in self.content_layers}
-        self.style_targets = {n: losses.gram_matrix(sf[n]) for n in self.style_layers}
+        self.style_targets = []  # (blend weight, {layer: gram})
+        for style, w in zip(styles, style_blend):
+            if w == 0.0:
+                continue
+            sf = extractor(tf.constant(style[None]))
+            self.style_targets.append((float(w), {n: losses.gram_matrix(sf[n]) for n in self.style_layers}))
 
     def __call__(self, image: tf.Tensor) -> dict:
         feats = self.extractor(image)
@@ -171,14 +153,191 @@ class _Objective:
             losses.content_loss(feats[n], self.content_targets[n], f) for n in self.content_layers
         ]) / float(len(self.content_layers))
         style = tf.add_n([
-            w * losses.style_loss(feats[n], self.style_targets[n], f)
-            for n, w in zip(self.style_layers, self.style_layer_weights)
+            bw * lw * losses.style_loss(feats[n], grams[n], f)
+            for bw, grams in self.style_targets
+            for n, lw in zip(self.style_layers, self.style_layer_weights)
         ])
         tv = losses.total_variation_loss(image, f)
         cw, sw, tw = self.weights
         terms = {"content": cw * content, "style": sw * style, "tv": tw * tv}
         terms["total"] = terms["content"] + terms["style"] + terms["tv"]
         return terms
+
+
+class _ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """ExponentialDecay times a factor that the divergence guard can lower."""
+
+    def __init__(self, config: StylizeConfig):
+        self.decay = keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate
+        )
+        self.factor = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="lr_factor")
+
+    def __call__(self, step):
+        return self.decay(step) * tf.cast(self.factor, tf.float32)
+
+    def get_config(self):
+        return {"decay": self.decay.get_config()}
+
+
+def _make_optimizer(config: StylizeConfig, policy: str):
+    schedule = _ScaledSchedule(config)
+    if config.optimizer == "adam":
+        inner = keras.optimizers.Adam(schedule, beta_1=config.adam_beta_1, epsilon=config.adam_epsilon)
+    else:
+        inner = keras.optimizers.SGD(schedule)
+    return precision.wrap_optimizer(inner, policy), schedule
+
+
+def _reset_slots(optimizer) -> None:
+    """Zero the optimizer's moment estimates (not its step count or loss scale)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    for v in inner.variables:
+        if v is inner.iterations or "learning_rate" in v.path:
+            continue
+        v.assign(tf.zeros_like(v))
+
+
+class _Run:
+    """Shared state of one ``stylize`` call across scales."""
+
+    def __init__(self, config, policy, callbacks, scales):
+        self.config = config
+        self.policy = policy
+        self.callbacks = callbacks
+        self.scales = scales
+        self.history: list = []
+        self.start = time.perf_counter()
+        self.stopped_early = False
+        self.recoveries = 0
+        self.get_latest = None  # the newest image a callback could see, kept for Ctrl-C
+
+    def report(self, step, steps, terms, lr, get_image, scale, size):
+        self.get_latest = get_image
+        info = StepInfo(step, steps, terms, time.perf_counter() - self.start, lr, get_image,
+                        scale, self.scales, size)
+        for cb in self.callbacks:
+            cb(info)
+
+
+def _optimize_gradient(run: _Run, objective: Objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
+    """Adam / SGD steps with divergence guards and early stopping; returns the final image."""
+    config = run.config
+    image = tf.Variable(init[None], dtype=tf.float32, name="image")
+    last_good = tf.Variable(image, trainable=False, name="last_good")  # pre-update image of a finite step
+    best = tf.Variable(image, trainable=False, name="best")
+    optimizer, schedule = _make_optimizer(config, run.policy)
+    optimizer.build([image])
+    scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+
+    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    def train_step():
+        with tf.GradientTape() as tape:
+            terms = objective(image)
+            loss = optimizer.scale_loss(terms["total"]) if scaled else terms["total"]
+        grad = tape.gradient(loss, image)
+        finite_loss = tf.math.is_finite(terms["total"])
+        last_good.assign(tf.where(finite_loss, image, last_good))
+        if not scaled:  # the LossScaleOptimizer skips non-finite steps itself (and lowers its scale)
+            ok = tf.logical_and(finite_loss, tf.reduce_all(tf.math.is_finite(grad)))
+            grad = tf.where(ok, grad, tf.zeros_like(grad))
+        optimizer.apply_gradients([(grad, image)])
+        safe = tf.where(tf.math.is_finite(image), image, last_good)
+        image.assign(tf.clip_by_value(safe, 0.0, 1.0))
+        return terms
+
+    best_total = math.inf
+    prev = None
+    still = 0
+    iterations = getattr(optimizer, "inner_optimizer", optimizer).iterations
+    for step in range(1, config.steps + 1):
+        lr = float(schedule(iterations))
+        terms = {k: float(v) for k, v in train_step().items()}
+        total = terms["total"]
+        run.history.append(terms)
+        if math.isfinite(total) and total <= best_total:
+            best_total = total
+            best.assign(last_good)
+        elif not math.isfinite(total) or total > config.divergence_factor * max(best_total, 1e-8):
+            run.recoveries += 1
+            image.assign(best)
+            _reset_slots(optimizer)
+            schedule.factor.assign(schedule.factor * 0.5)
+            if run.recoveries > config.max_recoveries:
+                log.warning("step %d: the loss diverged %d times; stopping with the best image (loss %.4g). "
+                            "Lower --learning_rate.", step, run.recoveries, best_total)
+                break
+            # Logged once as a warning; repeats go to the INFO level.
+            log.log(logging.WARNING if run.recoveries == 1 else logging.INFO,
+                    "step %d: loss %.4g (best %.4g) diverged; restored the best image and halved the "
+                    "learning rate to %.3g", step, total, best_total, float(schedule(iterations)))
+            prev, still = None, 0
+            continue
+        run.report(step, config.steps, terms, lr, lambda: image[0].numpy().copy(), scale, size)
+        if config.tol > 0 and prev is not None and math.isfinite(total):
+            still = still + 1 if abs(prev - total) <= config.tol * abs(prev) else 0
+            if still >= config.patience:
+                log.warning("converged at step %d: relative loss change below %g for %d steps",
+                            step, config.tol, config.patience)
+                run.stopped_early = True
+                break
+        prev = total
+    result = image[0].numpy()
+    return result if np.all(np.isfinite(result)) else best[0].numpy()
+
+
+def _optimize_lbfgs(run: _Run, objective: Objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
+    """scipy L-BFGS-B on the loss and its gradient (a ``tf.function``), pixels bounded to [0, 1]."""
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        raise UserError("--optimizer=lbfgs needs scipy; install it with: pip install scipy") from None
+    config = run.config
+    shape = (1,) + init.shape
+    # float16 gradients underflow without loss scaling; L-BFGS has no LossScaleOptimizer, so
+    # scale by hand and halve the factor whenever the gradient overflows.
+    loss_scale = {"value": 2.0**12 if precision.needs_loss_scaling(run.policy) else 1.0}
+
+    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+    def value_and_grad(x, factor):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            terms = objective(x)
+            loss = terms["total"] * factor
+        return terms, tape.gradient(loss, x) / factor
+
+    state = {"terms": None, "x": init.astype(np.float64).ravel(), "step": 0}
+
+    def fun(x64):
+        x = tf.constant(x64.reshape(shape), tf.float32)
+        for _ in range(24):
+            terms, grad = value_and_grad(x, tf.constant(loss_scale["value"], tf.float32))
+            g = grad.numpy()
+            if np.all(np.isfinite(g)) or loss_scale["value"] <= 1.0:
+                break
+            loss_scale["value"] /= 2.0
+        state["terms"] = {k: float(v) for k, v in terms.items()}
+        total = state["terms"]["total"]
+        if not (math.isfinite(total) and np.all(np.isfinite(g))):
+            return 1e30, np.zeros(x64.shape)  # the line search backs off from here
+        return total, g.astype(np.float64).ravel()
+
+    def callback(intermediate_result):
+        state["step"] += 1
+        state["x"] = np.array(intermediate_result.x)
+        run.history.append(dict(state["terms"]))
+        run.report(state["step"], config.steps, state["terms"], 0.0,
+                   lambda: np.clip(state["x"].reshape(init.shape), 0, 1).astype(np.float32), scale, size)
+
+    result = minimize(
+        fun, state["x"], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * state["x"].size,
+        callback=callback,
+        options={"maxiter": config.steps, "maxfun": max(20, config.steps * 3), "ftol": config.tol, "gtol": 0.0},
+    )
+    if config.tol > 0 and state["step"] < config.steps and result.success:
+        run.stopped_early = True
+    x = result.x if np.all(np.isfinite(result.x)) else state["x"]
+    return np.clip(x.reshape(init.shape), 0.0, 1.0).astype(np.float32)
 
 
 def stylize(
@@ -192,8 +351,9 @@ def stylize(
 ) -> StylizeResult:
     """Paint ``content`` in the style of ``style``.
 
-    ``content`` and ``style`` are file paths, PIL images or arrays (uint8, or float in
-    [0, 1]). ``extractor`` reuses a model from :func:`build_extractor` across calls.
+    ``content`` is a file path, PIL image or array (uint8, or float in [0, 1]); ``style``
+    is one of those or a list of them, blended with ``config.style_weights``.
+    ``extractor`` reuses a model from :func:`build_extractor` across calls.
     ``callbacks`` are called after every step with a :class:`StepInfo`. Returns a
     :class:`StylizeResult`; ``result.image`` is the picture as float32 H x W x 3 in [0, 1].
     """
@@ -202,68 +362,60 @@ def stylize(
     if extractor is None:
         extractor = build_extractor(config, policy)
     layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers), extractor.backbone)
-    content_img, style_img = _prepare_images(content, style, config, layers, extractor.backbone)
-    objective = _Objective(extractor, config, content_img, style_img)
+    content_full = images.load_image(content)
+    style_list = list(style) if isinstance(style, (list, tuple)) else [style]
+    if not style_list:
+        raise UserError("give at least one style image")
+    blend_weights = _style_blend_weights(config, len(style_list))
+    styles_full = [images.load_image(s) for s in style_list]
+    if config.preserve_colors == "histogram":
+        styles_full = [images.match_color(s, content_full) for s in styles_full]
+    if config.init not in INITS:
+        images.load_image(config.init)  # fail now on a bad --init path
 
-    image = tf.Variable(_initial_image(config, content_img, style_img)[None], dtype=tf.float32, name="image")
-    last_good = tf.Variable(image, trainable=False, name="last_good")
-    optimizer, schedule = _make_optimizer(config, policy)
-    optimizer.build([image])
-    scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
-    def train_step():
-        with tf.GradientTape() as tape:
-            terms = objective(image)
-            loss = optimizer.scale_loss(terms["total"]) if scaled else terms["total"]
-        grad = tape.gradient(loss, image)
-        ok = tf.math.is_finite(terms["total"])
-        last_good.assign(tf.where(ok, image, last_good))
-        optimizer.apply_gradients([(grad, image)])
-        image.assign(tf.clip_by_value(image, 0.0, 1.0))
-        return terms
-
-    callbacks = list(callbacks)
-    if verbose:
-        callbacks.insert(0, ProgressPrinter())
-        print(
-            f"stylizing {content_img.shape[1]}x{content_img.shape[0]} px, {config.steps} {config.optimizer} steps, "
-            f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}",
-            flush=True,
-        )
-    history: list = []
-    start = time.perf_counter()
+    sizes = scale_sizes(config)
+    run = _Run(config, policy, ([ProgressPrinter()] if verbose else []) + list(callbacks), len(sizes))
+    optimize = _optimize_lbfgs if config.optimizer == "lbfgs" else _optimize_gradient
+    image = None
     interrupted = False
-    step = 0
-    try:
-        for step in range(1, config.steps + 1):
-            terms = {k: float(v) for k, v in train_step().items()}
-            history.append(terms)
-            if not math.isfinite(terms["total"]):
-                log.warning(
-                    "the loss became %s at step %d; stopping and keeping the last finite image "
-                    "(lower --learning_rate or use --precision=float32)", terms["total"], step,
-                )
-                image.assign(last_good)
-                break
-            info = StepInfo(
-                step, config.steps, terms, time.perf_counter() - start,
-                float(schedule(step - 1)), lambda: image[0].numpy().copy(),
-            )
-            for cb in callbacks:
-                cb(info)
-    except KeyboardInterrupt:
-        interrupted = True
-        log.warning("interrupted after %d of %d steps; keeping the latest image", max(step - 1, 0), config.steps)
-    result_image = image[0].numpy()
-    if not np.all(np.isfinite(result_image)):
-        result_image = last_good[0].numpy()
+    for scale, size in enumerate(sizes, start=1):
+        c = images.resize(content_full, size)
+        ss = [images.resize(s, max(1, round(size * config.style_scale))) for s in styles_full]
+        for label, img in [("content", c)] + [("style", s) for s in ss]:
+            _check_min_size(label, img, layers)
+        init = _initial_image(config, c, ss[0]) if image is None else images.resize_to(image, c.shape[:2])
+        if verbose:
+            stage = f"scale {scale}/{len(sizes)}: " if len(sizes) > 1 else ""
+            print(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps} {config.optimizer} steps, "
+                  f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}", flush=True)
+        run.get_latest = None
+        try:
+            objective = Objective(extractor, config, c, ss, blend_weights)
+            image = optimize(run, objective, init, scale, size)
+        except KeyboardInterrupt:
+            interrupted = True
+            image = run.get_latest() if run.get_latest else init
+            log.warning("interrupted after %d steps; keeping the latest image", len(run.history))
+            break
+    result = postprocess(image, content_full, config)
     return StylizeResult(
-        image=np.clip(result_image, 0.0, 1.0),
-        history=history,
-        steps_done=len(history),
-        seconds=time.perf_counter() - start,
+        image=result,
+        history=run.history,
+        steps_done=len(run.history),
+        seconds=time.perf_counter() - run.start,
         interrupted=interrupted,
         policy=policy,
         extractor=extractor.describe(),
+        stopped_early=run.stopped_early,
+        recoveries=run.recoveries,
     )
+
+
+def postprocess(image: np.ndarray, content: np.ndarray, config: StylizeConfig) -> np.ndarray:
+    """Luminance-only colour preservation, then blending with the content, as configured."""
+    out = np.clip(image, 0.0, 1.0).astype(np.float32)
+    if config.preserve_colors == "luminance":
+        out = images.transfer_luminance(out, content)
+    if config.blend > 0:
+        out = images.blend(out, content, config.blend)
+    return out

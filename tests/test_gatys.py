@@ -86,12 +86,12 @@ def test_mixed_float16_with_loss_scaling(small_config, small_images):
 
 
 def test_losses_are_float32_under_mixed_policy(small_config, small_images):
-    from nst_tf.gatys import _Objective, build_extractor
+    from nst_tf.gatys import Objective, build_extractor
 
     config = small_config.replace(precision="mixed_float16", size=32)
     ex = build_extractor(config)
     c, s = (images.resize(x, 32) for x in small_images)
-    terms = _Objective(ex, config, c, s)(tf.constant(c[None]))
+    terms = Objective(ex, config, c, [s])(tf.constant(c[None]))
     assert all(v.dtype == tf.float32 for v in terms.values())
 
 
