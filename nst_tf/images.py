@@ -7,7 +7,6 @@ Every array this module returns or accepts is ``H x W x 3`` float32 with values 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Union
 
@@ -15,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nst_tf.errors import UserError
+from nst_tf.files import atomic_write
 
 ImageLike = Union[str, os.PathLike, np.ndarray, Image.Image]
 
@@ -175,12 +175,6 @@ def check_output_path(path: Union[str, os.PathLike], overwrite: bool = False) ->
     return p
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_image(
     image: np.ndarray,
     path: Union[str, os.PathLike],
@@ -196,23 +190,8 @@ def save_image(
     p = check_output_path(path, overwrite)
     data = image if np.asarray(image).dtype == np.uint8 else to_uint8(image)
     fmt = SAVE_FORMATS[p.suffix.lower()]
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
-            Image.fromarray(data).save(fh, format=fmt, **kwargs)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return p
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    return atomic_write(p, lambda fh: Image.fromarray(data).save(fh, format=fmt, **kwargs))
 
 
 def contact_sheet(rows, cell: int = 256, pad: int = 4, background: float = 1.0) -> np.ndarray:

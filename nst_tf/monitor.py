@@ -57,7 +57,15 @@ class TensorBoardLogger:
     """Writes loss scalars every step and the image every ``image_every`` steps to ``logdir``."""
 
     def __init__(self, logdir, image_every: int = 50):
+        import importlib.util
+
         import tensorflow as tf
+
+        from nst_tf.errors import UserError
+
+        if importlib.util.find_spec("tensorboard") is None:
+            raise UserError("--logdir needs TensorBoard; install it with: pip install tensorboard "
+                            "(or pip install 'nst_tf[monitor]')")
 
         self._tf = tf
         self.writer = tf.summary.create_file_writer(str(logdir))
