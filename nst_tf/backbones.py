@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import socket
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -246,7 +247,10 @@ def _load_hed(model: keras.Model, path: Path) -> None:
 
 def _load_file(model: keras.Model, path: Path, backbone: str) -> None:
     try:
-        model.load_weights(str(path))
+        with warnings.catch_warnings():
+            # Keras warns per unmatched layer before raising; our error below says it in one line.
+            warnings.simplefilter("ignore")
+            model.load_weights(str(path))
     except Exception as exc:
         found = _h5_layer_names(path)
         expected = [l.name for l in model.layers if l.get_weights()]

@@ -33,7 +33,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import backbones, images, losses, precision
+from nst_tf import backbones, images, losses, memory, precision
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
 from nst_tf.monitor import ProgressPrinter
@@ -373,12 +373,17 @@ def stylize(
     if config.init not in INITS:
         images.load_image(config.init)  # fail now on a bad --init path
 
+    if max(content_full.shape[:2]) * 2 < config.size:
+        log.warning("the content image is only %dx%d px; upscaling it to %d px makes a soft result "
+                    "(use a larger photo or a smaller --size)", content_full.shape[1], content_full.shape[0], config.size)
     sizes = scale_sizes(config)
     run = _Run(config, policy, ([ProgressPrinter()] if verbose else []) + list(callbacks), len(sizes))
     optimize = _optimize_lbfgs if config.optimizer == "lbfgs" else _optimize_gradient
     image = None
     interrupted = False
     for scale, size in enumerate(sizes, start=1):
+        # Check memory before resizing: a huge --size must be refused, not allocated.
+        need = memory.check_fits(layers, extractor.backbone, *images.fit_size(content_full.shape, size), policy)
         c = images.resize(content_full, size)
         ss = [images.resize(s, max(1, round(size * config.style_scale))) for s in styles_full]
         for label, img in [("content", c)] + [("style", s) for s in ss]:
@@ -387,7 +392,8 @@ def stylize(
         if verbose:
             stage = f"scale {scale}/{len(sizes)}: " if len(sizes) > 1 else ""
             print(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps} {config.optimizer} steps, "
-                  f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}", flush=True)
+                  f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}, "
+                  f"est. peak memory {memory.gib(need)}", flush=True)
         run.get_latest = None
         try:
             objective = Objective(extractor, config, c, ss, blend_weights)

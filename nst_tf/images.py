@@ -169,9 +169,13 @@ def check_output_path(path: Union[str, os.PathLike], overwrite: bool = False) ->
         raise UserError(f"output {p} is a directory; pass a file name such as {p / 'result.jpg'}")
     if p.exists() and not overwrite:
         raise UserError(f"{p} already exists; pass --overwrite to replace it or choose another name")
-    parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write to directory {parent}; choose a writable location")
+    existing = p.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create the folder {p.parent}: {existing} is a file; choose another output path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to directory {existing}; choose a writable location")
     return p
 
 

@@ -44,10 +44,11 @@ class ProgressPrinter:
         l = info.losses
         scale = f"scale {info.scale}/{info.scales} {info.size}px | " if info.scales > 1 else ""
         width = len(str(info.steps))
+        lr = f"lr {info.learning_rate:.3g} | " if info.learning_rate > 0 else ""  # L-BFGS has none
         print(
             f"{scale}step {info.step:>{width}}/{info.steps} | {rate:5.2f} steps/s | "
             f"content {l['content']:.4g}  style {l['style']:.4g}  tv {l['tv']:.4g}  total {l['total']:.4g} | "
-            f"lr {info.learning_rate:.3g} | ETA {format_seconds(eta)}",
+            f"{lr}ETA {format_seconds(eta)}",
             file=self.stream,
             flush=True,
         )

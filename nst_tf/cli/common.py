@@ -68,6 +68,9 @@ def quiet_tensorflow_import() -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()  # initialises the platforms, which also prints
+        # Each run traces its own step function (new variables, new image size); TF's
+        # "triggered tf.function retracing" advice does not apply to that, so keep only errors.
+        tf.get_logger().setLevel(logging.ERROR)
     finally:
         os.dup2(saved, 2)
         os.close(saved)
