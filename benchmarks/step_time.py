@@ -30,8 +30,6 @@ STYLE = os.path.join(ROOT, "examples", "style", "starry_night.jpg")
 
 def one(args) -> dict:
     """Time one configuration in this process."""
-    import numpy as np
-
     from nst_tf import StylizeConfig, build_extractor, images, stylize
 
     config = StylizeConfig(
@@ -121,7 +119,7 @@ def main() -> int:
     }
     with open(args.json, "w") as fh:
         json.dump({"environment": env, "backbone": args.backbone, "results": rows}, fh, indent=2)
-    print(f"\n| size | precision | XLA | s/step (median) | first step s | peak RSS MiB |\n|---|---|---|---|---|---|")
+    print("\n| size | precision | XLA | s/step (median) | first step s | peak RSS MiB |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['size']} | {r['precision']} | {r['xla']} | {r['step_s_median']:.3f} | "
               f"{r['first_step_s']:.1f} | {r['peak_rss_mib']:.0f} |")

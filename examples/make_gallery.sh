@@ -20,3 +20,11 @@ images.save_image(images.contact_sheet(rows, cell=240, pad=4), "examples/gallery
 images.save_image(images.load_image(g + "multiscale_512.jpg"), "examples/multiscale_512.jpg", overwrite=True, quality=88)
 print("wrote examples/gallery.jpg and examples/multiscale_512.jpg")
 PY
+
+# Batch: every content x every style, with the contact sheet and manifest; plus a loss curve.
+nst-stylize --content=examples/content --style=examples/style/starry_night.jpg,examples/style/great_wave.jpg \
+    --output=$out/batch --size=192 --steps=80 --backbone=vgg16 --weights=hed --overwrite \
+    --logdir=$out/logs
+cp $out/batch/sheet.jpg examples/batch_sheet.jpg
+cp $out/logs/chelsea__great_wave/loss_curve.png examples/loss_curve.png
+echo "wrote examples/batch_sheet.jpg and examples/loss_curve.png"

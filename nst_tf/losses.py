@@ -42,31 +42,28 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return tf.einsum("bijc,bijd->bcd", f, f) / positions
 
 
+def _reduce(sq: tf.Tensor, target: tf.Tensor, formulation: str, summed_scale=1.0) -> tf.Tensor:
+    """Reduce squared errors: relative to the target's energy, a mean, or a scaled sum."""
+    if formulation == "normalized":
+        return tf.reduce_sum(sq) / (tf.reduce_sum(tf.square(target)) + _EPS)
+    if formulation == "tutorial":
+        return tf.reduce_mean(sq)
+    return tf.reduce_sum(sq) * summed_scale
+
+
 def content_loss(features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
     """Content term of one layer: distance of ``features`` to the content image's ``target``."""
     _check(formulation)
-    f = tf.cast(features, tf.float32)
     p = tf.cast(target, tf.float32)
-    sq = tf.square(f - p)
-    if formulation == "normalized":
-        return tf.reduce_sum(sq) / (tf.reduce_sum(tf.square(p)) + _EPS)
-    if formulation == "tutorial":
-        return tf.reduce_mean(sq)
-    return tf.reduce_sum(sq)
+    return _reduce(tf.square(tf.cast(features, tf.float32) - p), p, formulation)
 
 
 def style_loss(features: tf.Tensor, target_gram: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
     """Style term of one layer: distance of the Gram of ``features`` to ``target_gram``."""
     _check(formulation)
-    g = gram_matrix(features)
     a = tf.cast(target_gram, tf.float32)
-    sq = tf.square(g - a)
-    if formulation == "normalized":
-        return tf.reduce_sum(sq) / (tf.reduce_sum(tf.square(a)) + _EPS)
-    if formulation == "tutorial":
-        return tf.reduce_mean(sq)
     channels = tf.cast(tf.shape(a)[-1], tf.float32)
-    return tf.reduce_sum(sq) / (4.0 * tf.square(channels))
+    return _reduce(tf.square(gram_matrix(features) - a), a, formulation, 1.0 / (4.0 * tf.square(channels)))
 
 
 def total_variation_loss(image: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:

@@ -4,33 +4,19 @@ Each case runs nst-stylize in a subprocess and checks the exit code, the one-lin
 and the files left behind.
 """
 
-import os
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from clitools import TINY, interrupt_cli, one_line_error, run_cli
 from nst_tf import images
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--size=32", "--steps=1", "--backbone=vgg16", "--weights=hed", "--precision=float32", "--nojit_compile"]
+ONE_STEP = TINY + ["--steps=1"]
 
 
-def run_cli(*args, timeout=300):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "nst_tf.cli.stylize", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
 
-
-def one_line_error(r) -> str:
-    lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
-    assert r.returncode == 2, (r.returncode, r.stdout[-500:], r.stderr[-2000:])
-    assert len(lines) == 1 and lines[0].startswith("nst-stylize: error: "), r.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -79,20 +65,20 @@ def corpus(tmp_path_factory, content_path):
 )
 def test_bad_content_files(corpus, style_path, tmp_path, name, pattern):
     r = run_cli(f"--content={corpus / 'bad' / name}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
-                *TINY)
+                *ONE_STEP)
     assert pattern in one_line_error(r)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_url_says_how_to_download(content_path, tmp_path):
     r = run_cli(f"--content={content_path}", "--style=https://example.org/painting.jpg",
-                f"--output={tmp_path / 'o.jpg'}", *TINY)
+                f"--output={tmp_path / 'o.jpg'}", *ONE_STEP)
     assert "download it first" in one_line_error(r)
 
 
 def test_odd_but_valid_images_all_work(corpus, style_path, tmp_path):
     out = tmp_path / "out"
-    r = run_cli(f"--content={corpus / 'good'}", f"--style={style_path}", f"--output={out}", *TINY)
+    r = run_cli(f"--content={corpus / 'good'}", f"--style={style_path}", f"--output={out}", *ONE_STEP)
     assert r.returncode == 0, r.stderr[-3000:]
     made = {p.name.split("__")[0]: p for p in out.glob("*__*.jpg")}
     assert set(made) == {"gray", "palette", "rgba", "deep16", "cmyk", "rotated", "animated", "tiny"}
@@ -104,7 +90,7 @@ def test_odd_but_valid_images_all_work(corpus, style_path, tmp_path):
 
 def test_tiny_image_upscaled_with_warning(corpus, style_path, tmp_path):
     r = run_cli(f"--content={corpus / 'good' / 'tiny.png'}", f"--style={style_path}",
-                f"--output={tmp_path / 'o.jpg'}", *[a if a != "--size=32" else "--size=64" for a in TINY])
+                f"--output={tmp_path / 'o.jpg'}", *[a if a != "--size=32" else "--size=64" for a in ONE_STEP])
     assert r.returncode == 0, r.stderr
     assert "only 12x10 px; upscaling it to 64 px" in r.stderr
     assert images.load_image(tmp_path / "o.jpg").shape == (53, 64, 3)
@@ -112,7 +98,7 @@ def test_tiny_image_upscaled_with_warning(corpus, style_path, tmp_path):
 
 def test_too_large_for_memory_names_largest_size(content_path, style_path, tmp_path):
     r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
-                "--size=40000", *TINY[1:])
+                "--size=40000", *ONE_STEP[1:])
     assert r.returncode == 2 and "Traceback" not in r.stderr
     lines = r.stderr.strip().splitlines()
     assert lines[0].startswith("nst-stylize: warning: the content image is only 451x300 px")
@@ -134,7 +120,7 @@ def test_too_large_for_memory_names_largest_size(content_path, style_path, tmp_p
 )
 def test_bad_flag_values(content_path, style_path, tmp_path, args, pattern):
     r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
-                *TINY, *args)
+                *ONE_STEP, *args)
     assert pattern in one_line_error(r)
 
 
@@ -144,34 +130,24 @@ def test_weights_of_wrong_architecture(content_path, style_path, tmp_path):
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="head")])
     model.save_weights(tmp_path / "other.weights.h5")
     r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
-                *TINY[:-3], f"--weights={tmp_path / 'other.weights.h5'}", "--backbone=vgg16")
+                "--size=32", "--steps=1", f"--weights={tmp_path / 'other.weights.h5'}", "--backbone=vgg16")
     assert "does not fit a vgg16" in one_line_error(r)
 
 
 def test_output_paths(content_path, style_path, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={blocker / 'o.jpg'}", *TINY)
+    r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={blocker / 'o.jpg'}", *ONE_STEP)
     assert "is a file" in one_line_error(r)
-    r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.xyz'}", *TINY)
+    r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.xyz'}", *ONE_STEP)
     assert "end the name with one of" in one_line_error(r)
 
 
 def test_sigint_writes_latest_image_and_exits_130(content_path, style_path, tmp_path):
     out = tmp_path / "i.png"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    args = [a for a in TINY if a != "--steps=1"] + ["--steps=100000"]
-    proc = subprocess.Popen([sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}",
-                             f"--style={style_path}", f"--output={out}", *args],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 240
-    line = ""
-    while time.time() < deadline and "step" not in line:
-        line = proc.stdout.readline()
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr
+    code, stdout, stderr = interrupt_cli(f"--content={content_path}", f"--style={style_path}", f"--output={out}",
+                                         *TINY, "--steps=100000", sig=signal.SIGINT)
+    assert code == 130, stderr
     assert "Traceback" not in stderr
     assert np.isfinite(images.load_image(out)).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["i.png"]  # no temp files left

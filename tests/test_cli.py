@@ -1,26 +1,15 @@
 """nst-stylize in a subprocess, as a user runs it."""
 
-import os
+import json
 import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
+from clitools import TINY, interrupt_cli, one_line_error, run_cli
 from nst_tf import images
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--size=32", "--backbone=vgg16", "--weights=hed", "--precision=float32", "--nojit_compile"]
 
-
-def run_cli(*args, timeout=300):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(
-        [sys.executable, "-m", "nst_tf.cli.stylize", *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
-    )
 
 
 def test_end_to_end_writes_output(tmp_path, content_path, style_path):
@@ -42,14 +31,6 @@ def test_end_to_end_writes_output(tmp_path, content_path, style_path):
     ]
 
 
-def _one_error_line(r):
-    lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
-    assert r.returncode == 2, (r.returncode, r.stderr)
-    assert len(lines) == 1, r.stderr
-    assert lines[0].startswith("nst-stylize: error: ")
-    assert "Traceback" not in r.stderr
-    return lines[0]
-
 
 @pytest.mark.parametrize(
     "args, pattern",
@@ -68,26 +49,15 @@ def test_bad_flags_exit_2_with_one_line(tmp_path, content_path, style_path, args
     base = [f"--content={content_path}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
             "--steps=1", *TINY]
     r = run_cli(*base, *args)
-    assert pattern in _one_error_line(r)
+    assert pattern in one_line_error(r)
     assert not (tmp_path / "o.jpg").exists()
 
 
 def test_sigterm_keeps_latest_image(tmp_path, content_path, style_path):
     out = tmp_path / "t.jpg"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}", f"--style={style_path}",
-         f"--output={out}", "--steps=100000", *TINY],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    deadline = time.time() + 240
-    line = ""
-    while time.time() < deadline and "step" not in line:  # wait for the loop to run
-        line = proc.stdout.readline()
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 143, stderr
+    code, stdout, stderr = interrupt_cli(f"--content={content_path}", f"--style={style_path}", f"--output={out}",
+                                         "--steps=100000", *TINY, sig=signal.SIGTERM)
+    assert code == 143, stderr
     assert "interrupted" in stdout + stderr
     img = images.load_image(out)
     assert np.isfinite(img).all() and img.shape == (21, 32, 3)
@@ -109,7 +79,7 @@ def test_batch_2x2_writes_images_sheet_manifest_and_resumes(tmp_path, content_pa
     assert (out / "sheet.jpg").exists()
     sheet = images.load_image(out / "sheet.jpg")
     assert sheet.shape == (3 * 192 + 4 * 4, 3 * 192 + 4 * 4, 3)  # header row/column + 2 x 2
-    manifest = __import__("json").loads((out / "manifest.json").read_text())
+    manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["outputs"]) == set(made)
     assert manifest["settings"]["steps"] == 2
     entry = manifest["outputs"]["a__s2.jpg"]
