@@ -110,6 +110,9 @@ def save_loss_curve(history: Sequence[dict], path, title: str = "") -> Optional[
         if any(v > 0 for v in values if math.isfinite(v)):
             ax.plot(steps, values, label=key, linewidth=1.5 if key == "total" else 1.0)
     ax.set_yscale("log")
+    totals = [h["total"] for h in history if math.isfinite(h.get("total", math.nan)) and h["total"] > 0]
+    if totals:  # a term that starts at ~0 (content from the content image) must not squash the plot
+        ax.set_ylim(bottom=1e-3 * min(totals))
     ax.set_xlabel("step")
     ax.set_ylabel("weighted loss")
     ax.set_title(title)

@@ -1,0 +1,115 @@
+"""How good is a stylised image? Pixel metrics against the content, feature distances on a fixed network.
+
+Pixel metrics (``output`` vs ``content`` resized to the output): MSE, PSNR, SSIM and
+multi-scale SSIM from ``tf.image``. High values mean the photo is well kept.
+
+Feature distances, measured on a fixed network that does not depend on the one used to
+stylise (by default the offline HED VGG16, so figures are comparable across machines):
+
+``content_distance``
+    mean squared feature difference to the content at ``block4_conv2``;
+``style_distance``
+    mean over Gatys' style layers of the relative Gram distance
+    ``||G(output) - G(style)||_F / ||G(style)||_F`` (0 = the style's statistics exactly).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from nst_tf import backbones, images, losses
+from nst_tf.config import GATYS_STYLE_LAYERS
+
+MS_SSIM_POWERS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, tf.image's defaults
+
+
+def _pair(a, b):
+    a = images.load_image(a)
+    b = images.load_image(b)
+    if a.shape != b.shape:
+        b = images.resize_to(b, a.shape[:2])
+    return tf.constant(a[None]), tf.constant(b[None])
+
+
+def mse(image, reference) -> float:
+    a, b = _pair(image, reference)
+    return float(tf.reduce_mean(tf.square(a - b)))
+
+
+def psnr(image, reference) -> float:
+    """Peak signal-to-noise ratio in dB (``inf`` for identical images)."""
+    err = mse(image, reference)
+    return math.inf if err == 0 else float(10.0 * math.log10(1.0 / err))
+
+
+def ssim(image, reference) -> float:
+    a, b = _pair(image, reference)
+    return float(tf.image.ssim(a, b, max_val=1.0)[0])
+
+
+def ms_ssim(image, reference) -> Optional[float]:
+    """Multi-scale SSIM with as many of the 5 standard scales as the image size allows (None below 2)."""
+    a, b = _pair(image, reference)
+    side = min(a.shape[1], a.shape[2])
+    scales = 0
+    while scales < len(MS_SSIM_POWERS) and side / 2**scales >= 11:
+        scales += 1
+    if scales < 2:
+        return None
+    powers = MS_SSIM_POWERS[:scales]
+    powers = [p / sum(powers) for p in powers]
+    return float(tf.image.ssim_multiscale(a, b, max_val=1.0, power_factors=powers)[0])
+
+
+class FeatureMetrics:
+    """Content and style distances on one fixed feature network (built once)."""
+
+    def __init__(self, backbone: str = "vgg16", weights: str = "hed", content_layer: str = "block4_conv2",
+                 style_layers: Sequence[str] = GATYS_STYLE_LAYERS, max_side: int = 512):
+        self.content_layer = backbones.resolve_layer(content_layer, backbone)
+        self.style_layers = backbones.resolve_layers(style_layers, backbone)
+        self.extractor = backbones.build_extractor((self.content_layer,) + self.style_layers,
+                                                   backbone=backbone, weights=weights, policy="float32")
+        self.max_side = max_side
+
+    def _features(self, image):
+        img = images.load_image(image)
+        if max(img.shape[:2]) > self.max_side:
+            img = images.resize(img, self.max_side)
+        return img, self.extractor(tf.constant(img[None]))
+
+    def content_distance(self, image, content) -> float:
+        img, f = self._features(image)
+        c = images.load_image(content)
+        c = images.resize_to(c, img.shape[:2])
+        fc = self.extractor(tf.constant(c[None]))
+        n = self.content_layer
+        return float(tf.reduce_mean(tf.square(f[n] - fc[n])))
+
+    def style_distance(self, image, style) -> float:
+        _, f = self._features(image)
+        _, fs = self._features(style)
+        dists = []
+        for n in self.style_layers:
+            g, a = losses.gram_matrix(f[n]), losses.gram_matrix(fs[n])
+            dists.append(float(tf.norm(g - a) / (tf.norm(a) + 1e-12)))
+        return float(np.mean(dists))
+
+
+def evaluate(output, content, style, features: Optional[FeatureMetrics] = None) -> dict:
+    """All metrics of one output: pixel metrics against the content, feature distances."""
+    features = features or FeatureMetrics()
+    out = images.load_image(output)
+    c = images.load_image(content)
+    return {
+        "mse": mse(out, c),
+        "psnr": psnr(out, c),
+        "ssim": ssim(out, c),
+        "ms_ssim": ms_ssim(out, c),
+        "content_distance": features.content_distance(out, c),
+        "style_distance": features.style_distance(out, style),
+    }
