@@ -1,6 +1,7 @@
 """Helpers for tests that run the command-line tools in subprocesses."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -18,9 +19,16 @@ def run_cli(*args, timeout=300, module="nst_tf.cli.stylize"):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def _default_sigint():
+    # A shell without job control starts background commands with SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler; give the child what a terminal user has.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_cli(*args, module="nst_tf.cli.stylize"):
     return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
 
 
 def one_line_error(r, prog="nst-stylize") -> str:
@@ -39,7 +47,7 @@ def interrupt_cli(*args, sig, module="nst_tf.cli.stylize", startup_timeout=240):
     proc = start_cli(*args, module=module)
     deadline = time.time() + startup_timeout
     line = ""
-    while time.time() < deadline and "step" not in line:
+    while time.time() < deadline and not line.startswith(("step ", "scale ")):  # the loop is running
         line = proc.stdout.readline()
     time.sleep(1.0)
     proc.send_signal(sig)
