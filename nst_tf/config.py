@@ -134,3 +134,60 @@ class StylizeConfig:
         return dataclasses.replace(self, **changes)
 
 
+
+
+# Johnson et al. (2016), on VGG16: content relu2_2; style relu1_2, relu2_2, relu3_3, relu4_3.
+JOHNSON_CONTENT_LAYERS = ("block2_conv2",)
+JOHNSON_STYLE_LAYERS = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3")
+
+
+@dataclass(frozen=True)
+class FastTrainConfig:
+    """Training a feed-forward style network (Johnson et al. 2016). Units in brackets.
+
+    The published recipe: COCO 2014 train (~83k photos), 256 px crops, batch 4, 2 epochs
+    (~40k steps), Adam 1e-3; see flags/fast_coco.flags.
+    """
+
+    image_size: int = 256  #: training crop side [px]
+    batch_size: int = 4  #: photos per step (across all replicas)
+    steps: int = 40000  #: training steps
+    learning_rate: float = 1e-3  #: Adam initial learning rate
+    decay_steps: int = 10000  #: ExponentialDecay period [steps]
+    decay_rate: float = 1.0  #: ExponentialDecay factor (1.0: constant, as in the paper)
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    tv_weight: float = 10.0
+    style_scale: float = 2.0  #: style image's longer side relative to image_size
+    content_layers: tuple = JOHNSON_CONTENT_LAYERS
+    style_layers: tuple = JOHNSON_STYLE_LAYERS
+    backbone: str = "vgg16"  #: the loss network (the paper used VGG16)
+    weights: str = "auto"
+    precision: str = "auto"
+    checkpoint_every: int = 500  #: steps between checkpoints (and TensorBoard images)
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("content_layers", "style_layers"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = tuple(v for v in value.split(",") if v.strip())
+            object.__setattr__(self, name, tuple(value))
+        for name in ("image_size", "batch_size", "learning_rate", "decay_steps", "decay_rate",
+                     "style_scale", "checkpoint_every"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise UserError(f"{name} must be positive, got {v!r}")
+        for name in ("steps", "content_weight", "style_weight", "tv_weight"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise UserError(f"{name} must be zero or more, got {v!r}")
+        if self.image_size < 32 or self.image_size % 4:
+            raise UserError(f"image_size must be a multiple of 4 and at least 32, got {self.image_size}")
+        if self.backbone not in BACKBONES:
+            raise UserError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
+        if self.precision not in PRECISIONS:
+            raise UserError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+
+    def replace(self, **changes) -> "FastTrainConfig":
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,84 @@
+"""Deployable exports of a trained style network: SavedModel (TF Serving, TF.js, GPU/TPU) and TFLite.
+
+Both take a uint8 RGB batch of any height and width and return uint8 RGB of the same size,
+through a ``serve`` signature. The SavedModel is written with ``keras.export.ExportArchive``:
+a plain ``tf.saved_model.save`` of a Keras 3 model converts to TFLite without its weights
+(constant output), so TFLite is made from the archive and both are checked numerically in
+the tests.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nst_tf.files import atomic_write
+from nst_tf.fast.transformer import stylize_images
+
+SIGNATURE = "serve"
+
+
+def export_saved_model(model: keras.Model, directory) -> Path:
+    """Write a SavedModel with a ``serve`` signature (uint8 [B, H, W, 3] -> uint8), replacing ``directory``."""
+    directory = Path(directory)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")])
+    def serve(images):
+        x = tf.cast(images, tf.float32) / 255.0
+        y = stylize_images(model, x)
+        return tf.cast(tf.round(tf.clip_by_value(y, 0.0, 1.0) * 255.0), tf.uint8)
+
+    archive.add_endpoint(SIGNATURE, serve)
+    # Write beside the target and swap in, so an interrupted export leaves the old one intact.
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        archive.write_out(str(tmp / "model"), verbose=False)
+        if directory.exists():
+            shutil.rmtree(directory)
+        (tmp / "model").rename(directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+
+def export_tflite(saved_model_dir, path, float16_weights: bool = False) -> Path:
+    """Convert the SavedModel's ``serve`` signature to a ``.tflite`` file (optionally float16 weights)."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=[SIGNATURE])
+    if float16_weights:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    flatbuffer = converter.convert()
+    return atomic_write(path, lambda fh: fh.write(flatbuffer))
+
+
+def load_saved_model(directory):
+    """A callable uint8 batch -> uint8 batch from an exported SavedModel."""
+    loaded = tf.saved_model.load(str(directory))
+    fn = loaded.signatures[SIGNATURE]
+
+    def run(images: np.ndarray) -> np.ndarray:
+        out = fn(images=tf.constant(images, tf.uint8))
+        return next(iter(out.values())).numpy()
+
+    run.loaded = loaded  # keep the trackables alive
+    return run
+
+
+def load_tflite(path):
+    """A callable uint8 batch -> uint8 batch from a ``.tflite`` file (any image size)."""
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner(SIGNATURE)
+
+    def run(images: np.ndarray) -> np.ndarray:
+        out = runner(images=np.asarray(images, np.uint8))
+        return next(iter(out.values()))
+
+    return run

@@ -1,0 +1,205 @@
+"""Training a style network: perceptual losses through a frozen VGG, under a distribution strategy.
+
+``train(config, style, data_dir, workdir)``:
+
+* the strategy is chosen for the hardware (TPUStrategy on a TPU, MirroredStrategy for
+  several GPUs, the default strategy otherwise) and the transformer is built in its scope under
+  the precision policy (``LossScaleOptimizer`` under float16);
+* each step stylises a batch of photos and applies the content, style (against the style
+  image's Gram matrices, computed once) and TV losses of ``nst_tf.losses``;
+* ``tf.train.CheckpointManager`` saves model, optimizer and step every ``checkpoint_every``
+  steps (and on Ctrl-C); rerunning with the same ``workdir`` resumes from the latest
+  checkpoint with the same optimizer state and the same data order;
+* TensorBoard scalars and sample images go to ``workdir/logs``; progress lines show ETA.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nst_tf import backbones, images, losses, precision
+from nst_tf.config import FastTrainConfig
+from nst_tf.fast import data
+from nst_tf.fast.transformer import build_transformer
+from nst_tf.monitor import format_seconds
+
+log = logging.getLogger("nst_tf")
+
+
+def choose_strategy() -> tf.distribute.Strategy:
+    """TPUStrategy when a TPU is configured, MirroredStrategy for several GPUs, else the default."""
+    if tf.config.list_logical_devices("TPU"):
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        return tf.distribute.TPUStrategy(resolver)
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+class PerceptualLoss:
+    """Content + style + TV loss of stylised batches (float32), style Grams computed once."""
+
+    def __init__(self, config: FastTrainConfig, style: np.ndarray, policy: str):
+        self.config = config
+        self.extractor = backbones.build_extractor(
+            tuple(config.content_layers) + tuple(config.style_layers),
+            backbone=config.backbone, weights=config.weights, policy=policy,
+        )
+        self.content_layers = backbones.resolve_layers(config.content_layers, self.extractor.backbone)
+        self.style_layers = backbones.resolve_layers(config.style_layers, self.extractor.backbone)
+        feats = self.extractor(tf.constant(style[None]))
+        self.style_grams = {n: losses.gram_matrix(feats[n]) for n in self.style_layers}
+
+    def __call__(self, stylised: tf.Tensor, photos: tf.Tensor) -> dict:
+        c = self.config
+        out = self.extractor(stylised)
+        ref = self.extractor(photos)
+        batch = tf.shape(stylised)[0]
+        content = tf.add_n([losses.content_loss(out[n], tf.stop_gradient(ref[n])) for n in self.content_layers])
+        content = content / float(len(self.content_layers))
+        style = tf.add_n([
+            losses.style_loss(out[n], tf.repeat(self.style_grams[n], batch, axis=0)) for n in self.style_layers
+        ]) / float(len(self.style_layers))
+        tv = losses.total_variation_loss(stylised)
+        terms = {"content": c.content_weight * content, "style": c.style_weight * style, "tv": c.tv_weight * tv}
+        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+        return terms
+
+
+def _load_style(style, config: FastTrainConfig) -> np.ndarray:
+    img = images.load_image(style)
+    return images.resize(img, max(32, round(config.image_size * config.style_scale)))
+
+
+class Trainer:
+    """Model, optimizer, checkpoints and the distributed step for one ``workdir``."""
+
+    def __init__(self, config: FastTrainConfig, style, workdir, strategy: Optional[tf.distribute.Strategy] = None):
+        self.config = config
+        self.workdir = Path(workdir)
+        self.strategy = strategy or choose_strategy()
+        self.policy = precision.resolve(config.precision)
+        style_img = _load_style(style, config)
+        keras.utils.set_random_seed(config.seed)  # same initial weights for the same seed (seeds numpy/TF too)
+        with self.strategy.scope():
+            with precision.policy_scope(self.policy):
+                self.model = build_transformer()
+            self.loss = PerceptualLoss(config, style_img, self.policy)
+            schedule = keras.optimizers.schedules.ExponentialDecay(
+                config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate)
+            self.optimizer = precision.wrap_optimizer(keras.optimizers.Adam(schedule), self.policy)
+            self.optimizer.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+        self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.workdir / "checkpoints"), max_to_keep=3)
+        if self.manager.latest_checkpoint:
+            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+            log.warning("resuming from %s (step %d)", self.manager.latest_checkpoint, int(self.step.numpy()))
+        self._train_step = None
+
+    def _build_step(self):
+        strategy, replicas = self.strategy, self.strategy.num_replicas_in_sync
+
+        def replica_step(photos):
+            with tf.GradientTape() as tape:
+                stylised = self.model(photos, training=True)
+                terms = self.loss(stylised, photos)
+                loss = terms["total"] / replicas
+                if self.scaled:
+                    loss = self.optimizer.scale_loss(loss)
+            grads = tape.gradient(loss, self.model.trainable_variables)
+            self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables))
+            self.step.assign_add(1)
+            return terms
+
+        @tf.function
+        def train_step(photos):
+            terms = strategy.run(replica_step, args=(photos,))
+            return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in terms.items()}
+
+        return train_step
+
+    def save(self) -> str:
+        return self.manager.save(checkpoint_number=int(self.step.numpy()))
+
+    def fit(self, data_dir, callbacks: Sequence[Callable[[int, dict], None]] = (), verbose: bool = True) -> dict:
+        """Train until ``config.steps``; returns the last step's losses. Ctrl-C saves and re-raises."""
+        c = self.config
+        start_step = int(self.step.numpy())
+        if start_step >= c.steps:
+            log.warning("already trained %d of %d steps in %s", start_step, c.steps, self.workdir)
+            return {}
+        paths = data.list_images(data_dir)
+        ds = data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step)
+        batches = iter(self.strategy.experimental_distribute_dataset(ds))
+        self._train_step = self._train_step or self._build_step()
+        writer = tf.summary.create_file_writer(str(self.workdir / "logs")) if _has_tensorboard() else None
+        if verbose:
+            print(f"training {c.image_size} px x {c.batch_size}, steps {start_step + 1}..{c.steps}, "
+                  f"{len(paths)} photos, {self.loss.extractor.describe()}, "
+                  f"{self.strategy.num_replicas_in_sync} replica(s)", flush=True)
+        t0, last_print, terms = time.perf_counter(), -math.inf, {}
+        try:
+            for step in range(start_step + 1, c.steps + 1):
+                photos = next(batches)
+                terms = {k: float(v) for k, v in self._train_step(photos).items()}
+                if not math.isfinite(terms["total"]) and not self.scaled:
+                    raise FloatingPointError(f"the loss became {terms['total']} at step {step}; "
+                                             "lower --learning_rate")
+                if writer is not None:
+                    with writer.as_default(step=step):
+                        for k, v in terms.items():
+                            tf.summary.scalar(f"loss/{k}", v)
+                for cb in callbacks:
+                    cb(step, terms)
+                now = time.perf_counter()
+                if step % c.checkpoint_every == 0 or step == c.steps:
+                    self.save()
+                    if writer is not None:
+                        sample = self.model(_first_replica(photos, self.strategy)[:1], training=False)
+                        with writer.as_default(step=step):
+                            tf.summary.image("stylised", tf.cast(sample, tf.float32), max_outputs=1)
+                if verbose and (now - last_print >= 5.0 or step == c.steps or step == start_step + 1):
+                    done = step - start_step
+                    rate = done / (now - t0)
+                    print(f"step {step}/{c.steps} | {rate:.2f} steps/s | content {terms['content']:.4g}  "
+                          f"style {terms['style']:.4g}  tv {terms['tv']:.4g}  total {terms['total']:.4g} | "
+                          f"ETA {format_seconds((c.steps - step) / rate)}", flush=True)
+                    last_print = now
+        except KeyboardInterrupt:
+            path = self.save()
+            log.warning("interrupted at step %d; saved %s (rerun with the same workdir to resume)",
+                        int(self.step.numpy()), path)
+            raise
+        finally:
+            if writer is not None:
+                writer.flush()
+        return terms
+
+
+def _first_replica(batch, strategy):
+    values = strategy.experimental_local_results(batch)
+    return values[0]
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
+
+
+def train(config: FastTrainConfig, style, data_dir, workdir, *, verbose: bool = True,
+          callbacks: Sequence[Callable[[int, dict], None]] = ()) -> Trainer:
+    """Train (or resume) a style network in ``workdir``; returns the :class:`Trainer`."""
+    trainer = Trainer(config, style, workdir)
+    trainer.fit(data_dir, callbacks=callbacks, verbose=verbose)
+    return trainer

@@ -1,0 +1,110 @@
+"""Fast style transfer: the transformer, training and exact resume, exports that match."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nst_tf import images
+from nst_tf.config import FastTrainConfig
+from nst_tf.errors import UserError
+from nst_tf.fast import data, export, train
+from nst_tf.fast.transformer import build_transformer, stylize_images
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory, content_path):
+    """8 generated 64 px photos (crops of an example photo), plus junk to be skipped."""
+    d = tmp_path_factory.mktemp("photos")
+    src = images.load_image(content_path)
+    rng = np.random.default_rng(0)
+    (d / "sub").mkdir()
+    for i in range(8):
+        y, x = rng.integers(0, 200), rng.integers(0, 350)
+        crop = images.resize_to(src[y:y + 100, x:x + 100], (64 + 8 * (i % 3), 64))
+        images.save_image(crop, d / ("sub" if i % 2 else ".") / f"p{i}.jpg")
+    (d / "notes.txt").write_text("not a photo")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    return d
+
+
+@pytest.fixture(scope="module")
+def tiny_config():
+    return FastTrainConfig(image_size=32, batch_size=2, steps=4, checkpoint_every=2, backbone="vgg16",
+                           weights="hed", precision="float32", style_scale=2.0)
+
+
+def test_transformer_any_size_and_range():
+    model = build_transformer()
+    assert 1.6e6 < model.count_params() < 1.8e6  # Johnson et al.: about 1.68M
+    for h, w in ((32, 32), (30, 45), (17, 9)):
+        out = stylize_images(model, tf.random.uniform((2, h, w, 3)))
+        assert out.shape == (2, h, w, 3) and out.dtype == tf.float32
+        assert float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 1.0
+
+
+def test_data_pipeline_skips_junk(photo_dir, caplog):
+    paths = data.list_images(photo_dir)
+    assert len(paths) == 8
+    assert "skipped 2 file(s)" in caplog.text
+    batch = next(iter(data.make_dataset(paths, 32, 4, seed=1)))
+    assert batch.shape == (4, 32, 32, 3) and batch.dtype == tf.float32
+    again = next(iter(data.make_dataset(paths, 32, 4, seed=1)))
+    np.testing.assert_array_equal(batch.numpy(), again.numpy())  # reproducible order and crops
+    with pytest.raises(UserError, match="no readable images"):
+        data.list_images(_empty(photo_dir))
+
+
+def _empty(base):
+    d = base / "empty_dir"
+    d.mkdir(exist_ok=True)
+    return d
+
+
+def test_training_lowers_the_loss(photo_dir, tiny_config, style_path, tmp_path):
+    seen = []
+    cfg = tiny_config.replace(steps=12, learning_rate=1e-2, checkpoint_every=100)
+    train.train(cfg, style_path, photo_dir, tmp_path, verbose=False, callbacks=[lambda s, t: seen.append(t["total"])])
+    assert len(seen) == 12 and np.all(np.isfinite(seen))
+    assert np.mean(seen[-3:]) < np.mean(seen[:3])
+
+
+def test_resume_continues_exactly(photo_dir, tiny_config, style_path, tmp_path):
+    straight = train.train(tiny_config, style_path, photo_dir, tmp_path / "a", verbose=False)
+    first = train.train(tiny_config.replace(steps=2), style_path, photo_dir, tmp_path / "b", verbose=False)
+    del first  # as if killed after the step-2 checkpoint
+    resumed = train.Trainer(tiny_config, style_path, tmp_path / "b")
+    assert int(resumed.step.numpy()) == 2
+    assert int(resumed.optimizer.iterations.numpy()) == 2
+    resumed.fit(photo_dir, verbose=False)
+    assert int(resumed.step.numpy()) == 4
+    for a, b in zip(straight.model.weights, resumed.model.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+    for a, b in zip(straight.optimizer.variables, resumed.optimizer.variables):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_mixed_float16_training_step(photo_dir, tiny_config, style_path, tmp_path):
+    import keras
+
+    trainer = train.Trainer(tiny_config.replace(precision="mixed_float16", steps=2), style_path, tmp_path)
+    assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert keras.config.dtype_policy().name == "float32"
+    terms = trainer.fit(photo_dir, verbose=False)
+    assert np.isfinite(terms["total"])
+
+
+def test_exports_match_keras(tmp_path):
+    model = build_transformer()
+    batch = (np.random.default_rng(0).uniform(size=(2, 36, 52, 3)) * 255).astype(np.uint8)
+    expected = np.round(stylize_images(model, batch.astype(np.float32) / 255).numpy() * 255).astype(np.int32)
+    saved = export.export_saved_model(model, tmp_path / "saved")
+    got = export.load_saved_model(saved)(batch).astype(np.int32)
+    assert got.shape == batch.shape and np.abs(got - expected).max() <= 1
+    lite = export.export_tflite(saved, tmp_path / "model.tflite")
+    out = export.load_tflite(lite)(batch[:1]).astype(np.int32)
+    assert out.shape == (1, 36, 52, 3) and np.abs(out - expected[:1]).max() <= 2
+    assert out.std() > 1  # not a constant image (the uninitialised-weights trap)
+    half = export.export_tflite(saved, tmp_path / "model_fp16.tflite", float16_weights=True)
+    assert half.stat().st_size < 0.7 * lite.stat().st_size
+    out16 = export.load_tflite(half)(batch[:1]).astype(np.int32)
+    assert np.abs(out16 - expected[:1]).mean() < 2
