@@ -27,6 +27,7 @@ SAVE_FORMATS = {
     ".bmp": "BMP",
     ".tif": "TIFF",
     ".tiff": "TIFF",
+    ".gif": "GIF",
 }
 
 

@@ -42,3 +42,21 @@ def style_path():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory, content_path):
+    """8 generated 64 px photos (crops of an example photo), plus junk to be skipped."""
+    from nst_tf import images
+
+    d = tmp_path_factory.mktemp("photos")
+    src = images.load_image(content_path)
+    rng = np.random.default_rng(0)
+    (d / "sub").mkdir()
+    for i in range(8):
+        y, x = rng.integers(0, 200), rng.integers(0, 350)
+        crop = images.resize_to(src[y:y + 100, x:x + 100], (64 + 8 * (i % 3), 64))
+        images.save_image(crop, d / ("sub" if i % 2 else ".") / f"p{i}.jpg")
+    (d / "notes.txt").write_text("not a photo")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    return d

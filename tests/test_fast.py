@@ -12,22 +12,6 @@ from nst_tf.fast.transformer import build_transformer, stylize_images
 
 
 @pytest.fixture(scope="module")
-def photo_dir(tmp_path_factory, content_path):
-    """8 generated 64 px photos (crops of an example photo), plus junk to be skipped."""
-    d = tmp_path_factory.mktemp("photos")
-    src = images.load_image(content_path)
-    rng = np.random.default_rng(0)
-    (d / "sub").mkdir()
-    for i in range(8):
-        y, x = rng.integers(0, 200), rng.integers(0, 350)
-        crop = images.resize_to(src[y:y + 100, x:x + 100], (64 + 8 * (i % 3), 64))
-        images.save_image(crop, d / ("sub" if i % 2 else ".") / f"p{i}.jpg")
-    (d / "notes.txt").write_text("not a photo")
-    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    return d
-
-
-@pytest.fixture(scope="module")
 def tiny_config():
     return FastTrainConfig(image_size=32, batch_size=2, steps=4, checkpoint_every=2, backbone="vgg16",
                            weights="hed", precision="float32", style_scale=2.0)

@@ -74,7 +74,11 @@ def load_saved_model(directory):
 
 def load_tflite(path):
     """A callable uint8 batch -> uint8 batch from a ``.tflite`` file (any image size)."""
-    interpreter = tf.lite.Interpreter(model_path=str(path))
+    import warnings
+
+    with warnings.catch_warnings():  # tf.lite.Interpreter is deprecated in favour of ai-edge-litert
+        warnings.simplefilter("ignore")
+        interpreter = tf.lite.Interpreter(model_path=str(path))
     runner = interpreter.get_signature_runner(SIGNATURE)
 
     def run(images: np.ndarray) -> np.ndarray:

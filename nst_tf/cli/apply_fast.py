@@ -1,0 +1,81 @@
+"""nst-apply: stylise images, folders, globs and animated GIFs with a trained fast network.
+
+    nst-apply --model=runs/starry --input=photos/ --output=stylised/
+    nst-apply --model=runs/starry/model.tflite --input=clip.gif --output=clip_starry.gif
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from absl import flags
+
+from nst_tf.cli import common
+from nst_tf.config import PRESERVE_COLORS
+from nst_tf.errors import UserError
+
+PROG = "nst-apply"
+
+flags.DEFINE_string("model", None, "Training workdir, its saved_model/ folder, or a .tflite file.")
+flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation.")
+flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
+flags.DEFINE_integer("batch_size", 4, "Same-size images per batch.")
+flags.DEFINE_float("blend", 0.0, "Fraction of the original mixed back in (0..1).")
+flags.DEFINE_enum("preserve_colors", "none", list(PRESERVE_COLORS),
+                  "Keep the original's colours: luminance (YIQ) or histogram (match colour statistics).")
+flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise they are refused).")
+
+FLAGS = flags.FLAGS
+
+
+def _targets(inputs, output):
+    out = Path(output) if output else None
+    if len(inputs) == 1 and out is not None and out.suffix:
+        return [(inputs[0], out)]
+    folder = out or Path("outputs")
+    if folder.suffix:
+        raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}")
+    return [(p, folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in ('.gif', '.png', '.webp') else '.jpg'}")
+            for p in inputs]
+
+
+def main(argv) -> int:
+    from nst_tf import images
+    from nst_tf.fast import apply
+
+    if not FLAGS.model:
+        raise UserError("--model is required: a training workdir, a SavedModel folder or a .tflite file")
+    if not 0.0 <= FLAGS.blend <= 1.0:
+        raise UserError(f"--blend must be between 0 and 1, got {FLAGS.blend}")
+    if FLAGS.batch_size < 1:
+        raise UserError(f"--batch_size must be positive, got {FLAGS.batch_size}")
+    inputs = images.expand_paths(common.split_list(FLAGS.input))
+    if not inputs:
+        raise UserError("--input is required: image files, folders or globs")
+    jobs = _targets(inputs, FLAGS.output)
+    for src, dst in jobs:
+        images.check_output_path(dst, FLAGS.overwrite)
+        images.load_image(src)
+    stylizer = apply.load_stylizer(FLAGS.model)
+    for src, dst in jobs:
+        frames, durations = apply.read_frames(src)
+        t0 = time.perf_counter()
+        out = apply.stylize_arrays(stylizer, frames, FLAGS.batch_size)
+        ms = (time.perf_counter() - t0) * 1000 / len(frames)
+        out = [apply.postprocess(o, f, FLAGS.preserve_colors, FLAGS.blend) for o, f in zip(out, frames)]
+        if durations is not None and dst.suffix.lower() in (".gif", ".webp"):
+            apply.save_animation(out, durations, dst, FLAGS.overwrite)
+        else:
+            images.save_image(out[0], dst, overwrite=FLAGS.overwrite)
+        print(f"wrote {dst} ({len(frames)} frame{'s' if len(frames) > 1 else ''}, {ms:.0f} ms per frame)",
+              flush=True)
+    return common.EXIT_OK
+
+
+def run():
+    common.run_app(PROG, main)
+
+
+if __name__ == "__main__":
+    run()
