@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_tf import images
 from nst_tf.config import FastTrainConfig
 from nst_tf.errors import UserError
 from nst_tf.fast import data, export, train

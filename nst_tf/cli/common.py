@@ -87,6 +87,9 @@ def run_app(prog: str, main: Callable[[list], int]) -> None:
             sys.exit(fail(prog, f"{exc} (see {prog} --helpshort)"))
 
     def wrapped(argv):
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.WARNING)  # TF modules log INFO lines through absl
         _setup_logging(prog)
         signal.signal(signal.SIGTERM, _on_sigterm)
         if len(argv) > 1:
