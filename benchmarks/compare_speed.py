@@ -1,0 +1,141 @@
+"""nst_tf's stylize against the TF tutorial loop and the classic Keras example loop, in one run.
+
+    python benchmarks/compare_speed.py --size=256 --steps=500
+
+Same content/style, backbone (default: offline VGG16-HED) and image size for all. Reports seconds
+per step, peak RSS (each method in its own subprocess), and the wall time nst_tf needs to reach the
+tutorial's final quality: both its style distance and its content distance (nst_tf.metrics, on the
+fixed VGG16-HED network), checked every --check_every steps (checking time excluded). The Keras
+example runs --keras_steps steps for its step time only. Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+class _Reached(KeyboardInterrupt):
+    """Ends nst_tf's loop once the target is met (stylize keeps the image, as on Ctrl-C)."""
+
+
+def _images(args):
+    from nst_tf import images
+
+    c = images.resize(images.load_image(args.content), args.size)
+    s = images.resize(images.load_image(args.style), args.size)
+    return c, s
+
+
+def run_method(args) -> dict:
+    import numpy as np
+
+    from nst_tf import metrics
+
+    c, s = _images(args)
+    feats = metrics.FeatureMetrics()
+    out = {"method": args.method}
+    if args.method in ("tutorial", "keras_example"):
+        import reference_loops
+
+        fn = getattr(reference_loops, args.method)
+        steps = args.steps if args.method == "tutorial" else args.keras_steps
+        t0 = time.perf_counter()
+        img, per_step, _ = fn(c, s, steps, backbone=args.backbone, weights=args.weights)
+        out.update(steps=steps, wall_s=round(time.perf_counter() - t0, 1), s_per_step=round(per_step, 4),
+                   style_distance=feats.style_distance(img, s), content_distance=feats.content_distance(img, c))
+    else:
+        from nst_tf import StylizeConfig, build_extractor, stylize
+
+        config = StylizeConfig(size=args.size, steps=args.steps, backbone=args.backbone, weights=args.weights,
+                               precision="float32")
+        ex = build_extractor(config)
+        state = {"excluded": 0.0, "reached": None, "stamps": []}
+        t0 = time.perf_counter()
+
+        def check(info):
+            now = time.perf_counter()
+            state["stamps"].append(now)
+            if info.step % args.check_every:
+                return
+            elapsed = now - t0 - state["excluded"]  # optimisation time only
+            img = info.get_image()
+            sd, cd = feats.style_distance(img, s), feats.content_distance(img, c)
+            state["excluded"] += time.perf_counter() - now
+            if sd <= args.target_style and cd <= args.target_content:
+                state["reached"] = (info.step, elapsed, sd, cd)
+                raise _Reached()
+
+        result = stylize(c, s, config, extractor=ex, verbose=False, callbacks=[check])
+        diffs = np.diff(state["stamps"])
+        out.update(steps=result.steps_done, s_per_step=round(float(np.median(diffs[1:])) if len(diffs) > 1 else 0, 4),
+                   style_distance=feats.style_distance(result.image, s),
+                   content_distance=feats.content_distance(result.image, c))
+        if state["reached"]:
+            step, secs, sd, cd = state["reached"]
+            out.update(reached_at_step=step, s_to_target=round(secs, 1))
+    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--content", default=os.path.join(ROOT, "examples", "content", "chelsea.jpg"))
+    p.add_argument("--style", default=os.path.join(ROOT, "examples", "style", "starry_night.jpg"))
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--steps", type=int, default=500, help="tutorial steps, and nst_tf's maximum")
+    p.add_argument("--keras_steps", type=int, default=30)
+    p.add_argument("--check_every", type=int, default=10)
+    p.add_argument("--backbone", default="vgg16")
+    p.add_argument("--weights", default="hed")
+    p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "compare_speed.json"))
+    p.add_argument("--method", default="all", help=argparse.SUPPRESS)
+    p.add_argument("--target_style", type=float, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("--target_content", type=float, default=0.0, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.method != "all":
+        print("RESULT " + json.dumps(run_method(args)), flush=True)
+        return 0
+
+    def sub(method, **extra):
+        cmd = [sys.executable, __file__, f"--method={method}", f"--size={args.size}", f"--steps={args.steps}",
+               f"--keras_steps={args.keras_steps}", f"--check_every={args.check_every}", f"--backbone={args.backbone}",
+               f"--weights={args.weights}", f"--content={args.content}", f"--style={args.style}"]
+        cmd += [f"--{k}={v}" for k, v in extra.items()]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
+        if r.returncode or not lines:
+            raise SystemExit(f"{method} failed:\n{r.stderr[-3000:]}")
+        row = json.loads(lines[-1][7:])
+        print(row, flush=True)
+        return row
+
+    tut = sub("tutorial")
+    keras_ex = sub("keras_example")
+    ours = sub("ours", target_style=tut["style_distance"], target_content=tut["content_distance"])
+    rows = [tut, keras_ex, ours]
+    print(f"\n{args.size} px, {args.backbone} ({args.weights}), float32; target = the tutorial's {tut['steps']}-step "
+          f"distances (style {tut['style_distance']:.4f}, content {tut['content_distance']:.4f})\n")
+    print("| method | steps | s/step | x tutorial step | style dist | content dist | s to tutorial quality | peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        reach = r.get("s_to_target", r.get("wall_s") if r["method"] == "tutorial" else None)
+        print(f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
+              f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |")
+    with open(args.json, "w") as fh:
+        json.dump({"size": args.size, "backbone": args.backbone, "weights": args.weights, "results": rows}, fh, indent=2)
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
