@@ -42,8 +42,6 @@ log = logging.getLogger("nst_tf")
 
 from nst_tf.config import BACKBONES, POOLING  # noqa: E402,F401
 
-WEIGHT_CHOICES = ("auto", "imagenet", "hed")
-
 # Convolutions per block: VGG16 has 2, 2, 3, 3, 3; VGG19 has 2, 2, 4, 4, 4.
 _BLOCK_CONVS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 

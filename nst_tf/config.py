@@ -21,6 +21,35 @@ OPTIMIZERS = ("adam", "sgd", "lbfgs")
 PRESERVE_COLORS = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")
 
+def _as_tuples(obj, names) -> None:
+    """Comma-separated strings and lists become tuples (frozen dataclasses need the setattr)."""
+    for name in names:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            value = tuple(v for v in value.split(",") if v.strip())
+        if value is not None:
+            object.__setattr__(obj, name, tuple(value))
+
+
+def _check_numbers(obj, positive=(), nonnegative=()) -> None:
+    for names, allow_zero in ((positive, False), (nonnegative, True)):
+        for name in names:
+            v = getattr(obj, name)
+            ok = isinstance(v, (int, float)) and math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+            if not ok:
+                raise UserError(f"{name} must be {'zero or more' if allow_zero else 'positive'}, got {v!r}")
+
+
+def _check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise UserError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+
+
+def _check_weights(label: str, weights) -> None:
+    if weights is not None and (any(float(w) < 0 for w in weights) or sum(map(float, weights)) <= 0):
+        raise UserError(f"{label} must be zero or more and not all zero")
+
+
 # Gatys et al. (2016): content conv4_2, style conv1_1 ... conv5_1 (equal weights).
 GATYS_CONTENT_LAYERS = ("block4_conv2",)
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -68,40 +97,21 @@ class StylizeConfig:
     seed: int = 0  #: random seed (noise init)
 
     def __post_init__(self):
-        for name in ("content_layers", "style_layers", "style_layer_weights", "style_weights"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = tuple(v for v in value.split(",") if v.strip())
-            if value is not None:
-                object.__setattr__(self, name, tuple(value))
+        _as_tuples(self, ("content_layers", "style_layers", "style_layer_weights", "style_weights"))
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`UserError` for values that cannot work."""
-        def positive(name, allow_zero=False):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v)) or v < 0 or (v == 0 and not allow_zero):
-                need = "zero or more" if allow_zero else "positive"
-                raise UserError(f"{name} must be {need}, got {v!r}")
-
-        for name in ("size", "style_scale", "learning_rate", "decay_steps", "decay_rate", "scales", "patience"):
-            positive(name)
-        for name in ("steps", "content_weight", "style_weight", "tv_weight", "tol", "max_recoveries"):
-            positive(name, allow_zero=True)
+        _check_numbers(self, positive=("size", "style_scale", "learning_rate", "decay_steps", "decay_rate",
+                                       "scales", "patience"),
+                       nonnegative=("steps", "content_weight", "style_weight", "tv_weight", "tol", "max_recoveries"))
         if not self.scale_factor > 1.0:
             raise UserError(f"scale_factor must be greater than 1, got {self.scale_factor}")
         if not self.divergence_factor > 1.0:
             raise UserError(f"divergence_factor must be greater than 1, got {self.divergence_factor}")
         if not 0.0 <= self.blend <= 1.0:
             raise UserError(f"blend must be between 0 and 1, got {self.blend}")
-        if self.preserve_colors not in PRESERVE_COLORS:
-            raise UserError(
-                f"unknown preserve_colors {self.preserve_colors!r}; choose one of {', '.join(PRESERVE_COLORS)}"
-            )
-        if self.style_weights is not None and (
-            any(float(w) < 0 for w in self.style_weights) or sum(map(float, self.style_weights)) <= 0
-        ):
-            raise UserError("style weights must be zero or more and not all zero")
+        _check_weights("style weights", self.style_weights)
         if self.size < 16:
             raise UserError(f"size must be at least 16 px, got {self.size}")
         if self.scales > 1 and self.size / self.scale_factor ** (self.scales - 1) < 16:
@@ -109,16 +119,9 @@ class StylizeConfig:
                 f"{self.scales} scales with factor {self.scale_factor} make the first stage smaller than 16 px; "
                 "use fewer --scales or a larger --size"
             )
-        if self.optimizer not in OPTIMIZERS:
-            raise UserError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.loss not in LOSSES:
-            raise UserError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        if self.precision not in PRECISIONS:
-            raise UserError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.backbone not in BACKBONES:
-            raise UserError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
-        if self.pooling not in POOLING:
-            raise UserError(f"unknown pooling {self.pooling!r}; choose max or avg")
+        for name, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("precision", PRECISIONS),
+                              ("backbone", BACKBONES), ("pooling", POOLING), ("preserve_colors", PRESERVE_COLORS)):
+            _check_choice(name, getattr(self, name), choices)
         if not self.content_layers or not self.style_layers:
             raise UserError("give at least one content layer and one style layer")
         if self.style_layer_weights is not None:
@@ -127,8 +130,7 @@ class StylizeConfig:
                     f"{len(self.style_layer_weights)} style layer weights for {len(self.style_layers)} "
                     "style layers; give one weight per layer"
                 )
-            if any(float(w) < 0 for w in self.style_layer_weights) or sum(map(float, self.style_layer_weights)) <= 0:
-                raise UserError("style layer weights must be zero or more and not all zero")
+            _check_weights("style layer weights", self.style_layer_weights)
 
     def replace(self, **changes) -> "StylizeConfig":
         return dataclasses.replace(self, **changes)
@@ -168,26 +170,14 @@ class FastTrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("content_layers", "style_layers"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                value = tuple(v for v in value.split(",") if v.strip())
-            object.__setattr__(self, name, tuple(value))
-        for name in ("image_size", "batch_size", "learning_rate", "decay_steps", "decay_rate",
-                     "style_scale", "checkpoint_every"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise UserError(f"{name} must be positive, got {v!r}")
-        for name in ("steps", "content_weight", "style_weight", "tv_weight"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                raise UserError(f"{name} must be zero or more, got {v!r}")
+        _as_tuples(self, ("content_layers", "style_layers"))
+        _check_numbers(self, positive=("image_size", "batch_size", "learning_rate", "decay_steps", "decay_rate",
+                                       "style_scale", "checkpoint_every"),
+                       nonnegative=("steps", "content_weight", "style_weight", "tv_weight"))
         if self.image_size < 32 or self.image_size % 4:
             raise UserError(f"image_size must be a multiple of 4 and at least 32, got {self.image_size}")
-        if self.backbone not in BACKBONES:
-            raise UserError(f"unknown backbone {self.backbone!r}; choose one of {', '.join(BACKBONES)}")
-        if self.precision not in PRECISIONS:
-            raise UserError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
+        _check_choice("backbone", self.backbone, BACKBONES)
+        _check_choice("precision", self.precision, PRECISIONS)
 
     def replace(self, **changes) -> "FastTrainConfig":
         return dataclasses.replace(self, **changes)

@@ -17,8 +17,6 @@ from nst_tf.errors import UserError
 
 from nst_tf.config import PRECISIONS as CHOICES
 
-POLICIES = CHOICES[1:]
-
 
 def _gpu_capabilities() -> list[tuple[int, int]]:
     caps = []
