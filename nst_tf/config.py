@@ -50,6 +50,19 @@ def _check_weights(label: str, weights) -> None:
         raise UserError(f"{label} must be zero or more and not all zero")
 
 
+MIN_TILE = 32  #: smallest --tile [px]
+
+
+def _tile_option(value):
+    """``auto``, ``off`` or a tile size of at least MIN_TILE px (int, or a string of digits)."""
+    text = str(value).strip().lower()
+    if text in ("auto", "off"):
+        return text
+    if text.isdigit() and int(text) >= MIN_TILE:
+        return int(text)
+    raise UserError(f"tile must be auto, off or a size of at least {MIN_TILE} px, got {value!r}")
+
+
 # Gatys et al. (2016): content conv4_2, style conv1_1 ... conv5_1 (equal weights).
 GATYS_CONTENT_LAYERS = ("block4_conv2",)
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -95,9 +108,11 @@ class StylizeConfig:
     jit_compile: bool = True  #: XLA-compile the step (20-30% faster per step on CPU at 256-512 px, 2-5 s compile per size)
     init: str = "content"  #: ``content``, ``noise``, ``style`` or a path to an image
     seed: int = 0  #: random seed (noise init)
+    tile: object = "auto"  #: ``auto`` (tile only when the whole image does not fit in memory), ``off``, or a tile size [px]
 
     def __post_init__(self):
         _as_tuples(self, ("content_layers", "style_layers", "style_layer_weights", "style_weights"))
+        object.__setattr__(self, "tile", _tile_option(self.tile))
         self.validate()
 
     def validate(self) -> None:

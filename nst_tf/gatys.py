@@ -33,10 +33,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import backbones, images, losses, memory, precision
+from nst_tf import backbones, images, precision, tiling
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
 from nst_tf.monitor import ProgressPrinter
+from nst_tf.objective import TERMS, Objective
 
 log = logging.getLogger("nst_tf")
 
@@ -118,52 +119,6 @@ def _style_blend_weights(config: StylizeConfig, n_styles: int) -> tuple:
     return tuple(float(x) / total for x in w)
 
 
-class Objective:
-    """Weighted content + style + TV loss against targets computed once (float32).
-
-    Several style images contribute ``sum_k w_k * style_loss(x, style_k)``.
-    """
-
-    def __init__(self, extractor, config: StylizeConfig, content: np.ndarray, styles: Sequence[np.ndarray],
-                 style_blend: Sequence[float] = (1.0,)):
-        self.extractor = extractor
-        self.formulation = config.loss
-        self.content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
-        self.style_layers = backbones.resolve_layers(config.style_layers, extractor.backbone)
-        missing = set(self.content_layers + self.style_layers) - set(extractor.layers)
-        if missing:
-            raise UserError(f"the extractor passed in lacks layers {sorted(missing)}; build it from this config")
-        lw = config.style_layer_weights or (1.0,) * len(self.style_layers)
-        total = float(sum(map(float, lw)))
-        self.style_layer_weights = tuple(float(w) / total for w in lw)
-        self.weights = (float(config.content_weight), float(config.style_weight), float(config.tv_weight))
-        cf = extractor(tf.constant(content[None]))
-        self.content_targets = {n: tf.cast(cf[n], tf.float32) for n in self.content_layers}
-        self.style_targets = []  # (blend weight, {layer: gram})
-        for style, w in zip(styles, style_blend):
-            if w == 0.0:
-                continue
-            sf = extractor(tf.constant(style[None]))
-            self.style_targets.append((float(w), {n: losses.gram_matrix(sf[n]) for n in self.style_layers}))
-
-    def __call__(self, image: tf.Tensor) -> dict:
-        feats = self.extractor(image)
-        f = self.formulation
-        content = tf.add_n([
-            losses.content_loss(feats[n], self.content_targets[n], f) for n in self.content_layers
-        ]) / float(len(self.content_layers))
-        style = tf.add_n([
-            bw * lw * losses.style_loss(feats[n], grams[n], f)
-            for bw, grams in self.style_targets
-            for n, lw in zip(self.style_layers, self.style_layer_weights)
-        ])
-        tv = losses.total_variation_loss(image, f)
-        cw, sw, tw = self.weights
-        terms = {"content": cw * content, "style": sw * style, "tv": tw * tv}
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
-
-
 class _ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """ExponentialDecay times a factor that the divergence guard can lower."""
 
@@ -229,14 +184,12 @@ def _optimize_gradient(run: _Run, objective: Objective, init: np.ndarray, scale:
     optimizer, schedule = _make_optimizer(config, run.policy)
     optimizer.build([image])
     scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    iterations = getattr(optimizer, "inner_optimizer", optimizer).iterations
 
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
-    def train_step():
-        with tf.GradientTape() as tape:
-            terms = objective(image)
-            loss = optimizer.scale_loss(terms["total"]) if scaled else terms["total"]
-        grad = tape.gradient(loss, image)
-        finite_loss = tf.math.is_finite(terms["total"])
+    def update(grad, total):
+        """Apply ``grad`` (of the scaled loss under a LossScaleOptimizer); returns the learning rate used."""
+        lr = schedule(iterations)
+        finite_loss = tf.math.is_finite(total)
         last_good.assign(tf.where(finite_loss, image, last_good))
         if not scaled:  # the LossScaleOptimizer skips non-finite steps itself (and lowers its scale)
             ok = tf.logical_and(finite_loss, tf.reduce_all(tf.math.is_finite(grad)))
@@ -244,15 +197,34 @@ def _optimize_gradient(run: _Run, objective: Objective, init: np.ndarray, scale:
         optimizer.apply_gradients([(grad, image)])
         safe = tf.where(tf.math.is_finite(image), image, last_good)
         image.assign(tf.clip_by_value(safe, 0.0, 1.0))
-        return terms
+        return lr
+
+    if isinstance(objective, tiling.TiledObjective):
+        apply_update = tf.function(update, reduce_retracing=True)
+
+        def train_step():
+            loss_scale = float(optimizer.dynamic_scale.numpy()) if scaled else 1.0
+            terms, grad = objective.value_and_grad(image, loss_scale)
+            lr = apply_update(grad, terms["total"])
+            return [float(terms[k]) for k in TERMS] + [float(lr)]
+    else:
+        @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
+        def fused_step():
+            with tf.GradientTape() as tape:
+                terms = objective(image)
+                loss = optimizer.scale_loss(terms["total"]) if scaled else terms["total"]
+            lr = update(tape.gradient(loss, image), terms["total"])
+            return tf.stack([terms[k] for k in TERMS] + [tf.cast(lr, tf.float32)])
+
+        def train_step():
+            return fused_step().numpy().tolist()  # one device-to-host copy a step
 
     best_total = math.inf
     prev = None
     still = 0
-    iterations = getattr(optimizer, "inner_optimizer", optimizer).iterations
     for step in range(1, config.steps + 1):
-        lr = float(schedule(iterations))
-        terms = {k: float(v) for k, v in train_step().items()}
+        *values, lr = train_step()
+        terms = dict(zip(TERMS, values))
         total = terms["total"]
         run.history.append(terms)
         if math.isfinite(total) and total <= best_total:
@@ -287,7 +259,7 @@ def _optimize_gradient(run: _Run, objective: Objective, init: np.ndarray, scale:
 
 
 def _optimize_lbfgs(run: _Run, objective: Objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
-    """scipy L-BFGS-B on the loss and its gradient (a ``tf.function``), pixels bounded to [0, 1]."""
+    """scipy L-BFGS-B on the loss and its gradient (whole-image or tiled), pixels bounded to [0, 1]."""
     try:
         from scipy.optimize import minimize
     except ImportError:
@@ -298,21 +270,13 @@ def _optimize_lbfgs(run: _Run, objective: Objective, init: np.ndarray, scale: in
     # scale by hand and halve the factor whenever the gradient overflows.
     loss_scale = {"value": 2.0**12 if precision.needs_loss_scaling(run.policy) else 1.0}
 
-    @tf.function(jit_compile=config.jit_compile, reduce_retracing=True)
-    def value_and_grad(x, factor):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            terms = objective(x)
-            loss = terms["total"] * factor
-        return terms, tape.gradient(loss, x) / factor
-
     state = {"terms": None, "x": init.astype(np.float64).ravel(), "step": 0}
 
     def fun(x64):
         x = tf.constant(x64.reshape(shape), tf.float32)
         for _ in range(24):
-            terms, grad = value_and_grad(x, tf.constant(loss_scale["value"], tf.float32))
-            g = grad.numpy()
+            terms, grad = objective.value_and_grad(x, loss_scale["value"])
+            g = grad.numpy() / loss_scale["value"]
             if np.all(np.isfinite(g)) or loss_scale["value"] <= 1.0:
                 break
             loss_scale["value"] /= 2.0
@@ -361,7 +325,9 @@ def stylize(
     policy = extractor.policy if extractor is not None else precision.resolve(config.precision)
     if extractor is None:
         extractor = build_extractor(config, policy)
-    layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers), extractor.backbone)
+    content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
+    style_layers = backbones.resolve_layers(config.style_layers, extractor.backbone)
+    layers = content_layers + style_layers
     content_full = images.load_image(content)
     style_list = list(style) if isinstance(style, (list, tuple)) else [style]
     if not style_list:
@@ -383,7 +349,8 @@ def stylize(
     interrupted = False
     for scale, size in enumerate(sizes, start=1):
         # Check memory before resizing: a huge --size must be refused, not allocated.
-        need = memory.check_fits(layers, extractor.backbone, *images.fit_size(content_full.shape, size), policy)
+        plan = tiling.plan_memory(config.tile, content_layers, style_layers, extractor.backbone,
+                                  *images.fit_size(content_full.shape, size), policy)
         c = images.resize(content_full, size)
         ss = [images.resize(s, max(1, round(size * config.style_scale))) for s in styles_full]
         for label, img in [("content", c)] + [("style", s) for s in ss]:
@@ -393,10 +360,13 @@ def stylize(
             stage = f"scale {scale}/{len(sizes)}: " if len(sizes) > 1 else ""
             print(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps} {config.optimizer} steps, "
                   f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}, "
-                  f"est. peak memory {memory.gib(need)}", flush=True)
+                  f"{plan.describe()}", flush=True)
         run.get_latest = None
         try:
-            objective = Objective(extractor, config, c, ss, blend_weights)
+            if plan.tile:
+                objective = tiling.TiledObjective(extractor, config, c, ss, blend_weights, tile=plan.tile)
+            else:
+                objective = Objective(extractor, config, c, ss, blend_weights)
             image = optimize(run, objective, init, scale, size)
         except KeyboardInterrupt:
             interrupted = True

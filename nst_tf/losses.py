@@ -42,28 +42,48 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return tf.einsum("bijc,bijd->bcd", f, f) / positions
 
 
-def _reduce(sq: tf.Tensor, target: tf.Tensor, formulation: str, summed_scale=1.0) -> tf.Tensor:
-    """Reduce squared errors: relative to the target's energy, a mean, or a scaled sum."""
+def content_normalizer(formulation: str, target_energy, count, channels=None) -> tf.Tensor:
+    """Factor ``k`` with content loss ``= k * sum((F - P)^2)``.
+
+    ``target_energy`` is ``sum(P^2)`` and ``count`` the number of elements of ``P``, both over
+    the whole image (a tiled evaluation sums them over tiles; ``nst_tf.tiling``).
+    """
+    _check(formulation)
     if formulation == "normalized":
-        return tf.reduce_sum(sq) / (tf.reduce_sum(tf.square(target)) + _EPS)
+        return 1.0 / (tf.cast(target_energy, tf.float32) + _EPS)
     if formulation == "tutorial":
-        return tf.reduce_mean(sq)
-    return tf.reduce_sum(sq) * summed_scale
+        return 1.0 / tf.cast(count, tf.float32)
+    return tf.constant(1.0, tf.float32)
+
+
+def style_normalizer(formulation: str, target_gram: tf.Tensor) -> tf.Tensor:
+    """Factor ``k`` with style loss ``= k * sum((G - A)^2)`` for the target Gram ``A`` (B x C x C)."""
+    _check(formulation)
+    a = tf.cast(target_gram, tf.float32)
+    channels = tf.cast(tf.shape(a)[-1], tf.float32)
+    if formulation == "normalized":
+        return 1.0 / (tf.reduce_sum(tf.square(a)) + _EPS)
+    if formulation == "tutorial":
+        return 1.0 / (tf.cast(tf.shape(a)[0], tf.float32) * tf.square(channels))
+    return 1.0 / (4.0 * tf.square(channels))
 
 
 def content_loss(features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
     """Content term of one layer: distance of ``features`` to the content image's ``target``."""
-    _check(formulation)
     p = tf.cast(target, tf.float32)
-    return _reduce(tf.square(tf.cast(features, tf.float32) - p), p, formulation)
+    k = content_normalizer(formulation, tf.reduce_sum(tf.square(p)), tf.size(p))
+    return k * tf.reduce_sum(tf.square(tf.cast(features, tf.float32) - p))
+
+
+def style_loss_from_gram(gram: tf.Tensor, target_gram: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
+    """Style term of one layer from the Gram matrix ``gram`` of the image's features."""
+    a = tf.cast(target_gram, tf.float32)
+    return style_normalizer(formulation, a) * tf.reduce_sum(tf.square(tf.cast(gram, tf.float32) - a))
 
 
 def style_loss(features: tf.Tensor, target_gram: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
     """Style term of one layer: distance of the Gram of ``features`` to ``target_gram``."""
-    _check(formulation)
-    a = tf.cast(target_gram, tf.float32)
-    channels = tf.cast(tf.shape(a)[-1], tf.float32)
-    return _reduce(tf.square(gram_matrix(features) - a), a, formulation, 1.0 / (4.0 * tf.square(channels)))
+    return style_loss_from_gram(gram_matrix(features), target_gram, formulation)
 
 
 def total_variation_loss(image: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:

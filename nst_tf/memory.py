@@ -22,6 +22,11 @@ ACTIVATION_FACTOR = 4.5
 _CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
 
 
+def channels(layer: str) -> int:
+    """Channels of a VGG layer (``blockB_...``)."""
+    return _CHANNELS[int(layer[5])]
+
+
 def _layer_sequence(backbone: str) -> list:
     convs = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}[backbone]
     seq = []
@@ -45,6 +50,32 @@ def activation_bytes(layers: Sequence[str], backbone: str, height: int, width: i
 
 def estimate_peak_bytes(layers, backbone: str, height: int, width: int, policy: str) -> int:
     return int(RUNTIME_BYTES + ACTIVATION_FACTOR * activation_bytes(layers, backbone, height, width, policy))
+
+
+# A tiled step keeps about this many image-sized float32 arrays alive besides one tile's work:
+# the image, its best and last good copies, Adam's two moments, the gradient (NumPy and TF),
+# the NumPy copy the tiles are cut from, the TV gradient, the content and style images.
+IMAGE_COPIES = 12
+
+
+def tiled_peak_bytes(layers, backbone: str, height: int, width: int, tile_height: int, tile_width: int,
+                     policy: str, target_bytes: int) -> int:
+    """Peak of a tiled step: one tile (halo included) at a time, plus the whole-image state and
+    ``target_bytes`` of content-feature targets kept for all tiles."""
+    one_tile = estimate_peak_bytes(layers, backbone, tile_height, tile_width, policy)
+    return int(one_tile + IMAGE_COPIES * height * width * 3 * 4 + target_bytes)
+
+
+def limit_bytes() -> Optional[int]:
+    """The memory a run may use: ``$NST_TF_MEMORY_GIB`` if set, else what is available now
+    (None when unknown, e.g. on a GPU)."""
+    text = os.environ.get("NST_TF_MEMORY_GIB")
+    if text:
+        try:
+            return int(float(text) * 2**30)
+        except ValueError:
+            raise UserError(f"NST_TF_MEMORY_GIB must be a number of GiB, got {text!r}") from None
+    return None if _on_accelerator() else available_bytes()
 
 
 def available_bytes() -> Optional[int]:
@@ -75,8 +106,7 @@ def check_fits(layers, backbone: str, height: int, width: int, policy: str,
                available: Optional[int] = None) -> int:
     """Estimated peak bytes; raises :class:`UserError` with the largest size that fits if it does not."""
     need = estimate_peak_bytes(layers, backbone, height, width, policy)
-    on_gpu = _on_accelerator()
-    avail = available if available is not None else (None if on_gpu else available_bytes())
+    avail = available if available is not None else limit_bytes()
     if avail is None or need <= avail:
         return need
     act = need - RUNTIME_BYTES
@@ -86,7 +116,7 @@ def check_fits(layers, backbone: str, height: int, width: int, policy: str,
     fit -= fit % 16
     raise UserError(
         f"a {width}x{height} px run needs about {gib(need)} of memory but {gib(avail)} is available; "
-        f"the largest --size that fits is about {fit} px (or free some memory)" if fit >= 16 else
+        f"the largest --size that fits is about {fit} px (or use --tile=auto, or free some memory)" if fit >= 16 else
         f"a {width}x{height} px run needs about {gib(need)} of memory but only {gib(avail)} is available"
     )
 

@@ -61,6 +61,9 @@ flags.DEFINE_string("init", _D.init, "Starting image: content, noise, style or a
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 flags.DEFINE_integer("scales", _D.scales, "Coarse-to-fine stages (each runs --steps).")
 flags.DEFINE_float("scale_factor", _D.scale_factor, "Size ratio between consecutive stages.")
+flags.DEFINE_string("tile", _D.tile,
+                    "Process large images in exact tiles: auto (only when the whole image does not fit in "
+                    "memory), off, or a tile size in pixels.")
 flags.DEFINE_enum("preserve_colors", _D.preserve_colors, list(cfg.PRESERVE_COLORS),
                   "Keep the content's colours: luminance-only transfer, or recolour the style first.")
 flags.DEFINE_float("blend", _D.blend, "Fraction of the content mixed back into the result (0..1).")
