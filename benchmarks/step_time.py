@@ -12,20 +12,13 @@ not change the arithmetic, so VGG19 runs with a randomly initialised weights fil
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENT = os.path.join(ROOT, "examples", "content", "chelsea.jpg")
-STYLE = os.path.join(ROOT, "examples", "style", "starry_night.jpg")
+from _common import CONTENT, ROOT, STYLE, emit, environment, peak_rss_mib, random_weights, run_child, write_json
 
 
 def one(args) -> dict:
@@ -55,19 +48,8 @@ def one(args) -> dict:
         "step_s_median": round(statistics.median(per_step), 4),
         "step_s_min": round(min(per_step), 4),
         "steps_timed": len(per_step),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": peak_rss_mib(),
     }
-
-
-def _random_weights(backbone: str, folder: str) -> str:
-    import keras
-
-    factory = keras.applications.VGG19 if backbone == "vgg19" else keras.applications.VGG16
-    keras.utils.set_random_seed(0)
-    model = factory(include_top=False, weights=None, input_shape=(None, None, 3))
-    path = os.path.join(folder, f"{backbone}_random.weights.h5")
-    model.save_weights(path)
-    return path
 
 
 def main() -> int:
@@ -85,11 +67,11 @@ def main() -> int:
     p.add_argument("--precision", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.one:
-        print("RESULT " + json.dumps(one(args)), flush=True)
+        emit(one(args))
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
-        weights = args.weights or ("hed" if args.backbone == "vgg16" else _random_weights(args.backbone, tmp))
+        weights = args.weights or ("hed" if args.backbone == "vgg16" else random_weights(args.backbone, tmp))
         rows = []
         for size in [int(s) for s in args.sizes.split(",")]:
             for prec in args.precisions.split(","):
@@ -97,33 +79,20 @@ def main() -> int:
                     cmd = [sys.executable, __file__, "--one", f"--size={size}", f"--precision={prec}",
                            f"--xla={xla}", f"--backbone={args.backbone}", f"--weights={weights}",
                            f"--steps={args.steps}", f"--warmup={args.warmup}"]
-                    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-                    lines = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
-                    if r.returncode or not lines:
-                        print(f"FAILED size={size} precision={prec} xla={xla}:\n{r.stderr[-2000:]}", file=sys.stderr)
+                    row = run_child(cmd, f"size={size} precision={prec} xla={xla}")
+                    if row is None:
                         continue
-                    row = json.loads(lines[-1][7:])
                     rows.append(row)
                     print(f"{row['size']:>5} px  {row['precision']:<15} XLA {row['xla']:<3}  "
                           f"{row['step_s_median']:8.3f} s/step  (first step {row['first_step_s']:.1f} s)  "
                           f"peak RSS {row['peak_rss_mib']:.0f} MiB", flush=True)
 
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    env = {
-        "machine": platform.machine(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
-        "gpu": [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus],
-        "tensorflow": tf.__version__, "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
-    }
-    with open(args.json, "w") as fh:
-        json.dump({"environment": env, "backbone": args.backbone, "results": rows}, fh, indent=2)
+    env = environment()
     print("\n| size | precision | XLA | s/step (median) | first step s | peak RSS MiB |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['size']} | {r['precision']} | {r['xla']} | {r['step_s_median']:.3f} | "
               f"{r['first_step_s']:.1f} | {r['peak_rss_mib']:.0f} |")
-    print(f"\nwrote {args.json}")
+    write_json(args.json, {"environment": env, "backbone": args.backbone, "results": rows})
     return 0 if rows else 1
 
 

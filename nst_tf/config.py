@@ -63,6 +63,23 @@ def _tile_option(value):
     raise UserError(f"tile must be auto, off or a size of at least {MIN_TILE} px, got {value!r}")
 
 
+def _steps_option(value):
+    """A step count (int, or a string of digits) or one count per scale (list, tuple or ``"200,60,20"``)."""
+    items = value.split(",") if isinstance(value, str) else (list(value) if isinstance(value, (list, tuple)) else [value])
+    counts = []
+    for item in items:
+        try:
+            n = int(str(item).strip())
+        except ValueError:
+            raise UserError(f"steps must be a whole number or one per scale (e.g. 200,60,20), got {value!r}") from None
+        if n < 0:
+            raise UserError(f"steps must be zero or more, got {n}")
+        counts.append(n)
+    if not counts:
+        raise UserError("steps must be a whole number or one per scale (e.g. 200,60,20)")
+    return counts[0] if len(counts) == 1 else tuple(counts)
+
+
 # Gatys et al. (2016): content conv4_2, style conv1_1 ... conv5_1 (equal weights).
 GATYS_CONTENT_LAYERS = ("block4_conv2",)
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -78,7 +95,7 @@ class StylizeConfig:
 
     size: int = 512  #: longer side of the result [px]
     style_scale: float = 1.0  #: style image's longer side relative to ``size``
-    steps: int = 300  #: optimisation steps per scale (L-BFGS: iterations)
+    steps: object = 300  #: optimisation steps per scale (L-BFGS: iterations), or one count per scale, e.g. ``(200, 60, 20)``
     optimizer: str = "adam"  #: ``adam``, ``sgd`` or ``lbfgs`` (scipy's L-BFGS-B)
     learning_rate: float = 0.02  #: initial step size [pixel value per step for Adam; image in 0..1]
     decay_steps: int = 100  #: ExponentialDecay: the rate is multiplied by ``decay_rate`` every this many steps
@@ -113,13 +130,16 @@ class StylizeConfig:
     def __post_init__(self):
         _as_tuples(self, ("content_layers", "style_layers", "style_layer_weights", "style_weights"))
         object.__setattr__(self, "tile", _tile_option(self.tile))
+        object.__setattr__(self, "steps", _steps_option(self.steps))
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`UserError` for values that cannot work."""
         _check_numbers(self, positive=("size", "style_scale", "learning_rate", "decay_steps", "decay_rate",
                                        "scales", "patience"),
-                       nonnegative=("steps", "content_weight", "style_weight", "tv_weight", "tol", "max_recoveries"))
+                       nonnegative=("content_weight", "style_weight", "tv_weight", "tol", "max_recoveries"))
+        if isinstance(self.steps, tuple) and len(self.steps) != self.scales:
+            raise UserError(f"{len(self.steps)} step counts for {self.scales} scales; give one count, or one per scale")
         if not self.scale_factor > 1.0:
             raise UserError(f"scale_factor must be greater than 1, got {self.scale_factor}")
         if not self.divergence_factor > 1.0:
@@ -146,6 +166,10 @@ class StylizeConfig:
                     "style layers; give one weight per layer"
                 )
             _check_weights("style layer weights", self.style_layer_weights)
+
+    def steps_at(self, scale: int) -> int:
+        """Steps of the ``scale``-th stage (1-based, coarse to fine)."""
+        return self.steps[scale - 1] if isinstance(self.steps, tuple) else self.steps
 
     def replace(self, **changes) -> "StylizeConfig":
         return dataclasses.replace(self, **changes)
@@ -188,7 +212,7 @@ class FastTrainConfig:
         _as_tuples(self, ("content_layers", "style_layers"))
         _check_numbers(self, positive=("image_size", "batch_size", "learning_rate", "decay_steps", "decay_rate",
                                        "style_scale", "checkpoint_every"),
-                       nonnegative=("steps", "content_weight", "style_weight", "tv_weight"))
+                       nonnegative=("content_weight", "style_weight", "tv_weight"))
         if self.image_size < 32 or self.image_size % 4:
             raise UserError(f"image_size must be a multiple of 4 and at least 32, got {self.image_size}")
         _check_choice("backbone", self.backbone, BACKBONES)

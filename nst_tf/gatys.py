@@ -6,15 +6,19 @@
    style images to the content's colour statistics;
 2. build a VGG multi-output feature model under the chosen precision policy
    (``nst_tf.backbones``, ``nst_tf.precision``);
-3. for each scale (coarse to fine): resize, compute the content features and the style
-   Gram matrices once in float32, and optimise an image, initialised from the previous
-   scale's result (or the content, noise, the style, a file):
+3. for each scale (coarse to fine): plan memory (``nst_tf.tiling.plan_memory``: the whole
+   image at once, or exact tiles when it would not fit, or refuse), resize, compute the
+   content features and the style Gram matrices once in float32 (``nst_tf.objective``), and
+   optimise an image, initialised from the previous scale's result (or the content, noise,
+   the style, a file):
 
    * ``adam``/``sgd``: a ``tf.function`` step: features -> content + style + TV loss
      (``nst_tf.losses``) -> gradients (through a ``LossScaleOptimizer`` under float16)
      -> update with an exponential-decay learning rate -> clip pixels to [0, 1]. A
      non-finite or jumping loss restores the best image and halves the learning rate;
    * ``lbfgs``: scipy's L-BFGS-B on the same loss and gradient, with bounds [0, 1];
+   * with tiles, the loss and gradient come from ``TiledObjective.value_and_grad`` (equal
+     to the whole-image ones) and only the update runs as a ``tf.function``;
 
 4. post-process (luminance colour preservation, blend with the content).
 
@@ -222,7 +226,8 @@ def _optimize_gradient(run: _Run, objective: Objective, init: np.ndarray, scale:
     best_total = math.inf
     prev = None
     still = 0
-    for step in range(1, config.steps + 1):
+    steps = config.steps_at(scale)
+    for step in range(1, steps + 1):
         *values, lr = train_step()
         terms = dict(zip(TERMS, values))
         total = terms["total"]
@@ -245,7 +250,7 @@ def _optimize_gradient(run: _Run, objective: Objective, init: np.ndarray, scale:
                     "learning rate to %.3g", step, total, best_total, float(schedule(iterations)))
             prev, still = None, 0
             continue
-        run.report(step, config.steps, terms, lr, lambda: image[0].numpy().copy(), scale, size)
+        run.report(step, steps, terms, lr, lambda: image[0].numpy().copy(), scale, size)
         if config.tol > 0 and prev is not None and math.isfinite(total):
             still = still + 1 if abs(prev - total) <= config.tol * abs(prev) else 0
             if still >= config.patience:
@@ -265,6 +270,7 @@ def _optimize_lbfgs(run: _Run, objective: Objective, init: np.ndarray, scale: in
     except ImportError:
         raise UserError("--optimizer=lbfgs needs scipy; install it with: pip install scipy") from None
     config = run.config
+    steps = config.steps_at(scale)
     shape = (1,) + init.shape
     # float16 gradients underflow without loss scaling; L-BFGS has no LossScaleOptimizer, so
     # scale by hand and halve the factor whenever the gradient overflows.
@@ -290,15 +296,15 @@ def _optimize_lbfgs(run: _Run, objective: Objective, init: np.ndarray, scale: in
         state["step"] += 1
         state["x"] = np.array(intermediate_result.x)
         run.history.append(dict(state["terms"]))
-        run.report(state["step"], config.steps, state["terms"], 0.0,
+        run.report(state["step"], steps, state["terms"], 0.0,
                    lambda: np.clip(state["x"].reshape(init.shape), 0, 1).astype(np.float32), scale, size)
 
     result = minimize(
         fun, state["x"], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * state["x"].size,
         callback=callback,
-        options={"maxiter": config.steps, "maxfun": max(20, config.steps * 3), "ftol": config.tol, "gtol": 0.0},
+        options={"maxiter": steps, "maxfun": max(20, steps * 3), "ftol": config.tol, "gtol": 0.0},
     )
-    if config.tol > 0 and state["step"] < config.steps and result.success:
+    if config.tol > 0 and state["step"] < steps and result.success:
         run.stopped_early = True
     x = result.x if np.all(np.isfinite(result.x)) else state["x"]
     return np.clip(x.reshape(init.shape), 0.0, 1.0).astype(np.float32)
@@ -358,7 +364,7 @@ def stylize(
         init = _initial_image(config, c, ss[0]) if image is None else images.resize_to(image, c.shape[:2])
         if verbose:
             stage = f"scale {scale}/{len(sizes)}: " if len(sizes) > 1 else ""
-            print(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps} {config.optimizer} steps, "
+            print(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps_at(scale)} {config.optimizer} steps, "
                   f"{extractor.describe()}, XLA {'on' if config.jit_compile else 'off'}, "
                   f"{plan.describe()}", flush=True)
         run.get_latest = None

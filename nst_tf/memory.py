@@ -66,16 +66,38 @@ def tiled_peak_bytes(layers, backbone: str, height: int, width: int, tile_height
     return int(one_tile + IMAGE_COPIES * height * width * 3 * 4 + target_bytes)
 
 
+def gpu_total_bytes() -> Optional[int]:
+    """Memory of the first NVIDIA GPU from ``nvidia-smi`` (TensorFlow reserves most of it for
+    itself once started, so the free figure means nothing), or None."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10).stdout.split()
+        return int(float(out[0]) * 2**20) if out else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+GPU_USABLE = 0.9  #: share of a GPU's memory a plan may fill (the rest: CUDA context, cuDNN workspaces)
+
+
 def limit_bytes() -> Optional[int]:
-    """The memory a run may use: ``$NST_TF_MEMORY_GIB`` if set, else what is available now
-    (None when unknown, e.g. on a GPU)."""
+    """The memory a run may use: ``$NST_TF_MEMORY_GIB`` if set, else on a GPU 90% of its memory
+    (``nvidia-smi``), else the RAM available now; None when unknown (TPU)."""
     text = os.environ.get("NST_TF_MEMORY_GIB")
     if text:
         try:
             return int(float(text) * 2**30)
         except ValueError:
             raise UserError(f"NST_TF_MEMORY_GIB must be a number of GiB, got {text!r}") from None
-    return None if _on_accelerator() else available_bytes()
+    if not _on_accelerator():
+        return available_bytes()
+    total = gpu_total_bytes()
+    return int(total * GPU_USABLE) if total else None
 
 
 def available_bytes() -> Optional[int]:

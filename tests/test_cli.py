@@ -37,6 +37,9 @@ def test_end_to_end_writes_output(tmp_path, content_path, style_path):
     [
         (["--optimizer=rmsprop"], "optimizer"),
         (["--steps=-3"], "steps must be zero or more"),
+        (["--steps=5,2"], "2 step counts for 1 scales; give one count, or one per scale"),
+        (["--steps=many"], "steps must be a whole number or one per scale"),
+        (["--tile=big"], "tile must be auto, off or a size of at least 32 px"),
         (["--style_layers=conv9_9"], "unknown layer 'conv9_9'"),
         (["--nonsense=1"], "nonsense"),
         (["--style_layer_weights=1,2"], "2 style layer weights for 5 style layers"),

@@ -32,3 +32,11 @@ def test_refuses_with_largest_fitting_size():
     assert 1000 < fit < 4096
     assert memory.estimate_peak_bytes(LAYERS, "vgg19", fit, fit, "float32") <= 8 * 2**30
     assert memory.check_fits(LAYERS, "vgg19", 64, 64, "float32", available=8 * 2**30) < need
+
+
+def test_memory_budget_from_environment(monkeypatch):
+    monkeypatch.setenv("NST_TF_MEMORY_GIB", "1.5")
+    assert memory.limit_bytes() == int(1.5 * 2**30)
+    monkeypatch.setenv("NST_TF_MEMORY_GIB", "lots")
+    with pytest.raises(UserError, match="NST_TF_MEMORY_GIB must be a number of GiB"):
+        memory.limit_bytes()

@@ -36,7 +36,8 @@ flags.DEFINE_string("output", None,
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refused, or skipped in a batch).")
 flags.DEFINE_integer("size", _D.size, "Longer side of the result in pixels.")
 flags.DEFINE_float("style_scale", _D.style_scale, "Style image's longer side relative to --size.")
-flags.DEFINE_integer("steps", _D.steps, "Optimisation steps per scale (L-BFGS: iterations).")
+flags.DEFINE_string("steps", str(_D.steps),
+                    "Optimisation steps per scale (L-BFGS: iterations), or one count per scale, e.g. 200,60,20.")
 flags.DEFINE_enum("optimizer", _D.optimizer, list(cfg.OPTIMIZERS), "Optimizer.")
 flags.DEFINE_float("learning_rate", _D.learning_rate, "Initial learning rate (image values in 0..1).")
 flags.DEFINE_integer("decay_steps", _D.decay_steps, "ExponentialDecay: steps per decay_rate factor.")
@@ -188,7 +189,7 @@ def main(argv) -> int:
         logdir = None
         if FLAGS.logdir:
             logdir = Path(FLAGS.logdir) / job.name if batch else Path(FLAGS.logdir)
-            tb = TensorBoardLogger(logdir, image_every=FLAGS.save_every or max(1, config.steps // 10))
+            tb = TensorBoardLogger(logdir, image_every=FLAGS.save_every or max(1, config.steps_at(config.scales) // 10))
             callbacks.append(tb)
         result = stylize(job.content, job.styles if blend else job.styles[0], config,
                          extractor=extractor, callbacks=callbacks)
