@@ -12,16 +12,11 @@ example runs --keras_steps steps for its step time only. Prints a table and writ
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import resource
-import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import ROOT, emit, peak_rss_mib, run_child, write_json
 
 
 class _Reached(KeyboardInterrupt):
@@ -50,14 +45,15 @@ def run_method(args) -> dict:
         fn = getattr(reference_loops, args.method)
         steps = args.steps if args.method == "tutorial" else args.keras_steps
         t0 = time.perf_counter()
-        img, per_step, _ = fn(c, s, steps, backbone=args.backbone, weights=args.weights)
+        extra = {"tv_weight": args.tutorial_tv} if args.method == "tutorial" else {}
+        img, per_step, _ = fn(c, s, steps, backbone=args.backbone, weights=args.weights, **extra)
         out.update(steps=steps, wall_s=round(time.perf_counter() - t0, 1), s_per_step=round(per_step, 4),
                    style_distance=feats.style_distance(img, s), content_distance=feats.content_distance(img, c))
     else:
         from nst_tf import StylizeConfig, build_extractor, stylize
 
         config = StylizeConfig(size=args.size, steps=args.steps, backbone=args.backbone, weights=args.weights,
-                               precision="float32")
+                               precision="float32", scales=args.scales)
         ex = build_extractor(config)
         state = {"excluded": 0.0, "reached": None, "stamps": []}
         t0 = time.perf_counter()
@@ -65,7 +61,7 @@ def run_method(args) -> dict:
         def check(info):
             now = time.perf_counter()
             state["stamps"].append(now)
-            if info.step % args.check_every:
+            if info.step % args.check_every or info.scale < info.scales:
                 return
             elapsed = now - t0 - state["excluded"]  # optimisation time only
             img = info.get_image()
@@ -83,7 +79,7 @@ def run_method(args) -> dict:
         if state["reached"]:
             step, secs, sd, cd = state["reached"]
             out.update(reached_at_step=step, s_to_target=round(secs, 1))
-    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    out["peak_rss_mib"] = round(peak_rss_mib())
     return out
 
 
@@ -93,8 +89,11 @@ def main() -> int:
     p.add_argument("--style", default=os.path.join(ROOT, "examples", "style", "starry_night.jpg"))
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--steps", type=int, default=500, help="tutorial steps, and nst_tf's maximum")
-    p.add_argument("--keras_steps", type=int, default=30)
+    p.add_argument("--keras_steps", type=int, default=30, help="Keras-example steps (0: skip it)")
     p.add_argument("--check_every", type=int, default=10)
+    p.add_argument("--tutorial_tv", type=float, default=30.0,
+                   help="the tutorial's TV weight (30; 0.3 suits the HED backbone, see TF-NOTES)")
+    p.add_argument("--scales", type=int, default=1, help="nst_tf's coarse-to-fine stages (--steps each)")
     p.add_argument("--backbone", default="vgg16")
     p.add_argument("--weights", default="hed")
     p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "compare_speed.json"))
@@ -103,26 +102,25 @@ def main() -> int:
     p.add_argument("--target_content", type=float, default=0.0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.method != "all":
-        print("RESULT " + json.dumps(run_method(args)), flush=True)
+        emit(run_method(args))
         return 0
 
     def sub(method, **extra):
-        cmd = [sys.executable, __file__, f"--method={method}", f"--size={args.size}", f"--steps={args.steps}",
+        cmd = [sys.executable, os.path.abspath(__file__), f"--method={method}", f"--size={args.size}", f"--steps={args.steps}",
+               f"--tutorial_tv={args.tutorial_tv}", f"--scales={args.scales}",
                f"--keras_steps={args.keras_steps}", f"--check_every={args.check_every}", f"--backbone={args.backbone}",
                f"--weights={args.weights}", f"--content={args.content}", f"--style={args.style}"]
         cmd += [f"--{k}={v}" for k, v in extra.items()]
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        lines = [l for l in r.stdout.splitlines() if l.startswith("RESULT ")]
-        if r.returncode or not lines:
-            raise SystemExit(f"{method} failed:\n{r.stderr[-3000:]}")
-        row = json.loads(lines[-1][7:])
+        row = run_child(cmd, method)
+        if row is None:
+            raise SystemExit(f"{method} failed")
         print(row, flush=True)
         return row
 
     tut = sub("tutorial")
-    keras_ex = sub("keras_example")
+    keras_ex = [sub("keras_example")] if args.keras_steps > 0 else []
     ours = sub("ours", target_style=tut["style_distance"], target_content=tut["content_distance"])
-    rows = [tut, keras_ex, ours]
+    rows = [tut, *keras_ex, ours]
     print(f"\n{args.size} px, {args.backbone} ({args.weights}), float32; target = the tutorial's {tut['steps']}-step "
           f"distances (style {tut['style_distance']:.4f}, content {tut['content_distance']:.4f})\n")
     print("| method | steps | s/step | x tutorial step | style dist | content dist | s to tutorial quality | peak RSS MiB |")
@@ -131,9 +129,8 @@ def main() -> int:
         reach = r.get("s_to_target", r.get("wall_s") if r["method"] == "tutorial" else None)
         print(f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
               f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |")
-    with open(args.json, "w") as fh:
-        json.dump({"size": args.size, "backbone": args.backbone, "weights": args.weights, "results": rows}, fh, indent=2)
-    print(f"\nwrote {args.json}")
+    write_json(args.json, {"size": args.size, "backbone": args.backbone, "weights": args.weights,
+                           "tutorial_tv": args.tutorial_tv, "scales": args.scales, "results": rows})
     return 0
 
 

@@ -76,7 +76,7 @@ def main() -> int:
         for size in [int(s) for s in args.sizes.split(",")]:
             for prec in args.precisions.split(","):
                 for xla in args.xla.split(","):
-                    cmd = [sys.executable, __file__, "--one", f"--size={size}", f"--precision={prec}",
+                    cmd = [sys.executable, os.path.abspath(__file__), "--one", f"--size={size}", f"--precision={prec}",
                            f"--xla={xla}", f"--backbone={args.backbone}", f"--weights={weights}",
                            f"--steps={args.steps}", f"--warmup={args.warmup}"]
                     row = run_child(cmd, f"size={size} precision={prec} xla={xla}")

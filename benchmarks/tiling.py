@@ -73,7 +73,7 @@ def main() -> int:
         weights = args.weights or ("hed" if args.backbone == "vgg16" else random_weights(args.backbone, tmp))
         for case in args.cases.split(","):
             size, tile = case.split(":")
-            cmd = [sys.executable, __file__, "--one", f"--size={size}", f"--tile={tile}", f"--backbone={args.backbone}",
+            cmd = [sys.executable, os.path.abspath(__file__), "--one", f"--size={size}", f"--tile={tile}", f"--backbone={args.backbone}",
                    f"--weights={weights}", f"--precision={args.precision}", f"--xla={args.xla}",
                    f"--steps={args.steps}", f"--warmup={args.warmup}"]
             row = run_child(cmd, case)

@@ -110,6 +110,18 @@ NOTEBOOKS = {
         ("md", "## Coarse to fine\nTwo scales: half size first, then full size from the upsampled result."),
         ("code", "r = stylize(content, wave, base.replace(scales=2, size=max(SIZE, 64)), extractor=extractor, verbose=False)\n"
                  "show([r, r], ['two scales', ''])"),
+        ("md", "## Large images: exact tiles\n"
+               "When the whole image does not fit in memory, `tile='auto'` (the default) optimises it in tiles with a halo "
+               "as wide as the deepest layer's receptive field, and global Gram matrices. The gradient is the whole-image "
+               "gradient, so the result is the same, without seams. Here tiles are forced on a small image to show it."),
+        ("code", "from nst_tf import tiling\n"
+                 "print(tiling.plan_memory('auto', base.content_layers, base.style_layers, 'vgg16', 2048, 2048, 'float32',\n"
+                 "                         available=8 * 2**30).describe())\n"
+                 "small = base.replace(size=256, steps=STEPS // 3 + 1)\n"
+                 "whole = stylize(content, wave, small.replace(tile='off'), extractor=extractor, verbose=False)\n"
+                 "tiled = stylize(content, wave, small.replace(tile=128), extractor=extractor, verbose=False)\n"
+                 "print('largest pixel difference, tiled vs whole:', float(abs(tiled.image - whole.image).max()))\n"
+                 "show([whole, tiled], ['whole image', '4 tiles of about 128 px + 80 px halo'])"),
     ],
     "04_fast_style_transfer.ipynb": [
         ("md", "# Fast style transfer\n\nTrain a (tiny) feed-forward network for one style, apply it in one pass, "

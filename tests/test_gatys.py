@@ -182,10 +182,10 @@ def test_xla_step_matches_eager_graph(hed_extractor, small_config, small_images)
 
 
 def test_steps_per_scale(hed_extractor, small_config, small_images):
-    cfg = small_config.replace(size=48, scales=2, steps="3,2")
+    cfg = small_config.replace(size=64, scales=2, steps="3,2")
     assert cfg.steps == (3, 2) and cfg.steps_at(1) == 3 and cfg.steps_at(2) == 2
     seen = []
     result = stylize(*small_images, cfg, extractor=hed_extractor, verbose=False,
                      callbacks=[lambda info: seen.append((info.scale, info.step, info.steps))])
     assert seen == [(1, 1, 3), (1, 2, 3), (1, 3, 3), (2, 1, 2), (2, 2, 2)]
-    assert result.steps_done == 5 and result.image.shape[:2] == (32, 48)
+    assert result.steps_done == 5 and result.image.shape[:2] == (40, 64)
