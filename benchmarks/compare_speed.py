@@ -53,7 +53,7 @@ def run_method(args) -> dict:
         from nst_tf import StylizeConfig, build_extractor, stylize
 
         config = StylizeConfig(size=args.size, steps=args.steps, backbone=args.backbone, weights=args.weights,
-                               precision="float32", scales=args.scales)
+                               precision="float32", scales=args.scales, style_weight=args.style_weight)
         ex = build_extractor(config)
         state = {"excluded": 0.0, "reached": None, "stamps": []}
         t0 = time.perf_counter()
@@ -94,6 +94,8 @@ def main() -> int:
     p.add_argument("--tutorial_tv", type=float, default=30.0,
                    help="the tutorial's TV weight (30; 0.3 suits the HED backbone, see TF-NOTES)")
     p.add_argument("--scales", type=int, default=1, help="nst_tf's coarse-to-fine stages (--steps each)")
+    p.add_argument("--style_weight", type=float, default=10.0,
+                   help="nst_tf's style weight (10, its default; lower lands nearer the photo)")
     p.add_argument("--backbone", default="vgg16")
     p.add_argument("--weights", default="hed")
     p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "compare_speed.json"))
@@ -107,7 +109,7 @@ def main() -> int:
 
     def sub(method, **extra):
         cmd = [sys.executable, os.path.abspath(__file__), f"--method={method}", f"--size={args.size}", f"--steps={args.steps}",
-               f"--tutorial_tv={args.tutorial_tv}", f"--scales={args.scales}",
+               f"--tutorial_tv={args.tutorial_tv}", f"--scales={args.scales}", f"--style_weight={args.style_weight}",
                f"--keras_steps={args.keras_steps}", f"--check_every={args.check_every}", f"--backbone={args.backbone}",
                f"--weights={args.weights}", f"--content={args.content}", f"--style={args.style}"]
         cmd += [f"--{k}={v}" for k, v in extra.items()]
@@ -130,7 +132,7 @@ def main() -> int:
         print(f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
               f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |")
     write_json(args.json, {"size": args.size, "backbone": args.backbone, "weights": args.weights,
-                           "tutorial_tv": args.tutorial_tv, "scales": args.scales, "results": rows})
+                           "tutorial_tv": args.tutorial_tv, "scales": args.scales, "style_weight": args.style_weight, "results": rows})
     return 0
 
 
