@@ -107,12 +107,12 @@ def main() -> int:
         emit(run_method(args))
         return 0
 
+    # The run's settings, forwarded unchanged to each child and recorded in the JSON.
+    settings = {k: v for k, v in vars(args).items() if k not in ("json", "method", "target_style", "target_content")}
+
     def sub(method, **extra):
-        cmd = [sys.executable, os.path.abspath(__file__), f"--method={method}", f"--size={args.size}", f"--steps={args.steps}",
-               f"--tutorial_tv={args.tutorial_tv}", f"--scales={args.scales}", f"--style_weight={args.style_weight}",
-               f"--keras_steps={args.keras_steps}", f"--check_every={args.check_every}", f"--backbone={args.backbone}",
-               f"--weights={args.weights}", f"--content={args.content}", f"--style={args.style}"]
-        cmd += [f"--{k}={v}" for k, v in extra.items()]
+        cmd = [sys.executable, os.path.abspath(__file__), f"--method={method}"]
+        cmd += [f"--{k}={v}" for k, v in {**settings, **extra}.items()]
         row = run_child(cmd, method)
         if row is None:
             raise SystemExit(f"{method} failed")
@@ -131,8 +131,8 @@ def main() -> int:
         reach = r.get("s_to_target", r.get("wall_s") if r["method"] == "tutorial" else None)
         print(f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
               f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |")
-    write_json(args.json, {"size": args.size, "backbone": args.backbone, "weights": args.weights,
-                           "tutorial_tv": args.tutorial_tv, "scales": args.scales, "style_weight": args.style_weight, "results": rows})
+    recorded = {**settings, **{k: os.path.relpath(settings[k], ROOT) for k in ("content", "style")}}
+    write_json(args.json, {**recorded, "results": rows})
     return 0
 
 
