@@ -23,24 +23,20 @@ import time
 
 from _common import CONTENT, ROOT, STYLE, environment, random_weights, write_json
 
-CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
-
-
 def step_flops(backbone: str, content_layers, style_layers, height: int, width: int) -> int:
     from nst_tf import backbones
 
-    order = backbones.layer_names(backbone)
-    deepest = max(order.index(n) for n in tuple(content_layers) + tuple(style_layers))
-    flops, h, w, c_in = 0, height, width, 3
-    for name in order[: deepest + 1]:
-        if name.endswith("_pool"):
-            h, w = h // 2, w // 2
+    seq = backbones.vgg_layers(backbone)
+    wanted = set(content_layers) | set(style_layers)
+    deepest = max(i for i, layer in enumerate(seq) if layer.name in wanted)
+    flops = 0
+    for layer in seq[: deepest + 1]:
+        if layer.kind == "pool":
             continue
-        c_out = CHANNELS[int(name[5])]
-        flops += 2 * (2 * 9 * c_in * c_out * h * w)  # forward + input gradient
-        if name in style_layers:
-            flops += 2 * (2 * h * w * c_out * c_out)  # Gram forward + backward
-        c_in = c_out
+        h, w = height // layer.stride, width // layer.stride
+        flops += 2 * (2 * 9 * layer.fan_in * layer.channels * h * w)  # forward + input gradient
+        if layer.name in style_layers:
+            flops += 2 * (2 * h * w * layer.channels ** 2)  # Gram forward + backward
     return flops
 
 

@@ -22,7 +22,7 @@ from _common import CONTENT, ROOT, STYLE, emit, environment, peak_rss_mib, rando
 
 
 def one(args) -> dict:
-    from nst_tf import StylizeConfig, backbones, build_extractor, images, stylize, tiling
+    from nst_tf import StylizeConfig, backbones, build_extractor, images, memory, stylize
 
     config = StylizeConfig(size=args.size, steps=args.warmup + args.steps, backbone=args.backbone,
                            weights=args.weights, precision=args.precision, jit_compile=args.xla == "on",
@@ -30,7 +30,7 @@ def one(args) -> dict:
     ex = build_extractor(config)
     content = images.resize_to(images.load_image(CONTENT), (args.size, args.size))
     style = images.resize_to(images.load_image(STYLE), (args.size, args.size))
-    plan = tiling.plan_memory(config.tile, backbones.resolve_layers(config.content_layers, ex.backbone),
+    plan = memory.plan_memory(config.tile, backbones.resolve_layers(config.content_layers, ex.backbone),
                               backbones.resolve_layers(config.style_layers, ex.backbone), ex.backbone,
                               args.size, args.size, ex.policy)
     stamps = []

@@ -114,8 +114,8 @@ NOTEBOOKS = {
                "When the whole image does not fit in memory, `tile='auto'` (the default) optimises it in tiles with a halo "
                "as wide as the deepest layer's receptive field, and global Gram matrices. The gradient is the whole-image "
                "gradient, so the result is the same, without seams. Here tiles are forced on a small image to show it."),
-        ("code", "from nst_tf import tiling\n"
-                 "print(tiling.plan_memory('auto', base.content_layers, base.style_layers, 'vgg16', 2048, 2048, 'float32',\n"
+        ("code", "from nst_tf import memory\n"
+                 "print(memory.plan_memory('auto', base.content_layers, base.style_layers, 'vgg16', 2048, 2048, 'float32',\n"
                  "                         available=8 * 2**30).describe())\n"
                  "small = base.replace(size=256, steps=STEPS // 3 + 1)\n"
                  "whole = stylize(content, wave, small.replace(tile='off'), extractor=extractor, verbose=False)\n"

@@ -20,6 +20,7 @@ LOSSES = ("normalized", "tutorial", "keras_example")
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
 PRESERVE_COLORS = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")
+JIT_OPTIONS = ("auto", "on", "off")
 
 def _as_tuples(obj, names) -> None:
     """Comma-separated strings and lists become tuples (frozen dataclasses need the setattr)."""
@@ -40,7 +41,8 @@ def _check_numbers(obj, positive=(), nonnegative=()) -> None:
                 raise UserError(f"{name} must be {'zero or more' if allow_zero else 'positive'}, got {v!r}")
 
 
-def _check_choice(name: str, value, choices) -> None:
+def check_choice(name: str, value, choices) -> None:
+    """The one check of a value against its choices (configs, precision, the CLIs)."""
     if value not in choices:
         raise UserError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
 
@@ -85,51 +87,104 @@ GATYS_CONTENT_LAYERS = ("block4_conv2",)
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 
 
+def option(default, help: str, *, choices=None, kind: str = None, unit: str = None):
+    """A config field with what its command-line flag needs: help text, choices, the flag's kind.
+
+    ``kind``: ``int``, ``float``, ``bool``, ``str`` (choices are listed in the help and checked by
+    the config, not by the flag parser), ``list`` (comma-separated names) or ``floats``
+    (comma-separated numbers). Defaults to the type of ``default``.
+    """
+    if kind is None:
+        kind = {bool: "bool", int: "int", float: "float", str: "str", tuple: "list"}.get(type(default), "str")
+    meta = {"help": help, "choices": tuple(choices) if choices else None, "kind": kind, "unit": unit}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _jit_option(value) -> str:
+    """``auto``, ``on`` or ``off``; booleans and their usual spellings are accepted."""
+    text = str(value).strip().lower()
+    text = {"true": "on", "1": "on", "yes": "on", "false": "off", "0": "off", "no": "off"}.get(text, text)
+    check_choice("jit_compile", text, JIT_OPTIONS)
+    return text
+
+
+def _floats(name: str, value):
+    """A tuple of floats from a list or a comma-separated string (None stays None)."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        out = tuple(float(str(v).strip()) for v in items if str(v).strip())
+    except ValueError:
+        raise UserError(f"{name} must be comma-separated numbers, got {value!r}") from None
+    return out or None
+
+
 @dataclass(frozen=True)
 class StylizeConfig:
     """Every tunable of the Gatys optimisation. Units in brackets.
 
     Defaults give a good result on ImageNet VGG19 and on the offline HED VGG16 alike,
     because the default ``loss="normalized"`` measures each term relative to its target.
+    Each field is also an ``nst-stylize`` flag of the same name (generated from this class).
     """
 
-    size: int = 512  #: longer side of the result [px]
-    style_scale: float = 1.0  #: style image's longer side relative to ``size``
-    steps: object = 300  #: optimisation steps per scale (L-BFGS: iterations), or one count per scale, e.g. ``(200, 60, 20)``
-    optimizer: str = "adam"  #: ``adam``, ``sgd`` or ``lbfgs`` (scipy's L-BFGS-B)
-    learning_rate: float = 0.02  #: initial step size [pixel value per step for Adam; image in 0..1]
-    decay_steps: int = 100  #: ExponentialDecay: the rate is multiplied by ``decay_rate`` every this many steps
-    decay_rate: float = 0.9  #: ExponentialDecay factor (1.0 keeps the rate constant)
-    adam_beta_1: float = 0.9  #: Adam first-moment decay
-    adam_epsilon: float = 1e-8  #: Adam epsilon (the TF tutorial used 0.1 with its larger losses)
-    content_weight: float = 1.0  #: weight of the content term
-    style_weight: float = 10.0  #: weight of the style term
-    tv_weight: float = 10.0  #: weight of the total-variation (smoothness) term
-    content_layers: tuple = GATYS_CONTENT_LAYERS  #: layers compared with the content image
-    style_layers: tuple = GATYS_STYLE_LAYERS  #: layers whose Gram matrices are matched
-    style_layer_weights: Optional[tuple] = None  #: one weight per style layer (default: equal)
-    style_weights: Optional[tuple] = None  #: blend weights, one per style image (default: equal)
-    scales: int = 1  #: coarse-to-fine stages; stage i runs at ``size / scale_factor**(scales-1-i)``
-    scale_factor: float = 2.0  #: size ratio between consecutive stages
-    preserve_colors: str = "none"  #: ``none``, ``luminance`` (keep content colours, YIQ) or ``histogram`` (recolour the style)
-    blend: float = 0.0  #: fraction of the content image mixed back into the result (0..1)
-    tol: float = 0.0  #: early stop when the relative loss change stays below this (0: off)
-    patience: int = 20  #: ... for this many consecutive steps
-    divergence_factor: float = 3.0  #: a loss above this multiple of the best so far counts as diverged
-    max_recoveries: int = 8  #: give up (keeping the best image) after this many divergences
-    loss: str = "normalized"  #: loss formulation: ``normalized``, ``tutorial``, ``keras_example``
-    backbone: str = "vgg19"  #: ``vgg19`` or ``vgg16``
-    weights: str = "auto"  #: ``auto``, ``imagenet``, ``hed`` or a path to an ``.h5`` file
-    pooling: str = "max"  #: ``max`` or ``avg`` (Gatys et al. preferred average pooling)
-    precision: str = "auto"  #: ``auto``, ``float32``, ``mixed_float16``, ``mixed_bfloat16``
-    jit_compile: bool = True  #: XLA-compile the step (20-30% faster per step on CPU at 256-512 px, 2-5 s compile per size)
-    init: str = "content"  #: ``content``, ``noise``, ``style`` or a path to an image
-    seed: int = 0  #: random seed (noise init)
-    tile: object = "auto"  #: ``auto`` (tile only when the whole image does not fit in memory), ``off``, or a tile size [px]
+    size: int = option(512, "Longer side of the result.", unit="px")
+    style_scale: float = option(1.0, "Style image's longer side relative to size.")
+    steps: object = option(300, "Optimisation steps per scale (L-BFGS: iterations), or one count per scale, "
+                                "e.g. 200,60,20.", kind="str")
+    optimizer: str = option("adam", "Optimizer: adam, sgd or lbfgs (scipy's L-BFGS-B).", choices=OPTIMIZERS)
+    learning_rate: float = option(0.02, "Initial step size (image values in 0..1).", unit="per step")
+    decay_steps: int = option(100, "ExponentialDecay (continuous): the rate is multiplied by decay_rate "
+                                   "over every this many steps.", unit="steps")
+    decay_rate: float = option(0.9, "ExponentialDecay factor (1 keeps the rate constant).")
+    adam_beta_1: float = option(0.9, "Adam first-moment decay.")
+    adam_epsilon: float = option(1e-8, "Adam epsilon (the TF tutorial used 0.1 with its larger losses).")
+    content_weight: float = option(1.0, "Weight of the content loss.")
+    style_weight: float = option(10.0, "Weight of the style loss.")
+    tv_weight: float = option(10.0, "Weight of the total-variation (smoothness) loss.")
+    content_layers: tuple = option(GATYS_CONTENT_LAYERS, "Layers compared with the content image "
+                                                         "(e.g. relu4_2 or block4_conv2).")
+    style_layers: tuple = option(GATYS_STYLE_LAYERS, "Layers whose Gram matrices are matched.")
+    style_layer_weights: Optional[tuple] = option(None, "One weight per style layer (default: equal).", kind="floats")
+    style_weights: Optional[tuple] = option(None, "Blend the style images into one style with these weights, one per "
+                                                  "style image (default: equal; nst-stylize without it gives each "
+                                                  "style image its own output).", kind="floats")
+    scales: int = option(1, "Coarse-to-fine stages; stage i runs at size / scale_factor**(scales-1-i).")
+    scale_factor: float = option(2.0, "Size ratio between consecutive stages.")
+    preserve_colors: str = option("none", "Keep the content's colours: none, luminance (transfer luminance only, "
+                                          "YIQ) or histogram (recolour the style image first).",
+                                  choices=PRESERVE_COLORS)
+    blend: float = option(0.0, "Fraction of the content image mixed back into the result (0..1).")
+    tol: float = option(0.0, "Early stop when the relative loss change stays below this (0: off).")
+    patience: int = option(20, "... for this many consecutive steps.", unit="steps")
+    divergence_factor: float = option(3.0, "A loss above this multiple of the best so far counts as diverged "
+                                           "(best image restored, rate halved).")
+    max_recoveries: int = option(8, "Stop after this many divergences, keeping the best image.")
+    loss: str = option("normalized", "Loss formulation: normalized, or that of the TF tutorial / the classic "
+                                     "Keras example.", choices=LOSSES)
+    backbone: str = option("vgg19", "Feature network: vgg19 or vgg16.", choices=BACKBONES)
+    weights: str = option("auto", "Feature network weights: auto, imagenet, hed (offline VGG16) or a path to an "
+                                  ".h5 file.")
+    pooling: str = option("max", "Pooling in the feature network: max or avg (Gatys et al. preferred avg).",
+                          choices=POOLING)
+    precision: str = option("auto", "Compute precision: auto (mixed_float16 on GPUs with tensor cores, "
+                                    "mixed_bfloat16 on TPUs and on CPUs with native bfloat16, else float32), "
+                                    "float32, mixed_float16 or mixed_bfloat16.", choices=PRECISIONS)
+    jit_compile: str = option("auto", "XLA-compile the step: auto (measured once per machine and cached), "
+                                      "on or off.", choices=JIT_OPTIONS)
+    calibrate: bool = option(False, "Measure XLA on and off again instead of using the cached answer.")
+    init: str = option("content", "Starting image: content, noise, style or a path to an image.")
+    seed: int = option(0, "Random seed (noise init).")
+    tile: object = option("auto", "Process large images in exact tiles: auto (only when the whole image does "
+                                  "not fit in memory), off, or a tile size in pixels.", kind="str")
 
     def __post_init__(self):
-        _as_tuples(self, ("content_layers", "style_layers", "style_layer_weights", "style_weights"))
+        _as_tuples(self, ("content_layers", "style_layers"))
+        for name in ("style_layer_weights", "style_weights"):
+            object.__setattr__(self, name, _floats(name, getattr(self, name)))
         object.__setattr__(self, "tile", _tile_option(self.tile))
+        object.__setattr__(self, "jit_compile", _jit_option(self.jit_compile))
         object.__setattr__(self, "steps", _steps_option(self.steps))
         self.validate()
 
@@ -156,7 +211,7 @@ class StylizeConfig:
             )
         for name, choices in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("precision", PRECISIONS),
                               ("backbone", BACKBONES), ("pooling", POOLING), ("preserve_colors", PRESERVE_COLORS)):
-            _check_choice(name, getattr(self, name), choices)
+            check_choice(name, getattr(self, name), choices)
         if not self.content_layers or not self.style_layers:
             raise UserError("give at least one content layer and one style layer")
         if self.style_layer_weights is not None:
@@ -166,6 +221,14 @@ class StylizeConfig:
                     "style layers; give one weight per layer"
                 )
             _check_weights("style layer weights", self.style_layer_weights)
+
+    def blend_weights(self, n_styles: int) -> tuple:
+        """The style images' blend weights for ``n_styles`` images, normalised to sum 1."""
+        w = self.style_weights or (1.0,) * n_styles
+        if len(w) != n_styles:
+            raise UserError(f"{len(w)} style weights for {n_styles} style images; give one weight per style image")
+        total = float(sum(w))
+        return tuple(float(x) / total for x in w)
 
     def steps_at(self, scale: int) -> int:
         """Steps of the ``scale``-th stage (1-based, coarse to fine)."""
@@ -190,23 +253,24 @@ class FastTrainConfig:
     (~40k steps), Adam 1e-3; see flags/fast_coco.flags.
     """
 
-    image_size: int = 256  #: training crop side [px]
-    batch_size: int = 4  #: photos per step (across all replicas)
-    steps: int = 40000  #: training steps
-    learning_rate: float = 1e-3  #: Adam initial learning rate
-    decay_steps: int = 10000  #: ExponentialDecay period [steps]
-    decay_rate: float = 1.0  #: ExponentialDecay factor (1.0: constant, as in the paper)
-    content_weight: float = 1.0
-    style_weight: float = 10.0
-    tv_weight: float = 10.0
-    style_scale: float = 2.0  #: style image's longer side relative to image_size
-    content_layers: tuple = JOHNSON_CONTENT_LAYERS
-    style_layers: tuple = JOHNSON_STYLE_LAYERS
-    backbone: str = "vgg16"  #: the loss network (the paper used VGG16)
-    weights: str = "auto"
-    precision: str = "auto"
-    checkpoint_every: int = 500  #: steps between checkpoints (and TensorBoard images)
-    seed: int = 0
+    image_size: int = option(256, "Training crop side (multiple of 4).", unit="px")
+    batch_size: int = option(4, "Photos per step, across all replicas.")
+    steps: int = option(40000, "Training steps.")
+    learning_rate: float = option(1e-3, "Adam initial learning rate.")
+    decay_steps: int = option(10000, "ExponentialDecay (continuous) period.", unit="steps")
+    decay_rate: float = option(1.0, "ExponentialDecay factor (1 = constant, as in the paper).")
+    content_weight: float = option(1.0, "Weight of the content loss.")
+    style_weight: float = option(10.0, "Weight of the style loss.")
+    tv_weight: float = option(10.0, "Weight of the total-variation loss.")
+    style_scale: float = option(2.0, "Style image's longer side relative to image_size.")
+    content_layers: tuple = option(JOHNSON_CONTENT_LAYERS, "Loss-network content layers.")
+    style_layers: tuple = option(JOHNSON_STYLE_LAYERS, "Loss-network style layers.")
+    backbone: str = option("vgg16", "Loss network: vgg16 (as in the paper) or vgg19.", choices=BACKBONES)
+    weights: str = option("auto", "Loss network weights: auto, imagenet, hed (offline VGG16) or a path to an .h5 file.")
+    precision: str = option("auto", "Compute precision: auto (chosen for the device, as for nst-stylize), float32, "
+                                    "mixed_float16 or mixed_bfloat16.", choices=PRECISIONS)
+    checkpoint_every: int = option(500, "Steps between checkpoints (and TensorBoard images).", unit="steps")
+    seed: int = option(0, "Random seed (initial weights, data order).")
 
     def __post_init__(self):
         _as_tuples(self, ("content_layers", "style_layers"))
@@ -215,8 +279,8 @@ class FastTrainConfig:
                        nonnegative=("content_weight", "style_weight", "tv_weight"))
         if self.image_size < 32 or self.image_size % 4:
             raise UserError(f"image_size must be a multiple of 4 and at least 32, got {self.image_size}")
-        _check_choice("backbone", self.backbone, BACKBONES)
-        _check_choice("precision", self.precision, PRECISIONS)
+        check_choice("backbone", self.backbone, BACKBONES)
+        check_choice("precision", self.precision, PRECISIONS)
 
     def replace(self, **changes) -> "FastTrainConfig":
         return dataclasses.replace(self, **changes)

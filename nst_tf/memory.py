@@ -1,4 +1,7 @@
-"""Peak-memory estimate of a Gatys step, checked before anything large is allocated.
+"""The memory model of a Gatys step and the plan it leads to, decided before anything large is allocated.
+
+``plan_memory`` chooses, per scale, between the whole image at once and exact tiles
+(``nst_tf.tiling``), or refuses with the largest size that fits.
 
 Model: ``peak = runtime + factor x (bytes of the activations kept for the backward pass)``,
 where the activations are every VGG layer output up to the deepest layer used. The constants
@@ -12,40 +15,24 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from nst_tf import backbones, tiling
 from nst_tf.errors import UserError
 
 RUNTIME_BYTES = 850 * 2**20
 ACTIVATION_FACTOR = 4.5
 
-_CHANNELS = {1: 64, 2: 128, 3: 256, 4: 512, 5: 512}
-
-
-def channels(layer: str) -> int:
-    """Channels of a VGG layer (``blockB_...``)."""
-    return _CHANNELS[int(layer[5])]
-
-
-def _layer_sequence(backbone: str) -> list:
-    convs = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}[backbone]
-    seq = []
-    for block, n in enumerate(convs, start=1):
-        seq += [(f"block{block}_conv{i}", block, False) for i in range(1, n + 1)]
-        seq.append((f"block{block}_pool", block, True))
-    return seq
-
 
 def activation_bytes(layers: Sequence[str], backbone: str, height: int, width: int, policy: str) -> int:
     """Bytes of all layer outputs up to the deepest of ``layers`` for one H x W image."""
     itemsize = 4 if policy == "float32" else 2
-    seq = _layer_sequence(backbone)
-    deepest = max(i for i, (name, _, _) in enumerate(seq) if name in set(layers))
-    total = 0
-    for name, block, is_pool in seq[: deepest + 1]:
-        down = 2 ** (block if is_pool else block - 1)
-        total += math.ceil(height / down) * math.ceil(width / down) * _CHANNELS[block]
-    return total * itemsize
+    seq = backbones.vgg_layers(backbone)
+    wanted = set(layers)
+    deepest = max(i for i, layer in enumerate(seq) if layer.name in wanted)
+    return itemsize * sum(math.ceil(height / layer.stride) * math.ceil(width / layer.stride) * layer.channels
+                          for layer in seq[: deepest + 1])
 
 
 def estimate_peak_bytes(layers, backbone: str, height: int, width: int, policy: str) -> int:
@@ -149,3 +136,87 @@ def _on_accelerator() -> bool:
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+AUTO_MIN_TILE = 128  #: --tile=auto never picks smaller tiles: below this the halo's work dominates [px]
+
+
+def _content_target_bytes(tiles: list, content_layers, strides: dict, backbone: str) -> int:
+    total = 0
+    for t in tiles:
+        y0, y1, x0, x1 = t.outer
+        for n in content_layers:
+            s = strides[n]
+            total += ((y1 - y0) // s) * ((x1 - x0) // s) * backbones.layer_info(n, backbone).channels * 4
+    return total
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    tile: int | None  #: tile interior [px], None: the whole image at once
+    need_bytes: int  #: estimated peak
+    tiles: int = 1
+    halo: int = 0
+
+    def describe(self) -> str:
+        text = f"est. peak memory {gib(self.need_bytes)}"
+        if self.tile:
+            text += f" in {self.tiles} tiles of up to {self.tile} px + {self.halo} px halo"
+        return text
+
+
+def plan_memory(option, content_layers, style_layers, backbone: str, height: int, width: int, policy: str,
+                available: int | None = None) -> MemoryPlan:
+    """Decide between a whole-image step and tiles for ``--tile=option`` (``auto``, ``off`` or a size).
+
+    ``auto`` tiles only when the whole image would not fit, with the largest tiles that fit.
+    Raises :class:`UserError` when nothing fits, naming the largest size that would.
+    """
+    layers = tuple(dict.fromkeys(tuple(content_layers) + tuple(style_layers)))
+    avail = available if available is not None else limit_bytes()
+    if option == "off":
+        return MemoryPlan(None, check_fits(layers, backbone, height, width, policy, avail))
+    whole = estimate_peak_bytes(layers, backbone, height, width, policy)
+    align, halo = backbones.geometry(layers, backbone)
+    strides = {n: backbones.receptive_field(n, backbone)[0] for n in layers}
+
+    def tiled(tile):
+        tiles = tiling.plan(height, width, tile, halo, align)
+        if len(tiles) == 1:
+            return whole, 1
+        th = max(t.outer[1] - t.outer[0] for t in tiles)
+        tw = max(t.outer[3] - t.outer[2] for t in tiles)
+        need = tiled_peak_bytes(layers, backbone, height, width, th, tw, policy,
+                                       _content_target_bytes(tiles, content_layers, strides, backbone))
+        return need, len(tiles)
+
+    if option != "auto":
+        need, count = tiled(int(option))
+        if count == 1:
+            return MemoryPlan(None, check_fits(layers, backbone, height, width, policy, avail))
+        if avail is not None and need > avail:
+            raise UserError(f"tiles of {option} px need about {gib(need)} of memory but "
+                            f"{gib(avail)} is available; use a smaller --tile or --tile=auto")
+        return MemoryPlan(int(option), need, count, halo)
+    if avail is None or whole <= avail:
+        return MemoryPlan(None, whole)
+    side = max(height, width)
+    state = IMAGE_COPIES * height * width * 3 * 4
+    for count in range(2, side // AUTO_MIN_TILE + 1) if state < avail else ():
+        tile = align * math.ceil(math.ceil(side / count) / align)
+        need, n_tiles = tiled(tile)
+        if need <= avail:
+            return MemoryPlan(tile, need, n_tiles, halo)
+    # Not even the smallest tiles fit: the whole-image state is too large.
+    grow = ((AUTO_MIN_TILE + 2 * halo) / AUTO_MIN_TILE) ** 2  # content targets are kept for halos too
+    per_pixel = IMAGE_COPIES * 3 * 4 + sum(
+        grow * backbones.layer_info(n, backbone).channels * 4 / strides[n] ** 2 for n in dict.fromkeys(content_layers))
+    one_tile = estimate_peak_bytes(layers, backbone, AUTO_MIN_TILE + 2 * halo, AUTO_MIN_TILE + 2 * halo, policy)
+    need = one_tile + per_pixel * height * width
+    room = max(avail - one_tile, 0)
+    fit = int(math.sqrt(room / per_pixel * side / min(height, width)))
+    fit -= fit % 16
+    raise UserError(
+        f"a {width}x{height} px run needs about {gib(need)} of memory even in tiles but "
+        f"{gib(avail)} is available; the largest --size that fits is about {fit} px"
+    )

@@ -1,6 +1,7 @@
 """Watching a run: progress lines, TensorBoard scalars and images, a loss-curve PNG.
 
-Each watcher is a callback taking a :class:`nst_tf.gatys.StepInfo`.
+Each watcher is a callback taking a :class:`nst_tf.optimize.StepInfo`; the Gatys optimiser and
+the fast-network trainer both report through them.
 """
 
 from __future__ import annotations
@@ -28,17 +29,24 @@ class ProgressPrinter:
         self.every_s = every_s
         self.stream = stream
         self._last = -math.inf
-        self._t1 = None  # time after the first (tracing) step of the current scale
+        self._t1 = None  # time after the first (tracing) step of the current scale or resumed run
+        self._first = None
+        self._prev = None
+
+    def on_stage(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
 
     def __call__(self, info) -> None:
         now = time.perf_counter()
-        if info.step == 1:
-            self._t1 = now
+        first = self._prev is None or info.step <= self._prev  # a new scale, or a run resumed mid-way
+        self._prev = info.step
+        if first:
+            self._t1, self._first = now, info.step
         last = info.step == info.steps
-        if not last and info.step != 1 and now - self._last < self.every_s:
+        if not last and not first and now - self._last < self.every_s:
             return
         self._last = now
-        done = info.step - 1
+        done = info.step - self._first
         rate = done / (now - self._t1) if done > 0 and now > self._t1 else float("nan")
         eta = (info.steps - info.step) / rate if math.isfinite(rate) and rate > 0 else float("nan")
         l = info.losses
@@ -55,9 +63,13 @@ class ProgressPrinter:
 
 
 class TensorBoardLogger:
-    """Writes loss scalars every step and the image every ``image_every`` steps to ``logdir``."""
+    """Writes loss scalars every step and the image every ``image_every`` steps to ``logdir``.
 
-    def __init__(self, logdir, image_every: int = 50):
+    The TensorBoard step counts calls (all scales of a run in order), or with
+    ``step_from_info`` is the reported step itself (training resumed mid-way continues its curve).
+    """
+
+    def __init__(self, logdir, image_every: int = 50, step_from_info: bool = False):
         import importlib.util
 
         import tensorflow as tf
@@ -72,10 +84,11 @@ class TensorBoardLogger:
         self.writer = tf.summary.create_file_writer(str(logdir))
         self.image_every = max(1, int(image_every))
         self._global = 0
+        self.step_from_info = step_from_info
 
     def __call__(self, info) -> None:
         tf = self._tf
-        self._global += 1
+        self._global = info.step if self.step_from_info else self._global + 1
         with self.writer.as_default(step=self._global):
             for name, value in info.losses.items():
                 tf.summary.scalar(f"loss/{name}", value)

@@ -19,17 +19,29 @@ from nst_tf.errors import UserError
 TERMS = ("content", "style", "tv", "total")
 
 
+def weighted(weights: Sequence[float], content, style, tv) -> dict:
+    """The terms times their ``(content, style, tv)`` weights, and their total."""
+    cw, sw, tw = weights
+    terms = {"content": cw * content, "style": sw * style, "tv": tw * tv}
+    terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+    return terms
+
+
 class Objective:
     """Weighted content + style + TV loss of an image batch (1 x H x W x 3, values in [0, 1]).
 
     Several style images contribute ``sum_k w_k * style_loss(x, style_k)``.
+    ``fusable``: the loss can be differentiated inside one ``tf.function`` (the optimiser then
+    compiles loss, gradient and update together); the tiled objective cannot.
     """
 
+    fusable = True
+
     def __init__(self, extractor, config: StylizeConfig, content: np.ndarray, styles: Sequence[np.ndarray],
-                 style_blend: Sequence[float] = (1.0,)):
+                 style_blend: Sequence[float] = (1.0,), *, jit_compile: bool = False):
         self.extractor = extractor
         self.formulation = config.loss
-        self.jit_compile = config.jit_compile
+        self.jit_compile = bool(jit_compile)
         self.content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
         self.style_layers = backbones.resolve_layers(config.style_layers, extractor.backbone)
         missing = set(self.content_layers + self.style_layers) - set(extractor.layers)
@@ -69,10 +81,7 @@ class Objective:
 
     def combine(self, content, style, tv) -> dict:
         """The weighted terms and their total."""
-        cw, sw, tw = self.weights
-        terms = {"content": cw * content, "style": sw * style, "tv": tw * tv}
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
+        return weighted(self.weights, content, style, tv)
 
     def __call__(self, image: tf.Tensor) -> dict:
         feats = self.extractor(image)

@@ -1,21 +1,70 @@
-"""Compute-precision policy: choose it for the hardware and scope it to model building.
+"""Compute precision and XLA: chosen for the machine that runs, scoped to model building.
 
-``auto`` picks ``mixed_float16`` on a GPU with compute capability >= 7.0 (tensor cores),
-``mixed_bfloat16`` on a TPU and ``float32`` everywhere else: on CPU, float16 is emulated
-and about 3-4x slower than float32 (measured, see ``benchmarks/RESULTS.md``).
+``auto`` precision (:func:`auto_policy`):
+
+* TPU: ``mixed_bfloat16`` (the TPU's native format).
+* NVIDIA GPU with compute capability >= 7.0 (tensor cores): ``mixed_float16`` with a dynamic
+  ``LossScaleOptimizer``; older GPUs: ``float32``.
+* CPU with native bfloat16 (``avx512_bf16`` or AMX ``amx_bf16`` in /proc/cpuinfo): oneDNN runs
+  bfloat16 convolutions natively, ~2x float32 (measured, ``benchmarks/RESULTS.md``); otherwise
+  ``float32`` (emulated float16/bfloat16 are 3-4x slower than float32 on AVX2 CPUs).
+
+``auto`` XLA (:func:`decide_jit`): on a TPU always on; elsewhere measured once per (device,
+TensorFlow version, backbone, policy) by ``nst_tf.calibrate`` and cached in
+``$NST_TF_CACHE`` (default ``$XDG_CACHE_HOME/nst_tf`` or ``~/.cache/nst_tf``)
+``/calibration.json``, because whether XLA wins differs between CPUs.
+
+The image variable, Gram matrices and losses stay float32 under every policy; only the
+network's activations take the compute dtype.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import json
+import logging
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Optional
 
 import keras
 import tensorflow as tf
 
+from nst_tf import files
+from nst_tf.config import JIT_OPTIONS, PRECISIONS as CHOICES, check_choice
 from nst_tf.errors import UserError
 
-from nst_tf.config import PRECISIONS as CHOICES
+log = logging.getLogger("nst_tf")
+
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  #: /proc/cpuinfo flags of native bfloat16 arithmetic
+
+
+# --------------------------------------------------------------------------- what this machine is
+
+
+def cpu_flags() -> set:
+    """The CPU feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _gpu_capabilities() -> list[tuple[int, int]]:
@@ -26,22 +75,54 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
     return caps
 
 
+def _gpu_names() -> list[str]:
+    return [tf.config.experimental.get_device_details(g).get("device_name", "GPU")
+            for g in tf.config.list_physical_devices("GPU")]
+
+
 def _has_tpu() -> bool:
     return bool(tf.config.list_logical_devices("TPU"))
 
 
+def device_description() -> str:
+    """The device a run computes on, in words: the calibration cache key."""
+    if _has_tpu():
+        return "TPU"
+    names = _gpu_names()
+    if names:
+        return "GPU " + ", ".join(names)
+    bf16 = [f for f in CPU_BF16_FLAGS if f in cpu_flags()]
+    return f"CPU {cpu_model()} x{os.cpu_count()}" + (f" ({', '.join(bf16)})" if bf16 else "")
+
+
+# --------------------------------------------------------------------------- the policy
+
+
+def auto_policy() -> tuple[str, str]:
+    """``(policy, reason)`` for ``precision=auto`` on this machine."""
+    if _has_tpu():
+        return "mixed_bfloat16", "TPU"
+    caps = _gpu_capabilities()
+    if caps:
+        cc = min(caps)
+        if cc >= (7, 0):
+            return "mixed_float16", f"GPU compute capability {cc[0]}.{cc[1]}"
+        return "float32", f"GPU compute capability {cc[0]}.{cc[1]} has no tensor cores"
+    native = [f for f in CPU_BF16_FLAGS if f in cpu_flags()]
+    if native:
+        return "mixed_bfloat16", native[0]
+    return "float32", "CPU without native bfloat16"
+
+
 def resolve(name: str = "auto") -> str:
     """Turn a precision choice into a Keras dtype policy name."""
-    if name not in CHOICES:
-        raise UserError(f"unknown precision {name!r}; choose one of {', '.join(CHOICES)}")
-    if name != "auto":
-        return name
-    if _has_tpu():
-        return "mixed_bfloat16"
-    caps = _gpu_capabilities()
-    if caps and min(caps) >= (7, 0):
-        return "mixed_float16"
-    return "float32"
+    check_choice("precision", name, CHOICES)
+    return auto_policy()[0] if name == "auto" else name
+
+
+def describe_policy(name: str, policy: str) -> str:
+    """``mixed_bfloat16 (auto: avx512_bf16)`` or ``float32 (chosen)``."""
+    return f"{policy} (auto: {auto_policy()[1]})" if name == "auto" else f"{policy} (chosen)"
 
 
 @contextlib.contextmanager
@@ -69,3 +150,105 @@ def wrap_optimizer(optimizer: keras.optimizers.Optimizer, policy: str) -> keras.
     if needs_loss_scaling(policy):
         return keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+# --------------------------------------------------------------------------- XLA, by measurement
+
+
+def cache_dir() -> Path:
+    """Where nst_tf keeps what it measured or converted once: ``$NST_TF_CACHE``, else
+    ``$XDG_CACHE_HOME/nst_tf``, else ``~/.cache/nst_tf``."""
+    if os.environ.get("NST_TF_CACHE"):
+        return Path(os.environ["NST_TF_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nst_tf"
+
+
+def calibration_path() -> Path:
+    return cache_dir() / "calibration.json"
+
+
+def calibration_key(backbone: str, policy: str) -> str:
+    return f"{device_description()} | TF {tf.__version__} | {backbone} | {policy}"
+
+
+def _read_calibrations() -> dict:
+    path = calibration_path()
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        log.warning("ignoring the unreadable calibration cache %s (it will be rewritten)", path)
+        return {}
+
+
+def _write_calibration(key: str, entry: dict) -> None:
+    data = _read_calibrations()
+    data[key] = entry
+    try:
+        files.write_json(calibration_path(), data)
+    except OSError as exc:  # a read-only home must not stop a run
+        log.warning("could not cache the XLA calibration in %s (%s); it will be measured again next time",
+                    calibration_path(), exc)
+
+
+@dataclass(frozen=True)
+class SpeedChoice:
+    """The precision policy and XLA setting of a run, with the reasons."""
+
+    policy: str
+    jit_compile: bool
+    policy_reason: str  #: e.g. ``auto: avx512_bf16``
+    jit_reason: str  #: e.g. ``auto: 0.28 vs 0.62 s/step measured``
+
+    def describe(self) -> str:
+        return f"{self.policy} ({self.policy_reason}), XLA {'on' if self.jit_compile else 'off'} ({self.jit_reason})"
+
+
+def decide_jit(option, backbone: str, policy: str, measure: Callable[[bool], float],
+               recalibrate: bool = False) -> tuple[bool, str]:
+    """``(jit_compile, reason)`` for ``jit_compile=option`` (``auto``, ``on``, ``off``).
+
+    ``auto`` reads the cached calibration for this device, TF version, backbone and policy,
+    or calls ``measure(jit)`` (seconds per step) for both settings and caches the faster;
+    ``recalibrate`` measures again.
+    """
+    check_choice("jit_compile", option, JIT_OPTIONS)
+    if option != "auto":
+        return option == "on", "chosen"
+    if _has_tpu():
+        return True, "auto: TPU programs are always compiled"
+    key = calibration_key(backbone, policy)
+    entry = None if recalibrate else _read_calibrations().get(key)
+    if not (isinstance(entry, dict) and {"xla_on_s", "xla_off_s"} <= entry.keys()):
+        off, on = measure(False), measure(True)
+        entry = {"xla_on_s": round(on, 4), "xla_off_s": round(off, 4), "jit_compile": on < off}
+        _write_calibration(key, entry)
+        how = "measured now"
+    else:
+        how = "measured earlier"
+    on, off = entry["xla_on_s"], entry["xla_off_s"]
+    jit = on < off
+    faster, slower = (on, off) if jit else (off, on)
+    return jit, f"auto: {faster:.3g} vs {slower:.3g} s/step {how}"
+
+
+# --------------------------------------------------------------------------- TPU
+
+
+def connect_tpu(address: str) -> tf.distribute.Strategy:
+    """Connect to the TPU at ``address`` (``local`` for one attached to this VM, a name or
+    ``grpc://host:port``), initialise its system and return a ``TPUStrategy``."""
+    if not address:
+        raise UserError("--tpu needs an address: local, a TPU name or grpc://host:port")
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="" if address == "local" else address)
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, RuntimeError, tf.errors.OpError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"could not connect to the TPU {address!r} ({first}); check the address, or run "
+                        "without --tpu") from None
+    return tf.distribute.TPUStrategy(resolver)

@@ -31,11 +31,9 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import backbones, losses, memory
+from nst_tf import backbones, losses
 from nst_tf.errors import UserError
 from nst_tf.objective import Objective
-
-AUTO_MIN_TILE = 128  #: --tile=auto never picks smaller tiles: below this the halo's work dominates [px]
 
 
 
@@ -43,32 +41,6 @@ AUTO_MIN_TILE = 128  #: --tile=auto never picks smaller tiles: below this the ha
 class Tile:
     inner: tuple  #: (y0, y1, x0, x1) of the interior, in image pixels
     outer: tuple  #: (y0, y1, x0, x1) of the interior grown by the halo, clipped to the image
-
-
-def receptive_field(layer: str, backbone: str) -> tuple:
-    """``(stride, before, after)``: a feature at grid position ``p`` of ``layer`` is computed from
-    input pixels ``stride * p - before`` to ``stride * p + after`` (3x3 'same' convolutions,
-    2x2 pooling with stride 2)."""
-    stride, before, after = 1, 0, 0
-    for name in backbones.layer_names(backbone):
-        if name.endswith("_pool"):
-            after += stride
-            stride *= 2
-        else:
-            before += stride
-            after += stride
-        if name == layer:
-            return stride, before, after
-    raise ValueError(f"{layer!r} is not a layer of {backbone}")
-
-
-def geometry(layers: Sequence[str], backbone: str) -> tuple:
-    """``(align, halo)`` in pixels for exact tiling at ``layers``: tile edges on multiples of
-    ``align`` (the deepest layer's stride), and a halo covering every layer's receptive field."""
-    fields = [receptive_field(n, backbone) for n in layers]
-    align = max(stride for stride, _, _ in fields)
-    reach = max(max(before, after) for _, before, after in fields)
-    return align, align * math.ceil(reach / align)
 
 
 def _axis(n: int, tile: int, halo: int, align: int) -> list:
@@ -117,17 +89,20 @@ class TiledObjective(Objective):
     targets are computed tile by tile too, so content and style images of any size work.
     """
 
-    def __init__(self, extractor, config, content, styles, style_blend=(1.0,), *, tile: int, halo: int = None):
+    fusable = False
+
+    def __init__(self, extractor, config, content, styles, style_blend=(1.0,), *, tile: int, halo: int = None,
+                 jit_compile: bool = False):
         layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers),
                                           extractor.backbone)
-        self.align, needed = geometry(layers, extractor.backbone)
+        self.align, needed = backbones.geometry(layers, extractor.backbone)
         self.halo = needed if halo is None else halo  # a smaller halo is for tests only: not exact
         self.tile = tile
-        self.strides = {n: receptive_field(n, extractor.backbone)[0] for n in dict.fromkeys(layers)}
-        self._tile_grams = tf.function(self._tile_grams_fn, jit_compile=config.jit_compile, reduce_retracing=True)
-        self._tile_grad = tf.function(self._tile_grad_fn, jit_compile=config.jit_compile, reduce_retracing=True)
-        self._tv = tf.function(self._tv_fn, jit_compile=config.jit_compile, reduce_retracing=True)
-        super().__init__(extractor, config, content, styles, style_blend)
+        self.strides = {n: backbones.receptive_field(n, extractor.backbone)[0] for n in dict.fromkeys(layers)}
+        self._tile_grams = tf.function(self._tile_grams_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
+        self._tile_grad = tf.function(self._tile_grad_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
+        self._tv = tf.function(self._tv_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
+        super().__init__(extractor, config, content, styles, style_blend, jit_compile=jit_compile)
 
     def describe(self) -> str:
         inner = self.tiles[0].inner
@@ -227,84 +202,3 @@ class TiledObjective(Objective):
         tv, g_tv = self._tv(tf.constant(x), factor)
         grad += g_tv.numpy()
         return self.combine(content, style, tv), tf.constant(grad)
-
-
-def _content_target_bytes(tiles: list, content_layers, strides: dict) -> int:
-    total = 0
-    for t in tiles:
-        y0, y1, x0, x1 = t.outer
-        for n in content_layers:
-            s = strides[n]
-            total += ((y1 - y0) // s) * ((x1 - x0) // s) * memory.channels(n) * 4
-    return total
-
-
-@dataclass(frozen=True)
-class MemoryPlan:
-    tile: int | None  #: tile interior [px], None: the whole image at once
-    need_bytes: int  #: estimated peak
-    tiles: int = 1
-    halo: int = 0
-
-    def describe(self) -> str:
-        text = f"est. peak memory {memory.gib(self.need_bytes)}"
-        if self.tile:
-            text += f" in {self.tiles} tiles of up to {self.tile} px + {self.halo} px halo"
-        return text
-
-
-def plan_memory(option, content_layers, style_layers, backbone: str, height: int, width: int, policy: str,
-                available: int | None = None) -> MemoryPlan:
-    """Decide between a whole-image step and tiles for ``--tile=option`` (``auto``, ``off`` or a size).
-
-    ``auto`` tiles only when the whole image would not fit, with the largest tiles that fit.
-    Raises :class:`UserError` when nothing fits, naming the largest size that would.
-    """
-    layers = tuple(dict.fromkeys(tuple(content_layers) + tuple(style_layers)))
-    avail = available if available is not None else memory.limit_bytes()
-    if option == "off":
-        return MemoryPlan(None, memory.check_fits(layers, backbone, height, width, policy, avail))
-    whole = memory.estimate_peak_bytes(layers, backbone, height, width, policy)
-    align, halo = geometry(layers, backbone)
-    strides = {n: receptive_field(n, backbone)[0] for n in layers}
-
-    def tiled(tile):
-        tiles = plan(height, width, tile, halo, align)
-        if len(tiles) == 1:
-            return whole, 1
-        th = max(t.outer[1] - t.outer[0] for t in tiles)
-        tw = max(t.outer[3] - t.outer[2] for t in tiles)
-        need = memory.tiled_peak_bytes(layers, backbone, height, width, th, tw, policy,
-                                       _content_target_bytes(tiles, content_layers, strides))
-        return need, len(tiles)
-
-    if option != "auto":
-        need, count = tiled(int(option))
-        if count == 1:
-            return MemoryPlan(None, memory.check_fits(layers, backbone, height, width, policy, avail))
-        if avail is not None and need > avail:
-            raise UserError(f"tiles of {option} px need about {memory.gib(need)} of memory but "
-                            f"{memory.gib(avail)} is available; use a smaller --tile or --tile=auto")
-        return MemoryPlan(int(option), need, count, halo)
-    if avail is None or whole <= avail:
-        return MemoryPlan(None, whole)
-    side = max(height, width)
-    state = memory.IMAGE_COPIES * height * width * 3 * 4
-    for count in range(2, side // AUTO_MIN_TILE + 1) if state < avail else ():
-        tile = align * math.ceil(math.ceil(side / count) / align)
-        need, n_tiles = tiled(tile)
-        if need <= avail:
-            return MemoryPlan(tile, need, n_tiles, halo)
-    # Not even the smallest tiles fit: the whole-image state is too large.
-    grow = ((AUTO_MIN_TILE + 2 * halo) / AUTO_MIN_TILE) ** 2  # content targets are kept for halos too
-    per_pixel = memory.IMAGE_COPIES * 3 * 4 + sum(
-        grow * memory.channels(n) * 4 / strides[n] ** 2 for n in dict.fromkeys(content_layers))
-    one_tile = memory.estimate_peak_bytes(layers, backbone, AUTO_MIN_TILE + 2 * halo, AUTO_MIN_TILE + 2 * halo, policy)
-    need = one_tile + per_pixel * height * width
-    room = max(avail - one_tile, 0)
-    fit = int(math.sqrt(room / per_pixel * side / min(height, width)))
-    fit -= fit % 16
-    raise UserError(
-        f"a {width}x{height} px run needs about {memory.gib(need)} of memory even in tiles but "
-        f"{memory.gib(avail)} is available; the largest --size that fits is about {fit} px"
-    )

@@ -7,7 +7,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The offline backbone at 32 px, no XLA: each run costs seconds.
-TINY = ["--size=32", "--backbone=vgg16", "--weights=hed", "--precision=float32", "--nojit_compile"]
+TINY = ["--size=32", "--backbone=vgg16", "--weights=hed", "--precision=float32", "--jit_compile=off"]
 
 
 def cli_env():

@@ -3,6 +3,10 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Calibrations and converted weights go to a throw-away cache, never the user's.
+import tempfile  # noqa: E402
+
+os.environ["NST_TF_CACHE"] = tempfile.mkdtemp(prefix="nst_tf_test_cache_")
 
 from pathlib import Path  # noqa: E402
 

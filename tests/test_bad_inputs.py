@@ -115,7 +115,7 @@ def test_too_large_for_memory_names_largest_size(content_path, style_path, tmp_p
         (["--blend=2"], "blend must be between 0 and 1"),
         (["--preserve_colors=sepia"], "preserve_colors"),
         (["--init=nowhere.png"], "image file not found: nowhere.png"),
-        (["--style_weights=1,2,3"], "3 --style_weights for 1 style images"),
+        (["--style_weights=1,2,3"], "3 style weights for 1 style images"),
     ],
 )
 def test_bad_flag_values(content_path, style_path, tmp_path, args, pattern):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_tf import images, tiling
+from nst_tf import backbones, images, memory, tiling
 from nst_tf.config import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS
 from nst_tf.errors import UserError
 from nst_tf.objective import Objective
@@ -16,13 +16,13 @@ SHALLOW = dict(content_layers=("block2_conv2",), style_layers=("block1_conv1", "
 
 def test_receptive_fields_by_hand():
     # conv1_1: one pixel either side. pool1: covers conv1_2 at 2q, 2q+1, each +-2 px.
-    assert tiling.receptive_field("block1_conv1", "vgg16") == (1, 1, 1)
-    assert tiling.receptive_field("block1_pool", "vgg16") == (2, 2, 3)
-    assert tiling.receptive_field("block2_conv1", "vgg16") == (2, 4, 5)
-    assert tiling.receptive_field("block5_conv1", "vgg16") == (16, 58, 73)
-    assert tiling.receptive_field("block5_conv1", "vgg19") == (16, 70, 85)
-    assert tiling.geometry(GATYS_CONTENT_LAYERS + GATYS_STYLE_LAYERS, "vgg19") == (16, 96)
-    assert tiling.geometry(SHALLOW["content_layers"] + SHALLOW["style_layers"], "vgg16") == (4, 16)
+    assert backbones.receptive_field("block1_conv1", "vgg16") == (1, 1, 1)
+    assert backbones.receptive_field("block1_pool", "vgg16") == (2, 2, 3)
+    assert backbones.receptive_field("block2_conv1", "vgg16") == (2, 4, 5)
+    assert backbones.receptive_field("block5_conv1", "vgg16") == (16, 58, 73)
+    assert backbones.receptive_field("block5_conv1", "vgg19") == (16, 70, 85)
+    assert backbones.geometry(GATYS_CONTENT_LAYERS + GATYS_STYLE_LAYERS, "vgg19") == (16, 96)
+    assert backbones.geometry(SHALLOW["content_layers"] + SHALLOW["style_layers"], "vgg16") == (4, 16)
 
 
 @pytest.mark.parametrize("h,w,tile", [(96, 80, 32), (100, 37, 16), (2048, 1365, 700), (50, 50, 64)])
@@ -132,26 +132,26 @@ LAYERS = dict(content_layers=GATYS_CONTENT_LAYERS, style_layers=GATYS_STYLE_LAYE
 
 
 def test_memory_plan_tiles_only_when_needed():
-    whole = tiling.plan_memory("auto", height=512, width=512, available=64 * 2**30, **LAYERS)
+    whole = memory.plan_memory("auto", height=512, width=512, available=64 * 2**30, **LAYERS)
     assert whole.tile is None and "tiles" not in whole.describe()
     avail = 8 * 2**30
-    plan = tiling.plan_memory("auto", height=2048, width=2048, available=avail, **LAYERS)
+    plan = memory.plan_memory("auto", height=2048, width=2048, available=avail, **LAYERS)
     assert plan.tile and plan.tiles > 1 and plan.need_bytes <= avail
     assert f"{plan.tiles} tiles" in plan.describe()
     # The largest tiles that fit: one tile per axis more would be needed by any larger tile.
-    bigger = tiling.plan_memory(str(plan.tile * 2), height=2048, width=2048, available=2**50, **LAYERS)
+    bigger = memory.plan_memory(str(plan.tile * 2), height=2048, width=2048, available=2**50, **LAYERS)
     assert bigger.need_bytes > avail
     with pytest.raises(UserError, match="largest --size that fits is about"):
-        tiling.plan_memory("off", height=2048, width=2048, available=avail, **LAYERS)
-    fixed = tiling.plan_memory(256, height=1024, width=768, available=None, **LAYERS)
+        memory.plan_memory("off", height=2048, width=2048, available=avail, **LAYERS)
+    fixed = memory.plan_memory(256, height=1024, width=768, available=None, **LAYERS)
     assert fixed.tile == 256 and fixed.tiles == 12 and fixed.halo == 96
 
 
 def test_memory_plan_refuses_with_a_size_when_even_tiles_do_not_fit():
     with pytest.raises(UserError, match=r"even in tiles .* largest --size that fits is about (\d+) px") as err:
-        tiling.plan_memory("auto", height=40000, width=30000, available=4 * 2**30, **LAYERS)
+        memory.plan_memory("auto", height=40000, width=30000, available=4 * 2**30, **LAYERS)
     fit = int(err.value.args[0].split("about ")[-1].split(" px")[0])
-    plan = tiling.plan_memory("auto", height=fit, width=fit * 3 // 4, available=4 * 2**30, **LAYERS)
+    plan = memory.plan_memory("auto", height=fit, width=fit * 3 // 4, available=4 * 2**30, **LAYERS)
     assert plan.tile and plan.need_bytes <= 4 * 2**30
 
 

@@ -5,11 +5,12 @@ Exit codes: 0 done; 2 user error; 130 interrupted by Ctrl-C; 143 by SIGTERM; 1 a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
-from typing import Callable
+from typing import Callable, Iterator, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TF C++ start-up noise (e.g. cuInit on CPU-only machines)
 
@@ -40,15 +41,47 @@ def fail(prog: str, message: str, code: int = EXIT_USER) -> int:
     return code
 
 
+class _MaxLevel(logging.Filter):
+    def __init__(self, below: int):
+        super().__init__()
+        self.below = below
+
+    def filter(self, record) -> bool:
+        return record.levelno < self.below
+
+
 def _setup_logging(prog: str) -> None:
+    """The library's INFO lines (headers, batch progress) on stdout as they are; warnings on
+    stderr as ``prog: warning: ...``."""
     logger = logging.getLogger("nst_tf")
     if not any(getattr(h, "_nst_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(f"{prog}: warning: %(message)s"))
-        handler._nst_cli = True
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING)
+        info = logging.StreamHandler(sys.stdout)
+        info.addFilter(_MaxLevel(logging.WARNING))
+        info.setFormatter(logging.Formatter("%(message)s"))
+        warn = logging.StreamHandler(sys.stderr)
+        warn.setLevel(logging.WARNING)
+        warn.setFormatter(logging.Formatter(f"{prog}: warning: %(message)s"))
+        for handler in (info, warn):
+            handler._nst_cli = True
+            logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+@contextlib.contextmanager
+def device_scope(tpu: Optional[str]) -> Iterator[None]:
+    """With ``--tpu``: connect to it, initialise it and place the work on its first core."""
+    if not tpu:
+        yield
+        return
+    import tensorflow as tf
+
+    from nst_tf import precision
+
+    strategy = precision.connect_tpu(tpu)
+    device = tf.config.list_logical_devices("TPU")[0].name
+    with strategy.scope(), tf.device(device):
+        yield
 
 
 def quiet_tensorflow_import() -> None:

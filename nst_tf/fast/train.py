@@ -29,7 +29,9 @@ from nst_tf import backbones, images, losses, precision
 from nst_tf.config import FastTrainConfig
 from nst_tf.fast import data
 from nst_tf.fast.transformer import build_transformer
-from nst_tf.monitor import format_seconds
+from nst_tf.monitor import ProgressPrinter, TensorBoardLogger
+from nst_tf.objective import weighted
+from nst_tf.optimize import StepInfo
 
 log = logging.getLogger("nst_tf")
 
@@ -69,9 +71,7 @@ class PerceptualLoss:
             losses.style_loss(out[n], tf.repeat(self.style_grams[n], batch, axis=0)) for n in self.style_layers
         ]) / float(len(self.style_layers))
         tv = losses.total_variation_loss(stylised)
-        terms = {"content": c.content_weight * content, "style": c.style_weight * style, "tv": c.tv_weight * tv}
-        terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-        return terms
+        return weighted((c.content_weight, c.style_weight, c.tv_weight), content, style, tv)
 
 
 def _load_style(style, config: FastTrainConfig) -> np.ndarray:
@@ -93,7 +93,7 @@ class Trainer:
             with precision.policy_scope(self.policy):
                 self.model = build_transformer()
             self.loss = PerceptualLoss(config, style_img, self.policy)
-            schedule = keras.optimizers.schedules.ExponentialDecay(
+            self.schedule = schedule = keras.optimizers.schedules.ExponentialDecay(
                 config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate)
             self.optimizer = precision.wrap_optimizer(keras.optimizers.Adam(schedule), self.policy)
             self.optimizer.build(self.model.trainable_variables)
@@ -128,6 +128,9 @@ class Trainer:
 
         return train_step
 
+    def _sample(self, photos) -> np.ndarray:
+        return _sample_image(self.model, photos, self.strategy)
+
     def save(self) -> str:
         return self.manager.save(checkpoint_number=int(self.step.numpy()))
 
@@ -142,12 +145,13 @@ class Trainer:
         ds = data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step)
         batches = iter(self.strategy.experimental_distribute_dataset(ds))
         self._train_step = self._train_step or self._build_step()
-        writer = tf.summary.create_file_writer(str(self.workdir / "logs")) if _has_tensorboard() else None
-        if verbose:
-            print(f"training {c.image_size} px x {c.batch_size}, steps {start_step + 1}..{c.steps}, "
-                  f"{len(paths)} photos, {self.loss.extractor.describe()}, "
-                  f"{self.strategy.num_replicas_in_sync} replica(s)", flush=True)
-        t0, last_print, terms = time.perf_counter(), -math.inf, {}
+        watchers = ([ProgressPrinter()] if verbose else []) + (
+            [TensorBoardLogger(self.workdir / "logs", image_every=c.checkpoint_every, step_from_info=True)]
+            if _has_tensorboard() else [])
+        log.info("training %d px x %d, steps %d..%d, %d photos, %s, %d replica(s)", c.image_size, c.batch_size,
+                 start_step + 1, c.steps, len(paths), self.loss.extractor.describe(),
+                 self.strategy.num_replicas_in_sync)
+        t0, terms = time.perf_counter(), {}
         try:
             for step in range(start_step + 1, c.steps + 1):
                 photos = next(batches)
@@ -155,40 +159,35 @@ class Trainer:
                 if not math.isfinite(terms["total"]) and not self.scaled:
                     raise FloatingPointError(f"the loss became {terms['total']} at step {step}; "
                                              "lower --learning_rate")
-                if writer is not None:
-                    with writer.as_default(step=step):
-                        for k, v in terms.items():
-                            tf.summary.scalar(f"loss/{k}", v)
-                for cb in callbacks:
-                    cb(step, terms)
-                now = time.perf_counter()
                 if step % c.checkpoint_every == 0 or step == c.steps:
                     self.save()
-                    if writer is not None:
-                        sample = self.model(_first_replica(photos, self.strategy)[:1], training=False)
-                        with writer.as_default(step=step):
-                            tf.summary.image("stylised", tf.cast(sample, tf.float32), max_outputs=1)
-                if verbose and (now - last_print >= 5.0 or step == c.steps or step == start_step + 1):
-                    done = step - start_step
-                    rate = done / (now - t0)
-                    print(f"step {step}/{c.steps} | {rate:.2f} steps/s | content {terms['content']:.4g}  "
-                          f"style {terms['style']:.4g}  tv {terms['tv']:.4g}  total {terms['total']:.4g} | "
-                          f"ETA {format_seconds((c.steps - step) / rate)}", flush=True)
-                    last_print = now
+                info = StepInfo(step, c.steps, terms, time.perf_counter() - t0, float(self.schedule(step - 1)),
+                                lambda photos=photos: self._sample(photos))
+                for watcher in watchers:
+                    watcher(info)
+                for cb in callbacks:
+                    cb(step, terms)
         except KeyboardInterrupt:
             path = self.save()
             log.warning("interrupted at step %d; saved %s (rerun with the same workdir to resume)",
                         int(self.step.numpy()), path)
             raise
         finally:
-            if writer is not None:
-                writer.flush()
+            for watcher in watchers:
+                if isinstance(watcher, TensorBoardLogger):
+                    watcher.close()
         return terms
 
 
 def _first_replica(batch, strategy):
     values = strategy.experimental_local_results(batch)
     return values[0]
+
+
+def _sample_image(model, photos, strategy) -> np.ndarray:
+    """The network's output for the first photo of a (distributed) batch, H x W x 3 float32."""
+    out = model(_first_replica(photos, strategy)[:1], training=False)
+    return np.asarray(tf.cast(out[0], tf.float32))
 
 
 def _has_tensorboard() -> bool:

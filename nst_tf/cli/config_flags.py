@@ -1,0 +1,57 @@
+"""Command-line flags generated from a config dataclass: name, default, help and kind in one place.
+
+Each field made with :func:`nst_tf.config.option` becomes an absl flag of the same name.
+Values are not checked here: the config checks them once, with the same message for the
+Python API and every command.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable
+
+from absl import flags
+
+from nst_tf.cli.common import split_list
+
+
+def _help(f: dataclasses.Field) -> str:
+    meta = f.metadata
+    text = meta["help"]
+    if meta.get("unit"):
+        text += f" [{meta['unit']}]"
+    return text
+
+
+def define(cls, skip: Iterable[str] = ()) -> tuple:
+    """Define one flag per field of ``cls`` except ``skip``; returns the field names defined."""
+    skip = set(skip)
+    names = []
+    for f in dataclasses.fields(cls):
+        if f.name in skip or "kind" not in f.metadata:
+            continue
+        kind, default, text = f.metadata["kind"], f.default, _help(f)
+        if kind == "bool":
+            flags.DEFINE_bool(f.name, default, text)
+        elif kind == "int":
+            flags.DEFINE_integer(f.name, default, text)
+        elif kind == "float":
+            flags.DEFINE_float(f.name, default, text)
+        elif kind in ("list", "floats"):
+            flags.DEFINE_list(f.name, None if default is None else [str(v) for v in default], text)
+        else:
+            flags.DEFINE_string(f.name, None if default is None else str(default), text)
+        names.append(f.name)
+    return tuple(names)
+
+
+def build(cls, names: Iterable[str], **extra):
+    """An instance of ``cls`` from the parsed flags ``names`` (plus ``extra`` fields)."""
+    values = {}
+    for name in names:
+        value = getattr(flags.FLAGS, name)
+        if isinstance(value, list):
+            value = tuple(split_list(value)) or None
+        values[name] = value
+    values.update(extra)
+    return cls(**values)

@@ -1,0 +1,289 @@
+"""The optimisers that drive an image towards low Gatys loss: Adam/SGD steps and scipy's L-BFGS-B.
+
+Both take an objective (``nst_tf.objective.Objective`` or ``nst_tf.tiling.TiledObjective``)
+through one interface:
+
+* ``objective.value_and_grad(image, scale)`` -> (terms, gradient of ``scale * total``);
+* ``objective.fusable``: True when ``objective(image)`` can be differentiated inside one
+  ``tf.function`` (the whole-image objective). Then the Adam step is one compiled graph:
+  loss -> gradient (through a ``LossScaleOptimizer`` under float16) -> update -> clip. A tiled
+  objective computes its gradient tile by tile and only the update is compiled.
+
+The learning rate follows ``ExponentialDecay`` (continuous: ``lr * decay_rate ** (step /
+decay_steps)``) times a factor the divergence guard halves. The guard: a non-finite loss, or
+one above ``divergence_factor`` times the best so far, restores the best image, zeroes Adam's
+moments and halves the rate; after ``max_recoveries`` it stops with the best image.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nst_tf import precision
+from nst_tf.config import StylizeConfig
+from nst_tf.errors import UserError
+from nst_tf.objective import TERMS
+
+log = logging.getLogger("nst_tf")
+
+
+@dataclass
+class StepInfo:
+    """What a callback sees after each step."""
+
+    step: int  #: steps done so far in this scale (1-based)
+    steps: int  #: steps planned in this scale
+    losses: dict  #: weighted ``content``, ``style``, ``tv`` and ``total`` of the image before this step
+    elapsed_s: float  #: seconds since the run started (tracing included)
+    learning_rate: float
+    get_image: Callable[[], np.ndarray] = field(repr=False)  #: the current image (H x W x 3, [0, 1])
+    scale: int = 1  #: current scale (1-based)
+    scales: int = 1
+    size: int = 0  #: longer side at this scale [px]
+
+
+class RunState:
+    """What one ``stylize`` call shares across its scales: history, callbacks, counters."""
+
+    def __init__(self, config: StylizeConfig, policy: str, callbacks: Sequence[Callable[[StepInfo], None]],
+                 scales: int, jit_compile: bool):
+        self.config = config
+        self.policy = policy
+        self.jit_compile = jit_compile
+        self.callbacks = list(callbacks)
+        self.scales = scales
+        self.history: list = []
+        self.start = time.perf_counter()
+        self.stopped_early = False
+        self.recoveries = 0
+        self.get_latest = None  # the newest image a callback could see, kept for Ctrl-C
+
+    def announce(self, text: str) -> None:
+        """A stage header (size, steps, network, memory plan): to callbacks with ``on_stage``."""
+        log.debug("%s", text)
+        for cb in self.callbacks:
+            if hasattr(cb, "on_stage"):
+                cb.on_stage(text)
+
+    def report(self, step, steps, terms, lr, get_image, scale, size) -> None:
+        self.get_latest = get_image
+        info = StepInfo(step, steps, terms, time.perf_counter() - self.start, lr, get_image,
+                        scale, self.scales, size)
+        for cb in self.callbacks:
+            cb(info)
+
+
+# --------------------------------------------------------------------------- Adam / SGD
+
+
+class ScaledSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """ExponentialDecay (continuous) times a factor that the divergence guard can lower."""
+
+    def __init__(self, config: StylizeConfig):
+        self.decay = keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate
+        )
+        self.factor = tf.Variable(1.0, trainable=False, dtype=tf.float32, name="lr_factor")
+
+    def __call__(self, step):
+        return self.decay(step) * tf.cast(self.factor, tf.float32)
+
+    def get_config(self):
+        return {"decay": self.decay.get_config()}
+
+
+def make_optimizer(config: StylizeConfig, policy: str):
+    """The configured Adam or SGD on a :class:`ScaledSchedule`, loss-scaled under float16."""
+    schedule = ScaledSchedule(config)
+    if config.optimizer == "adam":
+        inner = keras.optimizers.Adam(schedule, beta_1=config.adam_beta_1, epsilon=config.adam_epsilon)
+    else:
+        inner = keras.optimizers.SGD(schedule)
+    return precision.wrap_optimizer(inner, policy), schedule
+
+
+def reset_slots(optimizer) -> None:
+    """Zero the optimizer's moment estimates (not its step count or loss scale)."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    for v in inner.variables:
+        if v is inner.iterations or "learning_rate" in v.path:
+            continue
+        v.assign(tf.zeros_like(v))
+
+
+class AdamStepper:
+    """The image variable, its safety copies and the compiled step for one scale."""
+
+    def __init__(self, run: RunState, objective, init: np.ndarray):
+        self.image = tf.Variable(init[None], dtype=tf.float32, name="image")
+        self.last_good = tf.Variable(self.image, trainable=False, name="last_good")  # before a finite step
+        self.best = tf.Variable(self.image, trainable=False, name="best")
+        self.optimizer, self.schedule = make_optimizer(run.config, run.policy)
+        self.optimizer.build([self.image])
+        self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
+        self.iterations = getattr(self.optimizer, "inner_optimizer", self.optimizer).iterations
+        self.objective = objective
+        if objective.fusable:
+            self._fused = tf.function(self._fused_step, jit_compile=run.jit_compile, reduce_retracing=True)
+        else:
+            self._apply = tf.function(self._update, reduce_retracing=True)
+
+    def _update(self, grad, total):
+        """Apply ``grad`` (of the scaled loss under a LossScaleOptimizer); returns the learning rate used."""
+        image = self.image
+        lr = self.schedule(self.iterations)
+        finite_loss = tf.math.is_finite(total)
+        self.last_good.assign(tf.where(finite_loss, image, self.last_good))
+        if not self.scaled:  # the LossScaleOptimizer skips non-finite steps itself (and lowers its scale)
+            ok = tf.logical_and(finite_loss, tf.reduce_all(tf.math.is_finite(grad)))
+            grad = tf.where(ok, grad, tf.zeros_like(grad))
+        self.optimizer.apply_gradients([(grad, image)])
+        safe = tf.where(tf.math.is_finite(image), image, self.last_good)
+        image.assign(tf.clip_by_value(safe, 0.0, 1.0))
+        return lr
+
+    def _fused_step(self):
+        with tf.GradientTape() as tape:
+            terms = self.objective(self.image)
+            loss = self.optimizer.scale_loss(terms["total"]) if self.scaled else terms["total"]
+        lr = self._update(tape.gradient(loss, self.image), terms["total"])
+        return tf.stack([terms[k] for k in TERMS] + [tf.cast(lr, tf.float32)])
+
+    def step(self) -> tuple:
+        """One update; returns (terms of the image before it, learning rate)."""
+        if self.objective.fusable:
+            *values, lr = self._fused().numpy().tolist()  # one device-to-host copy a step
+        else:
+            loss_scale = float(self.optimizer.dynamic_scale.numpy()) if self.scaled else 1.0
+            terms, grad = self.objective.value_and_grad(self.image, loss_scale)
+            lr = float(self._apply(grad, terms["total"]))
+            values = [float(terms[k]) for k in TERMS]
+        return dict(zip(TERMS, values)), lr
+
+    def recover(self) -> None:
+        """Back to the best image, fresh moments, half the learning rate."""
+        self.image.assign(self.best)
+        reset_slots(self.optimizer)
+        self.schedule.factor.assign(self.schedule.factor * 0.5)
+
+    def result(self) -> np.ndarray:
+        out = self.image[0].numpy()
+        return out if np.all(np.isfinite(out)) else self.best[0].numpy()
+
+
+class _EarlyStop:
+    """``tol``/``patience``: stop once the relative loss change stays below ``tol``."""
+
+    def __init__(self, tol: float, patience: int):
+        self.tol, self.patience = tol, patience
+        self.reset()
+
+    def reset(self) -> None:
+        self.prev, self.still = None, 0
+
+    def __call__(self, total: float) -> bool:
+        if self.tol > 0 and self.prev is not None and math.isfinite(total):
+            self.still = self.still + 1 if abs(self.prev - total) <= self.tol * abs(self.prev) else 0
+        self.prev = total
+        return self.tol > 0 and self.still >= self.patience
+
+
+def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
+    """Adam / SGD steps with the divergence guard and early stopping; returns the final image."""
+    config = run.config
+    u = AdamStepper(run, objective, init)
+    early = _EarlyStop(config.tol, config.patience)
+    best_total = math.inf
+    steps = config.steps_at(scale)
+    for step in range(1, steps + 1):
+        terms, lr = u.step()
+        total = terms["total"]
+        run.history.append(terms)
+        if math.isfinite(total) and total <= best_total:
+            best_total = total
+            u.best.assign(u.last_good)
+        elif not math.isfinite(total) or total > config.divergence_factor * max(best_total, 1e-8):
+            run.recoveries += 1
+            u.recover()
+            if run.recoveries > config.max_recoveries:
+                log.warning("step %d: the loss diverged %d times; stopping with the best image (loss %.4g). "
+                            "Lower --learning_rate.", step, run.recoveries, best_total)
+                break
+            # Logged once as a warning; repeats go to the INFO level.
+            log.log(logging.WARNING if run.recoveries == 1 else logging.INFO,
+                    "step %d: loss %.4g (best %.4g) diverged; restored the best image and halved the "
+                    "learning rate to %.3g", step, total, best_total, float(u.schedule(u.iterations)))
+            early.reset()
+            continue
+        run.report(step, steps, terms, lr, lambda: u.image[0].numpy().copy(), scale, size)
+        if early(total):
+            log.warning("converged at step %d: relative loss change below %g for %d steps",
+                        step, config.tol, config.patience)
+            run.stopped_early = True
+            break
+    return u.result()
+
+
+# --------------------------------------------------------------------------- L-BFGS
+
+
+def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
+    """scipy L-BFGS-B on the loss and its gradient (whole-image or tiled), pixels bounded to [0, 1]."""
+    try:
+        from scipy.optimize import minimize
+    except ImportError:
+        raise UserError("--optimizer=lbfgs needs scipy; install it with: pip install scipy") from None
+    config = run.config
+    steps = config.steps_at(scale)
+    shape = (1,) + init.shape
+    # float16 gradients underflow without loss scaling; L-BFGS has no LossScaleOptimizer, so
+    # scale by hand and halve the factor whenever the gradient overflows.
+    loss_scale = {"value": 2.0**12 if precision.needs_loss_scaling(run.policy) else 1.0}
+    state = {"terms": None, "x": init.astype(np.float64).ravel(), "step": 0}
+
+    def fun(x64):
+        x = tf.constant(x64.reshape(shape), tf.float32)
+        for _ in range(24):
+            terms, grad = objective.value_and_grad(x, loss_scale["value"])
+            g = grad.numpy() / loss_scale["value"]
+            if np.all(np.isfinite(g)) or loss_scale["value"] <= 1.0:
+                break
+            loss_scale["value"] /= 2.0
+        state["terms"] = {k: float(v) for k, v in terms.items()}
+        total = state["terms"]["total"]
+        if not (math.isfinite(total) and np.all(np.isfinite(g))):
+            return 1e30, np.zeros(x64.shape)  # the line search backs off from here
+        return total, g.astype(np.float64).ravel()
+
+    def callback(intermediate_result):
+        state["step"] += 1
+        state["x"] = np.array(intermediate_result.x)
+        run.history.append(dict(state["terms"]))
+        run.report(state["step"], steps, state["terms"], 0.0,
+                   lambda: np.clip(state["x"].reshape(init.shape), 0, 1).astype(np.float32), scale, size)
+
+    result = minimize(
+        fun, state["x"], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * state["x"].size,
+        callback=callback,
+        options={"maxiter": steps, "maxfun": max(20, steps * 3), "ftol": config.tol, "gtol": 0.0},
+    )
+    if config.tol > 0 and state["step"] < steps and result.success:
+        run.stopped_early = True
+    x = result.x if np.all(np.isfinite(result.x)) else state["x"]
+    return np.clip(x.reshape(init.shape), 0.0, 1.0).astype(np.float32)
+
+
+OPTIMIZERS = {"adam": gradient_descent, "sgd": gradient_descent, "lbfgs": lbfgs}
+
+
+def optimize(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
+    """Run the configured optimiser for one scale; returns the image (H x W x 3, [0, 1])."""
+    return OPTIMIZERS[run.config.optimizer](run, objective, init, scale, size)
