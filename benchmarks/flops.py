@@ -24,9 +24,9 @@ import time
 from _common import CONTENT, ROOT, STYLE, environment, random_weights, write_json
 
 def step_flops(backbone: str, content_layers, style_layers, height: int, width: int) -> int:
-    from nst_tf import backbones
+    from nst_tf import vgg
 
-    seq = backbones.vgg_layers(backbone)
+    seq = vgg.vgg_layers(backbone)
     wanted = set(content_layers) | set(style_layers)
     deepest = max(i for i, layer in enumerate(seq) if layer.name in wanted)
     flops = 0

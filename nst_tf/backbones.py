@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import math
 import os
 import re
 import socket
@@ -37,11 +36,15 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf import precision
+from nst_tf.vgg import (  # noqa: F401  (the VGG geometry, re-exported for callers of backbones)
+    BLOCK_CONVS, VGGLayer, geometry, layer_block, layer_info, layer_names, min_input_side, receptive_field,
+    vgg_layers,
+)
 from nst_tf.errors import UserError, WeightsError
 
 log = logging.getLogger("nst_tf")
 
-from nst_tf.config import BACKBONES, POOLING  # noqa: E402,F401
+from nst_tf.config import BACKBONES, POOLING, check_choice  # noqa: E402,F401
 
 # The published Keras ImageNet "notop" weights (same URLs and md5 sums keras.applications uses).
 _IMAGENET = {
@@ -65,95 +68,8 @@ CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 DOWNLOAD_TIMEOUT_S = 30
 
 
-# --------------------------------------------------------------------------- VGG geometry
-# The one description of the VGG layout (Simonyan & Zisserman 2015): five blocks of 3x3 'same'
-# convolutions (VGG16: 2, 2, 3, 3, 3 a block; VGG19: 2, 2, 4, 4, 4) with 64, 128, 256, 512, 512
-# channels, each block ending in a 2x2 pooling of stride 2. Memory, tiling and the benchmarks read it.
-
-BLOCK_CONVS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
-BLOCK_CHANNELS = (64, 128, 256, 512, 512)
-
-_LAYER_NAME = re.compile(r"^block(\d)_(?:conv(\d)|pool)$")
-
-
-@dataclass(frozen=True)
-class VGGLayer:
-    name: str  #: Keras name, e.g. ``block4_conv2`` or ``block4_pool``
-    block: int  #: 1..5
-    kind: str  #: ``conv`` (3x3, stride 1, ReLU included) or ``pool`` (2x2, stride 2)
-    channels: int  #: output channels
-    stride: int  #: input pixels per output position
-    fan_in: int  #: input channels
-
-
-def vgg_layers(backbone: str) -> list[VGGLayer]:
-    """The convolution and pooling layers of ``backbone`` in order."""
-    _check_backbone(backbone)
-    out, c_in = [], 3
-    for block, (convs, channels) in enumerate(zip(BLOCK_CONVS[backbone], BLOCK_CHANNELS), start=1):
-        stride = 2 ** (block - 1)
-        for i in range(1, convs + 1):
-            out.append(VGGLayer(f"block{block}_conv{i}", block, "conv", channels, stride, c_in))
-            c_in = channels
-        out.append(VGGLayer(f"block{block}_pool", block, "pool", channels, stride * 2, channels))
-    return out
-
-
-def layer_names(backbone: str) -> list[str]:
-    """Names of the convolution and pooling layers of ``backbone`` in order."""
-    return [layer.name for layer in vgg_layers(backbone)]
-
-
-def layer_info(name: str, backbone: str) -> VGGLayer:
-    """The :class:`VGGLayer` of a canonical layer name (see :func:`resolve_layer` for aliases)."""
-    for layer in vgg_layers(backbone):
-        if layer.name == name:
-            return layer
-    raise ValueError(f"{name!r} is not a layer of {backbone}")
-
-
-def layer_block(name: str) -> int:
-    """Block number (1..5) of a canonical layer name, for either backbone."""
-    m = _LAYER_NAME.match(name)
-    if not m:
-        raise ValueError(f"{name!r} is not a VGG layer name (blockB_convI or blockB_pool)")
-    return int(m.group(1))
-
-
-def min_input_side(layers: Sequence[str]) -> int:
-    """Smallest image side [px] that still gives the deepest of ``layers`` one feature position."""
-    return 2 ** (max(layer_block(n) for n in layers) - 1)
-
-
-def receptive_field(layer: str, backbone: str) -> tuple:
-    """``(stride, before, after)``: a feature at grid position ``p`` of ``layer`` is computed from
-    input pixels ``stride * p - before`` to ``stride * p + after`` (3x3 'same' convolutions,
-    2x2 pooling with stride 2)."""
-    stride, before, after = 1, 0, 0
-    for info in vgg_layers(backbone):
-        if info.kind == "pool":
-            after += stride
-            stride *= 2
-        else:
-            before += stride
-            after += stride
-        if info.name == layer:
-            return stride, before, after
-    raise ValueError(f"{layer!r} is not a layer of {backbone}")
-
-
-def geometry(layers: Sequence[str], backbone: str) -> tuple:
-    """``(align, halo)`` in pixels for exact tiling at ``layers``: tile edges on multiples of
-    ``align`` (the deepest layer's stride), and a halo covering every layer's receptive field."""
-    fields = [receptive_field(n, backbone) for n in layers]
-    align = max(stride for stride, _, _ in fields)
-    reach = max(max(before, after) for _, before, after in fields)
-    return align, align * math.ceil(reach / align)
-
-
 def _check_backbone(backbone: str) -> None:
-    if backbone not in BACKBONES:
-        raise UserError(f"unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
+    check_choice("backbone", backbone, BACKBONES)
 
 
 _ALIAS = re.compile(r"^(?:conv|relu)(\d)_(\d)$")
@@ -218,7 +134,7 @@ def _md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def _download_imagenet(backbone: str) -> Path:
+def download_imagenet(backbone: str) -> Path:
     fname, url, md5 = _IMAGENET[backbone]
     cache = keras_cache_dir()
     old_timeout = socket.getdefaulttimeout()
@@ -253,7 +169,7 @@ def imagenet_weights(backbone: str, download: bool = True) -> Path:
         return path
     if not download:
         raise WeightsError(f"ImageNet {backbone} weights are not cached at {path}")
-    return _download_imagenet(backbone)
+    return download_imagenet(backbone)
 
 
 @dataclass(frozen=True)

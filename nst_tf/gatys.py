@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from nst_tf import backbones, calibrate, images, memory, precision, tiling
+from nst_tf import backbones, calibrate, images, memory, precision, tiling, vgg
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
 from nst_tf.monitor import ProgressPrinter
@@ -73,7 +73,7 @@ def scale_sizes(config: StylizeConfig) -> list:
 
 
 def _check_min_size(label: str, img: np.ndarray, layers: Sequence[str]) -> None:
-    need = backbones.min_input_side(layers)
+    need = vgg.min_input_side(layers)
     if min(img.shape[:2]) < need:
         raise UserError(
             f"the {label} image is {img.shape[1]}x{img.shape[0]} px after resizing, smaller than the "

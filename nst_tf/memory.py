@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from nst_tf import backbones, tiling
+from nst_tf import tiling, vgg
 from nst_tf.errors import UserError
 
 RUNTIME_BYTES = 850 * 2**20
@@ -28,7 +28,7 @@ ACTIVATION_FACTOR = 4.5
 def activation_bytes(layers: Sequence[str], backbone: str, height: int, width: int, policy: str) -> int:
     """Bytes of all layer outputs up to the deepest of ``layers`` for one H x W image."""
     itemsize = 4 if policy == "float32" else 2
-    seq = backbones.vgg_layers(backbone)
+    seq = vgg.vgg_layers(backbone)
     wanted = set(layers)
     deepest = max(i for i, layer in enumerate(seq) if layer.name in wanted)
     return itemsize * sum(math.ceil(height / layer.stride) * math.ceil(width / layer.stride) * layer.channels
@@ -147,7 +147,7 @@ def _content_target_bytes(tiles: list, content_layers, strides: dict, backbone: 
         y0, y1, x0, x1 = t.outer
         for n in content_layers:
             s = strides[n]
-            total += ((y1 - y0) // s) * ((x1 - x0) // s) * backbones.layer_info(n, backbone).channels * 4
+            total += ((y1 - y0) // s) * ((x1 - x0) // s) * vgg.layer_info(n, backbone).channels * 4
     return total
 
 
@@ -177,8 +177,8 @@ def plan_memory(option, content_layers, style_layers, backbone: str, height: int
     if option == "off":
         return MemoryPlan(None, check_fits(layers, backbone, height, width, policy, avail))
     whole = estimate_peak_bytes(layers, backbone, height, width, policy)
-    align, halo = backbones.geometry(layers, backbone)
-    strides = {n: backbones.receptive_field(n, backbone)[0] for n in layers}
+    align, halo = vgg.geometry(layers, backbone)
+    strides = {n: vgg.receptive_field(n, backbone)[0] for n in layers}
 
     def tiled(tile):
         tiles = tiling.plan(height, width, tile, halo, align)
@@ -210,7 +210,7 @@ def plan_memory(option, content_layers, style_layers, backbone: str, height: int
     # Not even the smallest tiles fit: the whole-image state is too large.
     grow = ((AUTO_MIN_TILE + 2 * halo) / AUTO_MIN_TILE) ** 2  # content targets are kept for halos too
     per_pixel = IMAGE_COPIES * 3 * 4 + sum(
-        grow * backbones.layer_info(n, backbone).channels * 4 / strides[n] ** 2 for n in dict.fromkeys(content_layers))
+        grow * vgg.layer_info(n, backbone).channels * 4 / strides[n] ** 2 for n in dict.fromkeys(content_layers))
     one_tile = estimate_peak_bytes(layers, backbone, AUTO_MIN_TILE + 2 * halo, AUTO_MIN_TILE + 2 * halo, policy)
     need = one_tile + per_pixel * height * width
     room = max(avail - one_tile, 0)

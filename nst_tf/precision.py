@@ -67,7 +67,7 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _gpu_capabilities() -> list[tuple[int, int]]:
+def gpu_capabilities() -> list[tuple[int, int]]:
     caps = []
     for gpu in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(gpu)
@@ -75,20 +75,20 @@ def _gpu_capabilities() -> list[tuple[int, int]]:
     return caps
 
 
-def _gpu_names() -> list[str]:
+def gpu_names() -> list[str]:
     return [tf.config.experimental.get_device_details(g).get("device_name", "GPU")
             for g in tf.config.list_physical_devices("GPU")]
 
 
-def _has_tpu() -> bool:
+def has_tpu() -> bool:
     return bool(tf.config.list_logical_devices("TPU"))
 
 
 def device_description() -> str:
     """The device a run computes on, in words: the calibration cache key."""
-    if _has_tpu():
+    if has_tpu():
         return "TPU"
-    names = _gpu_names()
+    names = gpu_names()
     if names:
         return "GPU " + ", ".join(names)
     bf16 = [f for f in CPU_BF16_FLAGS if f in cpu_flags()]
@@ -100,9 +100,9 @@ def device_description() -> str:
 
 def auto_policy() -> tuple[str, str]:
     """``(policy, reason)`` for ``precision=auto`` on this machine."""
-    if _has_tpu():
+    if has_tpu():
         return "mixed_bfloat16", "TPU"
-    caps = _gpu_capabilities()
+    caps = gpu_capabilities()
     if caps:
         cc = min(caps)
         if cc >= (7, 0):
@@ -218,7 +218,7 @@ def decide_jit(option, backbone: str, policy: str, measure: Callable[[bool], flo
     check_choice("jit_compile", option, JIT_OPTIONS)
     if option != "auto":
         return option == "on", "chosen"
-    if _has_tpu():
+    if has_tpu():
         return True, "auto: TPU programs are always compiled"
     key = calibration_key(backbone, policy)
     entry = None if recalibrate else _read_calibrations().get(key)
@@ -247,7 +247,7 @@ def connect_tpu(address: str) -> tf.distribute.Strategy:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="" if address == "local" else address)
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
-    except (ValueError, RuntimeError, tf.errors.OpError) as exc:
+    except (ValueError, RuntimeError, OSError, tf.errors.OpError) as exc:  # OSError: metadata lookup
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise UserError(f"could not connect to the TPU {address!r} ({first}); check the address, or run "
                         "without --tpu") from None

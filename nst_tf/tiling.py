@@ -31,7 +31,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import backbones, losses
+from nst_tf import backbones, losses, vgg
 from nst_tf.errors import UserError
 from nst_tf.objective import Objective
 
@@ -95,10 +95,10 @@ class TiledObjective(Objective):
                  jit_compile: bool = False):
         layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers),
                                           extractor.backbone)
-        self.align, needed = backbones.geometry(layers, extractor.backbone)
+        self.align, needed = vgg.geometry(layers, extractor.backbone)
         self.halo = needed if halo is None else halo  # a smaller halo is for tests only: not exact
         self.tile = tile
-        self.strides = {n: backbones.receptive_field(n, extractor.backbone)[0] for n in dict.fromkeys(layers)}
+        self.strides = {n: vgg.receptive_field(n, extractor.backbone)[0] for n in dict.fromkeys(layers)}
         self._tile_grams = tf.function(self._tile_grams_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
         self._tile_grad = tf.function(self._tile_grad_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
         self._tv = tf.function(self._tv_fn, jit_compile=bool(jit_compile), reduce_retracing=True)

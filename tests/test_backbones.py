@@ -95,12 +95,18 @@ def test_missing_weights_file():
 
 
 def _save_legacy_h5(model, path):
-    """Write weights in the legacy Keras .h5 layout that the published ImageNet files use."""
-    from keras.src.legacy.saving import legacy_h5_format
-
+    """Write weights in the legacy Keras .h5 layout that the published ImageNet files use: root
+    attribute ``layer_names``; per layer a group with ``weight_names`` and one dataset each."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as f:
-        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+        f.attrs["layer_names"] = [layer.name.encode() for layer in model.layers]
+        f.attrs["backend"], f.attrs["keras_version"] = b"tensorflow", b"2.2.4"
+        for layer in model.layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{w.name}:0" for w in layer.weights]
+            group.attrs["weight_names"] = [n.encode() for n in names]
+            for name, value in zip(names, layer.get_weights()):
+                group.create_dataset(name, data=value)
 
 
 def test_imagenet_read_from_keras_cache(tmp_path, monkeypatch, caplog):
@@ -109,7 +115,7 @@ def test_imagenet_read_from_keras_cache(tmp_path, monkeypatch, caplog):
     def no_download(backbone):
         raise AssertionError("must not download when the file is cached")
 
-    monkeypatch.setattr(backbones, "_download_imagenet", no_download)
+    monkeypatch.setattr(backbones, "download_imagenet", no_download)
     model = _random_vgg16()
     cached = tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
     _save_legacy_h5(model, cached)
@@ -130,7 +136,7 @@ def test_imagenet_unavailable_message_and_auto_fallback(tmp_path, monkeypatch, c
         calls.append(backbone)
         raise WeightsError("could not download ImageNet vgg19 weights (URL fetch failure); put it into the cache")
 
-    monkeypatch.setattr(backbones, "_download_imagenet", offline)
+    monkeypatch.setattr(backbones, "download_imagenet", offline)
     with pytest.raises(WeightsError, match="could not download"):
         backbones.resolve_weights("imagenet", "vgg19")
     with caplog.at_level(logging.WARNING, logger="nst_tf"):

@@ -91,3 +91,18 @@ def test_exports_match_keras(tmp_path):
     assert half.stat().st_size < 0.7 * lite.stat().st_size
     out16 = export.load_tflite(half)(batch[:1]).astype(np.int32)
     assert np.abs(out16 - expected[:1]).mean() < 2
+
+
+@pytest.mark.parametrize("h, w", [(37, 53), (17, 9)])
+def test_exports_handle_odd_sizes(tmp_path_factory, h, w):
+    # Sizes that are not multiples of 4: the network pads by reflection and crops back.
+    model = build_transformer()
+    folder = tmp_path_factory.mktemp("odd")
+    saved = export.export_saved_model(model, folder / "saved")
+    lite = export.export_tflite(saved, folder / "model.tflite")
+    batch = (np.random.default_rng(h).uniform(size=(1, h, w, 3)) * 255).astype(np.uint8)
+    expected = np.round(stylize_images(model, batch.astype(np.float32) / 255).numpy() * 255).astype(np.int32)
+    got = export.load_saved_model(saved)(batch).astype(np.int32)
+    assert got.shape == (1, h, w, 3) and np.abs(got - expected).max() <= 1
+    out = export.load_tflite(lite)(batch).astype(np.int32)
+    assert out.shape == (1, h, w, 3) and np.abs(out - expected).max() <= 2

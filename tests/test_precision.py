@@ -12,9 +12,9 @@ from nst_tf.errors import UserError
 @pytest.fixture
 def cpu(monkeypatch):
     """A machine with no GPU and no TPU whose CPU flags the test sets."""
-    monkeypatch.setattr(precision, "_gpu_capabilities", lambda: [])
-    monkeypatch.setattr(precision, "_gpu_names", lambda: [])
-    monkeypatch.setattr(precision, "_has_tpu", lambda: False)
+    monkeypatch.setattr(precision, "gpu_capabilities", lambda: [])
+    monkeypatch.setattr(precision, "gpu_names", lambda: [])
+    monkeypatch.setattr(precision, "has_tpu", lambda: False)
     monkeypatch.setattr(precision, "cpu_model", lambda: "Test CPU")
 
     def set_flags(*names):
@@ -46,7 +46,7 @@ def test_real_cpu_flags_are_read():
     flags = precision.cpu_flags()
     assert isinstance(flags, set)
     expected = "mixed_bfloat16" if flags & set(precision.CPU_BF16_FLAGS) else "float32"
-    if not precision._gpu_capabilities() and not precision._has_tpu():
+    if not precision.gpu_capabilities() and not precision.has_tpu():
         assert precision.resolve("auto") == expected
 
 
@@ -54,13 +54,13 @@ def test_real_cpu_flags_are_read():
                                             ([(6, 1)], "float32"), ([(7, 0), (6, 0)], "float32")])
 def test_auto_on_gpus(cpu, monkeypatch, caps, expected):
     cpu("avx512_bf16")  # a GPU wins over the CPU's bfloat16
-    monkeypatch.setattr(precision, "_gpu_capabilities", lambda: caps)
+    monkeypatch.setattr(precision, "gpu_capabilities", lambda: caps)
     policy, reason = precision.auto_policy()
     assert policy == expected and "compute capability" in reason
 
 
 def test_auto_on_tpu(cpu, monkeypatch):
-    monkeypatch.setattr(precision, "_has_tpu", lambda: True)
+    monkeypatch.setattr(precision, "has_tpu", lambda: True)
     assert precision.resolve("auto") == "mixed_bfloat16"
     jit, why = precision.decide_jit("auto", "vgg16", "mixed_bfloat16", measure=None)
     assert jit and "TPU" in why

@@ -127,3 +127,49 @@ def test_interrupt_during_second_scale(hed_extractor, small_config, pair):
     result = stylize(*pair, small_config.replace(scales=2, steps=3), extractor=hed_extractor,
                      verbose=False, callbacks=[stop])
     assert result.interrupted and result.steps_done == 5 and result.image.shape == (43, 64, 3)
+
+
+def test_giving_up_after_max_recoveries(hed_extractor, small_config, pair, monkeypatch, caplog):
+    real_call = gatys.Objective.__call__
+    calls = tf.Variable(0)
+
+    def poisoned(self, image):  # every evaluation after the second returns NaN
+        terms = real_call(self, image)
+        calls.assign_add(1)
+        terms["total"] = terms["total"] * tf.where(calls > 2, float("nan"), 1.0)
+        return terms
+
+    monkeypatch.setattr(gatys.Objective, "__call__", poisoned)
+    cfg = small_config.replace(steps=30, size=32, max_recoveries=2)
+    with caplog.at_level(logging.WARNING, logger="nst_tf"):
+        result = stylize(*pair, cfg, extractor=hed_extractor, verbose=False)
+    assert result.recoveries == 3 and result.steps_done == 5  # 2 good steps, then 3 divergences
+    assert "diverged 3 times; stopping with the best image" in caplog.text
+    assert np.all(np.isfinite(result.image))
+
+
+def test_init_style_and_init_from_a_file(hed_extractor, small_config, pair, tmp_path):
+    c, s = pair
+    expected = images.resize_to(images.resize(s, 32), images.fit_size(c.shape, 32))
+    from_style = stylize(c, s, small_config.replace(size=32, steps=0, init="style"), extractor=hed_extractor,
+                         verbose=False)
+    np.testing.assert_allclose(from_style.image, expected, atol=1e-6)
+    path = tmp_path / "start.png"
+    start = np.zeros((20, 30, 3), np.float32)
+    start[:, 15:] = 1.0  # black left half, white right half
+    images.save_image(start, path)
+    from_file = stylize(c, s, small_config.replace(size=32, steps=0, init=str(path)), extractor=hed_extractor,
+                        verbose=False)
+    h, w = from_file.image.shape[:2]
+    assert (h, w) == images.fit_size(c.shape, 32)
+    assert from_file.image[:, : w // 3].mean() < 0.1 and from_file.image[:, -w // 3:].mean() > 0.9
+
+
+def test_style_scale_changes_the_style_statistics(hed_extractor, small_config, pair):
+    cfg = small_config.replace(size=48, steps=6)
+    base = stylize(*pair, cfg, extractor=hed_extractor, verbose=False)
+    double = stylize(*pair, cfg.replace(style_scale=2.0), extractor=hed_extractor, verbose=False)
+    assert np.abs(base.image - double.image).mean() > 1e-3
+    # A style image scaled below what the deepest layer needs is refused, naming the flag.
+    with pytest.raises(UserError, match="style image .* smaller than the 16 px .* --style_scale"):
+        stylize(*pair, cfg.replace(style_scale=0.2), extractor=hed_extractor, verbose=False)

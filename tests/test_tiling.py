@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from nst_tf import backbones, images, memory, tiling
+from nst_tf import images, memory, tiling, vgg
 from nst_tf.config import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS
 from nst_tf.errors import UserError
 from nst_tf.objective import Objective
@@ -16,13 +16,13 @@ SHALLOW = dict(content_layers=("block2_conv2",), style_layers=("block1_conv1", "
 
 def test_receptive_fields_by_hand():
     # conv1_1: one pixel either side. pool1: covers conv1_2 at 2q, 2q+1, each +-2 px.
-    assert backbones.receptive_field("block1_conv1", "vgg16") == (1, 1, 1)
-    assert backbones.receptive_field("block1_pool", "vgg16") == (2, 2, 3)
-    assert backbones.receptive_field("block2_conv1", "vgg16") == (2, 4, 5)
-    assert backbones.receptive_field("block5_conv1", "vgg16") == (16, 58, 73)
-    assert backbones.receptive_field("block5_conv1", "vgg19") == (16, 70, 85)
-    assert backbones.geometry(GATYS_CONTENT_LAYERS + GATYS_STYLE_LAYERS, "vgg19") == (16, 96)
-    assert backbones.geometry(SHALLOW["content_layers"] + SHALLOW["style_layers"], "vgg16") == (4, 16)
+    assert vgg.receptive_field("block1_conv1", "vgg16") == (1, 1, 1)
+    assert vgg.receptive_field("block1_pool", "vgg16") == (2, 2, 3)
+    assert vgg.receptive_field("block2_conv1", "vgg16") == (2, 4, 5)
+    assert vgg.receptive_field("block5_conv1", "vgg16") == (16, 58, 73)
+    assert vgg.receptive_field("block5_conv1", "vgg19") == (16, 70, 85)
+    assert vgg.geometry(GATYS_CONTENT_LAYERS + GATYS_STYLE_LAYERS, "vgg19") == (16, 96)
+    assert vgg.geometry(SHALLOW["content_layers"] + SHALLOW["style_layers"], "vgg16") == (4, 16)
 
 
 @pytest.mark.parametrize("h,w,tile", [(96, 80, 32), (100, 37, 16), (2048, 1365, 700), (50, 50, 64)])
@@ -91,8 +91,10 @@ def test_too_small_halo_is_not_exact(small_config, shallow_extractor, pictures):
     c, s, x = pictures
     config = small_config.replace(**SHALLOW)
     tiled = tiling.TiledObjective(shallow_extractor, config, c, [s], tile=24, halo=4)
-    with pytest.raises(AssertionError):
-        assert _compare(Objective(shallow_extractor, config, c, [s]), tiled, x) < 1e-3
+    _, grad = Objective(shallow_extractor, config, c, [s]).value_and_grad(x)
+    _, t_grad = tiled.value_and_grad(x)
+    g, tg = grad.numpy(), t_grad.numpy()
+    assert np.abs(tg - g).max() / np.abs(g).max() > 1e-2
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
