@@ -284,3 +284,21 @@ class FastTrainConfig:
 
     def replace(self, **changes) -> "FastTrainConfig":
         return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class ApplyConfig:
+    """Applying a trained feed-forward network (``nst-apply``). Each field is a flag of that command."""
+
+    batch_size: int = option(4, "Same-size images per batch.")
+    blend: float = option(0.0, "Fraction of the original mixed back into the result (0..1).")
+    preserve_colors: str = option("none", "Keep the photo's colours: none, luminance (transfer luminance only, YIQ) "
+                                          "or histogram (colour statistics matched to the photo's; a trained "
+                                          "network's style is fixed, so its result is recoloured).",
+                                  choices=PRESERVE_COLORS)
+
+    def __post_init__(self):
+        _check_numbers(self, positive=("batch_size",))
+        if not 0.0 <= self.blend <= 1.0:
+            raise UserError(f"blend must be between 0 and 1, got {self.blend}")
+        check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)

@@ -111,3 +111,24 @@ def test_logdir_gets_tensorboard_events_and_loss_curve(tmp_path, content_path, s
     assert list(logdir.glob("events.out.tfevents.*"))
     curve = images.load_image(logdir / "loss_curve.png")
     assert curve.shape[0] > 100 and curve.std() > 0.01  # a drawn plot, not a blank image
+
+
+@pytest.mark.parametrize("module, cls", [("nst_tf.cli.stylize", "StylizeConfig"),
+                                         ("nst_tf.cli.train_fast", "FastTrainConfig"),
+                                         ("nst_tf.cli.apply_fast", "ApplyConfig")])
+def test_every_config_field_is_a_flag_with_its_default(module, cls):
+    import dataclasses
+
+    from nst_tf import config
+
+    r = run_cli("--helpfull", module=module)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]  # absl exits 1 after help
+    for f in dataclasses.fields(getattr(config, cls)):
+        if isinstance(f.default, bool):
+            assert f"--[no]{f.name}:" in r.stdout, f.name
+            continue
+        assert f"--{f.name}:" in r.stdout, f.name
+        if f.default is not None:
+            shown = ",".join(f.default) if isinstance(f.default, tuple) else str(f.default)
+            block = r.stdout.split(f"--{f.name}:")[1].split("\n  --")[0]
+            assert f"(default: '{shown}')" in " ".join(block.split()), (f.name, block)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from absl import flags
 
-from nst_tf.cli import common
-from nst_tf.config import PRESERVE_COLORS
+from nst_tf.cli import common, config_flags
+from nst_tf.config import ApplyConfig
 from nst_tf.errors import UserError
 
 PROG = "nst-apply"
@@ -20,11 +20,8 @@ PROG = "nst-apply"
 flags.DEFINE_string("model", None, "Training workdir, its saved_model/ folder, or a .tflite file.")
 flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation.")
 flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
-flags.DEFINE_integer("batch_size", 4, "Same-size images per batch.")
-flags.DEFINE_float("blend", 0.0, "Fraction of the original mixed back in (0..1).")
-flags.DEFINE_enum("preserve_colors", "none", list(PRESERVE_COLORS),
-                  "Keep the original's colours: luminance (YIQ) or histogram (match colour statistics).")
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise they are refused).")
+config_from_flags = config_flags.define(ApplyConfig)  # every ApplyConfig field is a flag
 
 FLAGS = flags.FLAGS
 
@@ -46,10 +43,7 @@ def main(argv) -> int:
 
     if not FLAGS.model:
         raise UserError("--model is required: a training workdir, a SavedModel folder or a .tflite file")
-    if not 0.0 <= FLAGS.blend <= 1.0:
-        raise UserError(f"--blend must be between 0 and 1, got {FLAGS.blend}")
-    if FLAGS.batch_size < 1:
-        raise UserError(f"--batch_size must be positive, got {FLAGS.batch_size}")
+    config = config_from_flags()
     inputs = images.expand_paths(common.split_list(FLAGS.input))
     if not inputs:
         raise UserError("--input is required: image files, folders or globs")
@@ -61,9 +55,9 @@ def main(argv) -> int:
     for src, dst in jobs:
         frames, durations = apply.read_frames(src)
         t0 = time.perf_counter()
-        out = apply.stylize_arrays(stylizer, frames, FLAGS.batch_size)
+        out = apply.stylize_arrays(stylizer, frames, config.batch_size)
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
-        out = [apply.postprocess(o, f, FLAGS.preserve_colors, FLAGS.blend) for o, f in zip(out, frames)]
+        out = [apply.postprocess(o, f, config.preserve_colors, config.blend) for o, f in zip(out, frames)]
         if durations is not None and dst.suffix.lower() in (".gif", ".webp"):
             apply.save_animation(out, durations, dst, FLAGS.overwrite)
         else:

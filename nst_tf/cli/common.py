@@ -68,6 +68,12 @@ def _setup_logging(prog: str) -> None:
     logger.propagate = False
 
 
+def define_tpu_flag() -> None:
+    """``--tpu``: the same flag, with the same meaning, for every command that can use a TPU."""
+    flags.DEFINE_string("tpu", None, "Run on a TPU: local (attached to this VM), a TPU name or grpc://host:port. "
+                                     "Connects and initialises the TPU system first.")
+
+
 @contextlib.contextmanager
 def device_scope(tpu: Optional[str]) -> Iterator[None]:
     """With ``--tpu``: connect to it, initialise it and place the work on its first core."""

@@ -8,7 +8,7 @@ Python API and every command.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from typing import Callable, Iterable
 
 from absl import flags
 
@@ -23,8 +23,9 @@ def _help(f: dataclasses.Field) -> str:
     return text
 
 
-def define(cls, skip: Iterable[str] = ()) -> tuple:
-    """Define one flag per field of ``cls`` except ``skip``; returns the field names defined."""
+def define(cls, skip: Iterable[str] = ()) -> Callable[..., object]:
+    """Define one flag per field of ``cls`` except ``skip``; returns ``config_from_flags(**extra)``,
+    which builds a ``cls`` from the parsed flags (its ``names`` attribute lists the flags)."""
     skip = set(skip)
     names = []
     for f in dataclasses.fields(cls):
@@ -42,7 +43,12 @@ def define(cls, skip: Iterable[str] = ()) -> tuple:
         else:
             flags.DEFINE_string(f.name, None if default is None else str(default), text)
         names.append(f.name)
-    return tuple(names)
+
+    def config_from_flags(**extra):
+        return build(cls, names, **extra)
+
+    config_from_flags.names = tuple(names)
+    return config_from_flags
 
 
 def build(cls, names: Iterable[str], **extra):

@@ -29,14 +29,10 @@ flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refus
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as <output>.stepN.<ext> "
                                       "(<output>.scaleS.stepN.<ext> with several scales; 0: off).")
 flags.DEFINE_string("logdir", None, "Write TensorBoard scalars and images, and loss_curve.png, here.")
-flags.DEFINE_string("tpu", None, "Run on a TPU: local, a TPU name or grpc://host:port.")
-CONFIG_FLAGS = config_flags.define(StylizeConfig)
+common.define_tpu_flag()
+config_from_flags = config_flags.define(StylizeConfig)  # every StylizeConfig field is a flag
 
 FLAGS = flags.FLAGS
-
-
-def config_from_flags() -> StylizeConfig:
-    return config_flags.build(StylizeConfig, CONFIG_FLAGS)
 
 
 def _inputs(name: str) -> list:

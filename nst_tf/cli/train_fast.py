@@ -22,14 +22,10 @@ flags.DEFINE_string("style", None, "The style image.")
 flags.DEFINE_string("data_dir", None, "Folder of training photos (searched recursively).")
 flags.DEFINE_string("workdir", None, "Checkpoints, logs and exports go here; reuse it to resume.")
 flags.DEFINE_bool("export", True, "Export SavedModel and TFLite at the end.")
-flags.DEFINE_string("tpu", None, "Train on a TPU: local, a TPU name or grpc://host:port.")
-CONFIG_FLAGS = config_flags.define(FastTrainConfig)
+common.define_tpu_flag()
+config_from_flags = config_flags.define(FastTrainConfig)  # every FastTrainConfig field is a flag
 
 FLAGS = flags.FLAGS
-
-
-def config_from_flags() -> FastTrainConfig:
-    return config_flags.build(FastTrainConfig, CONFIG_FLAGS)
 
 
 def main(argv) -> int:
