@@ -48,12 +48,20 @@ def random_weights(backbone: str, folder: str) -> str:
     return path
 
 
+SPEED_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
 def environment() -> dict:
+    """The machine a figure came from: CPU model and the flags that decide speed, GPUs, versions."""
     import tensorflow as tf
+
+    from nst_tf import precision
 
     gpus = tf.config.list_physical_devices("GPU")
     return {
-        "machine": platform.machine(), "processor": platform.processor(), "cpu_count": os.cpu_count(),
+        "device": precision.device_description(), "cpu_model": precision.cpu_model(),
+        "cpu_flags": [f for f in SPEED_FLAGS if f in precision.cpu_flags()],
+        "machine": platform.machine(), "cpu_count": os.cpu_count(),
         "gpu": [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus],
         "tensorflow": tf.__version__, "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d"),

@@ -1,6 +1,6 @@
 """nst_tf's stylize against the TF tutorial loop and the classic Keras example loop, in one run.
 
-    python benchmarks/compare_speed.py --size=256 --steps=500
+    python benchmarks/compare_speed.py --size=256 --steps=500     # writes benchmarks/compare_speed_256.json
 
 Same content/style, backbone (default: offline VGG16-HED) and image size for all. Reports seconds
 per step, peak RSS (each method in its own subprocess), and the wall time nst_tf needs to reach the
@@ -53,7 +53,8 @@ def run_method(args) -> dict:
         from nst_tf import StylizeConfig, build_extractor, stylize
 
         config = StylizeConfig(size=args.size, steps=args.steps, backbone=args.backbone, weights=args.weights,
-                               precision="float32", scales=args.scales, style_weight=args.style_weight)
+                               precision=args.precision, jit_compile=args.jit_compile, scales=args.scales,
+                               style_weight=args.style_weight)
         ex = build_extractor(config)
         state = {"excluded": 0.0, "reached": None, "stamps": []}
         t0 = time.perf_counter()
@@ -73,6 +74,7 @@ def run_method(args) -> dict:
 
         result = stylize(c, s, config, extractor=ex, verbose=False, callbacks=[check])
         diffs = np.diff(state["stamps"])
+        out.update(speed=result.speed)
         out.update(steps=result.steps_done, s_per_step=round(float(np.median(diffs[1:])) if len(diffs) > 1 else 0, 4),
                    style_distance=feats.style_distance(result.image, s),
                    content_distance=feats.content_distance(result.image, c))
@@ -96,13 +98,16 @@ def main() -> int:
     p.add_argument("--scales", type=int, default=1, help="nst_tf's coarse-to-fine stages (--steps each)")
     p.add_argument("--style_weight", type=float, default=10.0,
                    help="nst_tf's style weight (10, its default; lower lands nearer the photo)")
+    p.add_argument("--precision", default="auto", help="nst_tf's precision (auto: its default; the loops are float32)")
+    p.add_argument("--jit_compile", default="auto", help="nst_tf's XLA setting (auto: its default)")
     p.add_argument("--backbone", default="vgg16")
     p.add_argument("--weights", default="hed")
-    p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "compare_speed.json"))
+    p.add_argument("--json", default=None, help="default: benchmarks/compare_speed_<size>.json")
     p.add_argument("--method", default="all", help=argparse.SUPPRESS)
     p.add_argument("--target_style", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--target_content", type=float, default=0.0, help=argparse.SUPPRESS)
     args = p.parse_args()
+    args.json = args.json or os.path.join(ROOT, "benchmarks", f"compare_speed_{args.size}.json")
     if args.method != "all":
         emit(run_method(args))
         return 0
@@ -123,7 +128,7 @@ def main() -> int:
     keras_ex = [sub("keras_example")] if args.keras_steps > 0 else []
     ours = sub("ours", target_style=tut["style_distance"], target_content=tut["content_distance"])
     rows = [tut, *keras_ex, ours]
-    print(f"\n{args.size} px, {args.backbone} ({args.weights}), float32; target = the tutorial's {tut['steps']}-step "
+    print(f"\n{args.size} px, {args.backbone} ({args.weights}); nst_tf: {ours.get('speed')}; the loops: float32; target = the tutorial's {tut['steps']}-step "
           f"distances (style {tut['style_distance']:.4f}, content {tut['content_distance']:.4f})\n")
     print("| method | steps | s/step | x tutorial step | style dist | content dist | s to tutorial quality | peak RSS MiB |")
     print("|---|---|---|---|---|---|---|---|")
@@ -132,7 +137,9 @@ def main() -> int:
         print(f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
               f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |")
     recorded = {**settings, **{k: os.path.relpath(settings[k], ROOT) for k in ("content", "style")}}
-    write_json(args.json, {**recorded, "results": rows})
+    from _common import environment
+
+    write_json(args.json, {**recorded, "environment": environment(), "command": " ".join(sys.argv), "results": rows})
     return 0
 
 

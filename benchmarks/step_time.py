@@ -3,6 +3,10 @@
     python benchmarks/step_time.py                       # VGG19 (random weights), 128/256/512 px
     python benchmarks/step_time.py --backbone=vgg16 --weights=hed --sizes=256
     python benchmarks/step_time.py --precisions=float32,mixed_float16 --xla=off,on --steps=5
+    python benchmarks/step_time.py --backbone=vgg16 --sizes=256,512 --precisions=auto,float32,mixed_bfloat16 --xla=auto,off,on
+
+``auto`` (precision or XLA) is what a default run chooses on this machine (the XLA choice is
+read from, or measured into, the calibration cache); the JSON records what it chose and why.
 
 Each configuration runs in its own subprocess so that its peak RSS is its own. Weights do
 not change the arithmetic, so VGG19 runs with a randomly initialised weights file unless
@@ -27,7 +31,7 @@ def one(args) -> dict:
 
     config = StylizeConfig(
         size=args.size, steps=args.warmup + args.steps, backbone=args.backbone, weights=args.weights,
-        precision=args.precision, jit_compile=args.xla == "on",
+        precision=args.precision, jit_compile=args.xla,
     )
     ex = build_extractor(config)
     # A square image of exactly size x size px, so that sizes are comparable.
@@ -35,14 +39,15 @@ def one(args) -> dict:
     style = images.resize_to(images.load_image(STYLE), (args.size, args.size))
     stamps = []
     t0 = time.perf_counter()
-    stylize(content, style, config, extractor=ex, verbose=False,
-            callbacks=[lambda info: stamps.append(time.perf_counter())])
+    result = stylize(content, style, config, extractor=ex, verbose=False,
+                     callbacks=[lambda info: stamps.append(time.perf_counter())])
     first = stamps[0] - t0
     per_step = [b - a for a, b in zip(stamps[args.warmup - 1:], stamps[args.warmup:])]
     return {
         "size": args.size,
         "precision": args.precision,
         "xla": args.xla,
+        "chosen": result.speed,  # what auto resolved to, and why
         "backbone": args.backbone,
         "first_step_s": round(first, 3),
         "step_s_median": round(statistics.median(per_step), 4),
@@ -92,7 +97,8 @@ def main() -> int:
     for r in rows:
         print(f"| {r['size']} | {r['precision']} | {r['xla']} | {r['step_s_median']:.3f} | "
               f"{r['first_step_s']:.1f} | {r['peak_rss_mib']:.0f} |")
-    write_json(args.json, {"environment": env, "backbone": args.backbone, "results": rows})
+    write_json(args.json, {"environment": env, "backbone": args.backbone, "command": " ".join(sys.argv),
+                           "results": rows})
     return 0 if rows else 1
 
 

@@ -35,11 +35,23 @@ def _check(formulation: str) -> None:
         raise ValueError(f"unknown loss formulation {formulation!r}; choose from {FORMULATIONS}")
 
 
+@tf.custom_gradient
+def _gram_sum(f: tf.Tensor):
+    """``F^T F`` of B x N x C features, with the gradient of a symmetric product: one matmul
+    ``F (dG + dG^T)`` where autodiff of ``F^T F`` would take two (one per operand)."""
+    def grad(dg):
+        return tf.linalg.matmul(f, dg + tf.linalg.matrix_transpose(dg))
+
+    return tf.linalg.matmul(f, f, transpose_a=True), grad
+
+
 def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     """Channel correlations of ``features`` (B x H x W x C), averaged over positions: B x C x C."""
     f = tf.cast(features, tf.float32)
-    positions = tf.cast(tf.shape(f)[1] * tf.shape(f)[2], tf.float32)
-    return tf.einsum("bijc,bijd->bcd", f, f) / positions
+    shape = tf.shape(f)
+    positions = shape[1] * shape[2]
+    flat = tf.reshape(f, tf.stack([shape[0], positions, shape[3]]))
+    return _gram_sum(flat) / tf.cast(positions, tf.float32)
 
 
 def content_normalizer(formulation: str, target_energy, count, channels=None) -> tf.Tensor:

@@ -23,6 +23,19 @@ def test_gram_matches_numpy(feats):
     np.testing.assert_allclose(losses.gram_matrix(f).numpy(), np_gram(f), rtol=1e-5, atol=1e-6)
 
 
+def test_gram_gradient_matches_numpy(rng):
+    # d/dF sum(W * G) with G = F^T F / N is F (W + W^T) / N, for an arbitrary (non-symmetric) W.
+    f = rng.normal(size=(2, 5, 3, 4)).astype(np.float32)
+    w = rng.normal(size=(2, 4, 4)).astype(np.float32)
+    x = tf.constant(f)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(losses.gram_matrix(x) * w)
+    flat = f.reshape(2, 15, 4).astype(np.float64)
+    expected = (flat @ (w + w.transpose(0, 2, 1))).reshape(f.shape) / 15
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_gram_is_float32_from_float16(feats):
     f, _ = feats
     g = losses.gram_matrix(tf.constant(f, tf.float16))
