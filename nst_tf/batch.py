@@ -104,7 +104,8 @@ def _record(result, job: Job, config: StylizeConfig, blend: bool) -> dict:
     return {
         "content": str(job.content),
         "styles": [str(s) for s in job.styles],
-        "style_weights": list(config.style_weights) if blend else None,
+        "style_weights": list(config.blend_weights(len(job.styles))) if blend else None,
+        "style_masks": list(config.style_masks) if config.style_masks else None,
         "final_losses": result.history[-1] if result.history else None,
         "steps": result.steps_done,
         "seconds": round(result.seconds, 2),
@@ -160,7 +161,7 @@ def run_batch(
 
     if save_every < 0:
         raise UserError(f"save_every must be 0 (off) or positive, got {save_every}")
-    blend = config.style_weights is not None
+    blend = config.combines_styles
     if blend:
         config.blend_weights(len(styles))  # one weight per style image, checked before any work
     jobs, folder = plan_jobs(contents, styles, blend, output)

@@ -150,6 +150,14 @@ class StylizeConfig:
     style_weights: Optional[tuple] = option(None, "Blend the style images into one style with these weights, one per "
                                                   "style image (default: equal; nst-stylize without it gives each "
                                                   "style image its own output).", kind="floats")
+    style_masks: Optional[tuple] = option(None, "One mask image per style image, aligned with the content (any size; "
+                                                "white = that style, grey = partly, black = none; where no mask "
+                                                "covers, no style term). The styles then make one output.",
+                                          kind="list")
+    style_image_masks: Optional[tuple] = option(None, "One mask per style image, aligned with that style image: take "
+                                                      "its statistics from the white region only.", kind="list")
+    content_mask: Optional[str] = option(None, "A mask aligned with the content: a per-pixel content weight map "
+                                               "(white keeps those regions closest to the photo).", kind="str")
     scales: int = option(1, "Coarse-to-fine stages; stage i runs at size / scale_factor**(scales-1-i).")
     scale_factor: float = option(2.0, "Size ratio between consecutive stages.")
     preserve_colors: str = option("none", "Keep the content's colours: none, luminance (transfer luminance only, "
@@ -180,7 +188,7 @@ class StylizeConfig:
                                   "not fit in memory), off, or a tile size in pixels.", kind="str")
 
     def __post_init__(self):
-        _as_tuples(self, ("content_layers", "style_layers"))
+        _as_tuples(self, ("content_layers", "style_layers", "style_masks", "style_image_masks"))
         for name in ("style_layer_weights", "style_weights"):
             object.__setattr__(self, name, _floats(name, getattr(self, name)))
         object.__setattr__(self, "tile", _tile_option(self.tile))
@@ -202,6 +210,9 @@ class StylizeConfig:
         if not 0.0 <= self.blend <= 1.0:
             raise UserError(f"blend must be between 0 and 1, got {self.blend}")
         _check_weights("style weights", self.style_weights)
+        if self.style_masks and self.style_weights and len(self.style_masks) != len(self.style_weights):
+            raise UserError(f"{len(self.style_masks)} style masks for {len(self.style_weights)} style weights; "
+                            "give one of each per style image")
         if self.size < 16:
             raise UserError(f"size must be at least 16 px, got {self.size}")
         if self.scales > 1 and self.size / self.scale_factor ** (self.scales - 1) < 16:
@@ -221,6 +232,11 @@ class StylizeConfig:
                     "style layers; give one weight per layer"
                 )
             _check_weights("style layer weights", self.style_layer_weights)
+
+    @property
+    def combines_styles(self) -> bool:
+        """Several style images make one output (blend weights or style masks given)."""
+        return self.style_weights is not None or self.style_masks is not None
 
     def blend_weights(self, n_styles: int) -> tuple:
         """The style images' blend weights for ``n_styles`` images, normalised to sum 1."""

@@ -30,6 +30,7 @@ import numpy as np
 from nst_tf import backbones, calibrate, images, memory, precision, tiling, vgg
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
+from nst_tf.masks import Masks
 from nst_tf.monitor import ProgressPrinter
 from nst_tf.objective import Objective
 from nst_tf.optimize import RunState, StepInfo, optimize  # noqa: F401  (StepInfo: part of the API)
@@ -97,6 +98,7 @@ class _Inputs:
     content: np.ndarray  #: full-resolution content, H x W x 3 in [0, 1]
     styles: list  #: full-resolution style images
     blend: tuple  #: normalised blend weight per style image
+    masks: Optional[Masks] = None  #: style / style-image / content masks at full resolution
 
 
 def _load_inputs(content, style, config: StylizeConfig) -> _Inputs:
@@ -113,7 +115,7 @@ def _load_inputs(content, style, config: StylizeConfig) -> _Inputs:
     if max(content_full.shape[:2]) * 2 < config.size:
         log.warning("the content image is only %dx%d px; upscaling it to %d px makes a soft result "
                     "(use a larger photo or a smaller --size)", content_full.shape[1], content_full.shape[0], config.size)
-    return _Inputs(content_full, styles_full, blend)
+    return _Inputs(content_full, styles_full, blend, Masks.load(config, len(style_list)))
 
 
 def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int, previous) -> np.ndarray:
@@ -134,9 +136,10 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
                  f"{extractor.describe()}, {plan.describe()}")
     if plan.tile:
         objective = tiling.TiledObjective(extractor, config, c, ss, inputs.blend, tile=plan.tile,
-                                          jit_compile=run.jit_compile)
+                                          jit_compile=run.jit_compile, masks=inputs.masks)
     else:
-        objective = Objective(extractor, config, c, ss, inputs.blend, jit_compile=run.jit_compile)
+        objective = Objective(extractor, config, c, ss, inputs.blend, jit_compile=run.jit_compile,
+                              masks=inputs.masks)
     return optimize(run, objective, init, scale, size)
 
 

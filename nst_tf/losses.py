@@ -54,6 +54,19 @@ def gram_matrix(features: tf.Tensor) -> tf.Tensor:
     return _gram_sum(flat) / tf.cast(positions, tf.float32)
 
 
+def masked_gram_matrix(features: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    """Gram matrix of the region ``mask`` (B x H x W x 1 weights in [0, 1], the features' size):
+    ``sum_p m_p f_p f_p^T / sum_p m_p``, the feature statistics of that region only (Gatys et al.
+    2017's guided Gram, normalised by the mask's area). A mask of ones gives :func:`gram_matrix`."""
+    f = tf.cast(features, tf.float32)
+    w = tf.cast(mask, tf.float32)
+    shape = tf.shape(f)
+    positions = shape[1] * shape[2]
+    flat = tf.reshape(f * tf.sqrt(w), tf.stack([shape[0], positions, shape[3]]))
+    area = tf.reshape(tf.reduce_sum(w, axis=[1, 2, 3]), [-1, 1, 1])
+    return _gram_sum(flat) / (area + _EPS)
+
+
 def content_normalizer(formulation: str, target_energy, count, channels=None) -> tf.Tensor:
     """Factor ``k`` with content loss ``= k * sum((F - P)^2)``.
 
@@ -80,11 +93,14 @@ def style_normalizer(formulation: str, target_gram: tf.Tensor) -> tf.Tensor:
     return 1.0 / (4.0 * tf.square(channels))
 
 
-def content_loss(features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
-    """Content term of one layer: distance of ``features`` to the content image's ``target``."""
+def content_loss(features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized",
+                 mask: tf.Tensor = None) -> tf.Tensor:
+    """Content term of one layer: distance of ``features`` to the content image's ``target``;
+    ``mask`` (B x H x W x 1) weights each position (a content weight map)."""
     p = tf.cast(target, tf.float32)
     k = content_normalizer(formulation, tf.reduce_sum(tf.square(p)), tf.size(p))
-    return k * tf.reduce_sum(tf.square(tf.cast(features, tf.float32) - p))
+    sq = tf.square(tf.cast(features, tf.float32) - p)
+    return k * tf.reduce_sum(sq if mask is None else sq * tf.cast(mask, tf.float32))
 
 
 def style_loss_from_gram(gram: tf.Tensor, target_gram: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:

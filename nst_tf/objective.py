@@ -15,6 +15,7 @@ import tensorflow as tf
 from nst_tf import backbones, losses
 from nst_tf.config import StylizeConfig
 from nst_tf.errors import UserError
+from nst_tf.masks import layer_masks, resize_mask
 
 TERMS = ("content", "style", "tv", "total")
 
@@ -38,8 +39,9 @@ class Objective:
     fusable = True
 
     def __init__(self, extractor, config: StylizeConfig, content: np.ndarray, styles: Sequence[np.ndarray],
-                 style_blend: Sequence[float] = (1.0,), *, jit_compile: bool = False):
+                 style_blend: Sequence[float] = (1.0,), *, jit_compile: bool = False, masks=None):
         self.extractor = extractor
+        self.pooling = config.pooling
         self.formulation = config.loss
         self.jit_compile = bool(jit_compile)
         self.content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
@@ -51,12 +53,28 @@ class Objective:
         total = float(sum(map(float, lw)))
         self.style_layer_weights = tuple(float(w) / total for w in lw)
         self.weights = (float(config.content_weight), float(config.style_weight), float(config.tv_weight))
+        self._init_masks(masks, content.shape[:2], len(styles))
         self._init_content(content)
-        self.style_targets = []  # (blend weight, {layer: Gram (1 x C x C)})
-        for style, w in zip(styles, style_blend):
+        self.style_targets = []  # (blend weight, {layer: Gram (1 x C x C)}, index of the style image)
+        for k, (style, w) in enumerate(zip(styles, style_blend)):
             if w != 0.0:
-                self.style_targets.append((float(w), self.grams(style)))
+                image_mask = masks.style_image[k] if masks is not None and masks.style_image else None
+                self.style_targets.append((float(w), self.grams(style, image_mask), k))
         self._value_and_grad = None
+
+    def _init_masks(self, masks, shape, n_styles: int) -> None:
+        """Masks at the content's size (``self.region_masks``: per style image, or None) and at
+        every layer's resolution (``self.style_masks``, ``self.content_masks``)."""
+        backbone = self.extractor.backbone
+        self.region_masks = None
+        self.style_masks = None  # per style image: {layer: 1 x h x w x 1}
+        self.content_masks = None
+        if masks is not None and masks.style:
+            self.region_masks = [resize_mask(m, shape) for m in masks.style]
+            self.style_masks = [layer_masks(m, self.style_layers, backbone, self.pooling) for m in self.region_masks]
+        if masks is not None and masks.content is not None:
+            self.content_masks = layer_masks(resize_mask(masks.content, shape), self.content_layers, backbone,
+                                             self.pooling)
 
     # -- targets (overridden by the tiled objective)
 
@@ -64,18 +82,27 @@ class Objective:
         feats = self.extractor(tf.constant(content[None]))
         self.content_targets = {n: tf.cast(feats[n], tf.float32) for n in self.content_layers}
 
-    def grams(self, image: np.ndarray) -> dict:
-        """Gram matrices of ``image`` (H x W x 3) at the style layers."""
+    def grams(self, image: np.ndarray, mask: np.ndarray = None) -> dict:
+        """Gram matrices of ``image`` (H x W x 3) at the style layers; with ``mask`` (any size),
+        of that region only."""
         feats = self.extractor(tf.constant(image[None]))
-        return {n: losses.gram_matrix(feats[n]) for n in self.style_layers}
+        if mask is None:
+            return {n: losses.gram_matrix(feats[n]) for n in self.style_layers}
+        lm = layer_masks(resize_mask(mask, image.shape), self.style_layers, self.extractor.backbone, self.pooling)
+        return {n: losses.masked_gram_matrix(feats[n], lm[n]) for n in self.style_layers}
 
     # -- the loss
 
-    def style_term(self, grams: dict) -> tf.Tensor:
-        """Unweighted style loss for the image's Gram matrices ``grams`` (all style images blended)."""
+    def style_term(self, grams) -> tf.Tensor:
+        """Unweighted style loss for the image's Gram matrices (all style images blended).
+
+        ``grams``: one ``{layer: Gram}`` shared by every style image, or with style masks a list
+        of them, one per style image (each of its own region)."""
+        per_style = grams if isinstance(grams, (list, tuple)) else None
         return tf.add_n([
-            bw * lw * losses.style_loss_from_gram(grams[n], targets[n], self.formulation)
-            for bw, targets in self.style_targets
+            bw * lw * losses.style_loss_from_gram((per_style[k] if per_style else grams)[n], targets[n],
+                                                  self.formulation)
+            for bw, targets, k in self.style_targets
             for n, lw in zip(self.style_layers, self.style_layer_weights)
         ])
 
@@ -85,10 +112,17 @@ class Objective:
 
     def __call__(self, image: tf.Tensor) -> dict:
         feats = self.extractor(image)
+        cm = self.content_masks or {}
         content = tf.add_n([
-            losses.content_loss(feats[n], self.content_targets[n], self.formulation) for n in self.content_layers
+            losses.content_loss(feats[n], self.content_targets[n], self.formulation, cm.get(n))
+            for n in self.content_layers
         ]) / float(len(self.content_layers))
-        style = self.style_term({n: losses.gram_matrix(feats[n]) for n in self.style_layers})
+        if self.style_masks is None:
+            grams = {n: losses.gram_matrix(feats[n]) for n in self.style_layers}
+        else:
+            grams = [{n: losses.masked_gram_matrix(feats[n], m[n]) for n in self.style_layers}
+                     for m in self.style_masks]
+        style = self.style_term(grams)
         return self.combine(content, style, losses.total_variation_loss(image, self.formulation))
 
     def value_and_grad(self, image, scale: float = 1.0):

@@ -33,6 +33,7 @@ import tensorflow as tf
 
 from nst_tf import backbones, losses, vgg
 from nst_tf.errors import UserError
+from nst_tf.masks import layer_masks, resize_mask
 from nst_tf.objective import Objective
 
 
@@ -82,6 +83,23 @@ def _masked_gram_sum(features, mask) -> tf.Tensor:
     return tf.einsum("bijc,bijd->bcd", f, f)
 
 
+def _crop_mask(full: tf.Tensor, t: Tile, stride: int, shape) -> tf.Tensor:
+    """The part of a whole-image layer mask (1 x h x w x 1) under tile ``t``'s feature map."""
+    y0, x0 = t.outer[0] // stride, t.outer[2] // stride
+    return full[:, y0:y0 + int(shape[1]), x0:x0 + int(shape[2])]
+
+
+def _region_weights(interior: dict, t: Tile, strides: dict, layers, region) -> dict:
+    """Per layer, sqrt of the tile's weights: its interior mask, times the region's mask if any."""
+    out = {}
+    for n in layers:
+        w = interior[n]
+        if region is not None:
+            w = w * _crop_mask(region[n], t, strides[n], w.shape)
+        out[n] = tf.sqrt(w)
+    return out
+
+
 class TiledObjective(Objective):
     """:class:`~nst_tf.objective.Objective` evaluated on tiles of at most ``tile`` px plus a halo.
 
@@ -92,7 +110,7 @@ class TiledObjective(Objective):
     fusable = False
 
     def __init__(self, extractor, config, content, styles, style_blend=(1.0,), *, tile: int, halo: int = None,
-                 jit_compile: bool = False):
+                 jit_compile: bool = False, masks=None):
         layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers),
                                           extractor.backbone)
         self.align, needed = vgg.geometry(layers, extractor.backbone)
@@ -102,7 +120,15 @@ class TiledObjective(Objective):
         self._tile_grams = tf.function(self._tile_grams_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
         self._tile_grad = tf.function(self._tile_grad_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
         self._tv = tf.function(self._tv_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
-        super().__init__(extractor, config, content, styles, style_blend, jit_compile=jit_compile)
+        super().__init__(extractor, config, content, styles, style_blend, jit_compile=jit_compile, masks=masks)
+        # The regions whose Gram matrices the style term compares: the whole image, or one per
+        # style mask; per tile, the square roots of their weights (interior x mask) at each layer.
+        regions = self.style_masks or [None]
+        self.tile_regions = [[_region_weights(m, t, self.strides, self.style_layers, r) for r in regions]
+                             for t, m in zip(self.tiles, self.tile_masks)]
+        self.region_counts = [
+            {n: sum(float(tf.reduce_sum(tr[i][n] ** 2)) for tr in self.tile_regions) for n in self.style_layers}
+            for i in range(len(regions))]
 
     def describe(self) -> str:
         inner = self.tiles[0].inner
@@ -118,6 +144,10 @@ class TiledObjective(Objective):
         self.shape = content.shape[:2]
         self.tiles = self.plan(*self.shape)
         self.tile_masks = [_masks(t, self.strides) for t in self.tiles]
+        cm = self.content_masks
+        self.tile_content_weights = [
+            {n: m[n] * (_crop_mask(cm[n], t, self.strides[n], m[n].shape) if cm else 1.0) for n in self.content_layers}
+            for t, m in zip(self.tiles, self.tile_masks)]
         self.tile_targets = []
         energy = {n: 0.0 for n in self.content_layers}
         count = {n: 0.0 for n in self.content_layers}
@@ -131,20 +161,25 @@ class TiledObjective(Objective):
         self.content_norms = {n: losses.content_normalizer(self.formulation, energy[n], count[n])
                               for n in self.content_layers}
 
-    def _grams_and_counts(self, image: np.ndarray, tiles=None, masks=None) -> tuple:
-        tiles = tiles or self.plan(*image.shape[:2])
-        masks = masks or [_masks(t, self.strides) for t in tiles]
+    def _gram_sums(self, image: np.ndarray, tiles, weights) -> dict:
+        """Sum over tiles of each tile's ``sum_p w_p f_p f_p^T`` (``weights``: per tile, sqrt(w) a layer)."""
         sums = {n: 0.0 for n in self.style_layers}
-        counts = {n: 0.0 for n in self.style_layers}
-        for t, m in zip(tiles, masks):
-            part = self._tile_grams(_crop(image, t), {n: m[n] for n in self.style_layers})
+        for t, w in zip(tiles, weights):
+            part = self._tile_grams(_crop(image, t), w)
             for n in self.style_layers:
                 sums[n] += part[n]
-                counts[n] += float(tf.reduce_sum(m[n]))
-        return {n: sums[n] / counts[n] for n in self.style_layers}, counts
+        return sums
 
-    def grams(self, image: np.ndarray) -> dict:
-        return self._grams_and_counts(image)[0]
+    def grams(self, image: np.ndarray, mask: np.ndarray = None) -> dict:
+        tiles = self.plan(*image.shape[:2])
+        region = None
+        if mask is not None:
+            region = layer_masks(resize_mask(mask, image.shape), self.style_layers, self.extractor.backbone,
+                                 self.pooling)
+        weights = [_region_weights(_masks(t, self.strides), t, self.strides, self.style_layers, region) for t in tiles]
+        sums = self._gram_sums(image, tiles, weights)
+        return {n: sums[n] / (sum(float(tf.reduce_sum(w[n] ** 2)) for w in weights) + 1e-12)
+                for n in self.style_layers}
 
     # -- per-tile graphs
 
@@ -152,17 +187,19 @@ class TiledObjective(Objective):
         feats = self.extractor(crop)
         return {n: _masked_gram_sum(feats[n], masks[n]) for n in masks}
 
-    def _tile_grad_fn(self, crop, masks, targets, content_norms, style_grads, factor):
+    def _tile_grad_fn(self, crop, content_weights, targets, content_norms, region_weights, region_grads, factor):
         cw = self.weights[0]
         with tf.GradientTape() as tape:
             tape.watch(crop)
             feats = self.extractor(crop)
             content = tf.add_n([
-                content_norms[n] * tf.reduce_sum(masks[n] * tf.square(tf.cast(feats[n], tf.float32) - targets[n]))
+                content_norms[n] * tf.reduce_sum(
+                    content_weights[n] * tf.square(tf.cast(feats[n], tf.float32) - targets[n]))
                 for n in self.content_layers
             ]) / float(len(self.content_layers))
-            # Linear in this tile's Gram sum; its gradient is the global style loss's.
-            style = tf.add_n([tf.reduce_sum(style_grads[n] * _masked_gram_sum(feats[n], masks[n]))
+            # Linear in this tile's Gram sums; its gradient is the global style loss's.
+            style = tf.add_n([tf.reduce_sum(grads[n] * _masked_gram_sum(feats[n], weights[n]))
+                              for weights, grads in zip(region_weights, region_grads)
                               for n in self.style_layers])
             loss = (cw * content + style) * factor
         return content, tape.gradient(loss, crop)
@@ -183,19 +220,23 @@ class TiledObjective(Objective):
         """The terms and the gradient of ``scale * total`` with respect to ``image`` (1 x H x W x 3)."""
         x = np.asarray(image.numpy() if hasattr(image, "numpy") else image, np.float32)
         factor = tf.constant(scale, tf.float32)
-        # Pass 1: global Gram matrices, the style loss and its gradient with respect to them.
-        grams, counts = self._grams_and_counts(x[0], self.tiles, self.tile_masks)
+        # Pass 1: global Gram matrices (per region), the style loss and its gradient with respect to them.
+        region_grams = [
+            {n: g / (self.region_counts[i][n] + 1e-12) for n, g in
+             self._gram_sums(x[0], self.tiles, [tr[i] for tr in self.tile_regions]).items()}
+            for i in range(len(self.region_counts))]
         with tf.GradientTape() as tape:
-            tape.watch(grams)
-            style = self.style_term(grams)
-        d_grams = tape.gradient(style, grams)
+            tape.watch(region_grams)
+            style = self.style_term(region_grams if self.style_masks else region_grams[0])
+        d_grams = tape.gradient(style, region_grams)
         sw = self.weights[1]
-        style_grads = {n: sw * d_grams[n] / counts[n] for n in self.style_layers}
+        region_grads = [{n: sw * d[n] / (self.region_counts[i][n] + 1e-12) for n in self.style_layers}
+                        for i, d in enumerate(d_grams)]
         # Pass 2: per-tile back-propagation, summed into the full-image gradient.
         grad = np.zeros_like(x)
         content = 0.0
-        for t, masks, targets in zip(self.tiles, self.tile_masks, self.tile_targets):
-            c, g = self._tile_grad(_crop(x[0], t), masks, targets, self.content_norms, style_grads, factor)
+        for t, cwts, targets, rw in zip(self.tiles, self.tile_content_weights, self.tile_targets, self.tile_regions):
+            c, g = self._tile_grad(_crop(x[0], t), cwts, targets, self.content_norms, rw, region_grads, factor)
             content += c
             y0, y1, x0, x1 = t.outer
             grad[:, y0:y1, x0:x1] += g.numpy()

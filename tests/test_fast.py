@@ -76,6 +76,22 @@ def test_mixed_float16_training_step(photo_dir, tiny_config, style_path, tmp_pat
     assert np.isfinite(terms["total"])
 
 
+def test_mixed_precision_model_exports_in_float32(tmp_path):
+    from nst_tf import precision
+
+    with precision.policy_scope("mixed_bfloat16"):
+        model = build_transformer()
+    batch = (np.random.default_rng(1).uniform(size=(1, 20, 28, 3)) * 255).astype(np.uint8)
+    saved = export.export_saved_model(model, tmp_path / "saved")
+    lite = export.export_tflite(saved, tmp_path / "model.tflite")  # no bfloat16 kernels in TFLite
+    with precision.policy_scope("float32"):
+        reference = build_transformer()
+    reference.set_weights(model.get_weights())
+    expected = np.round(stylize_images(reference, batch.astype(np.float32) / 255).numpy() * 255).astype(np.int32)
+    assert np.abs(export.load_saved_model(saved)(batch).astype(np.int32) - expected).max() <= 1
+    assert np.abs(export.load_tflite(lite)(batch).astype(np.int32) - expected).max() <= 2
+
+
 def test_exports_match_keras(tmp_path):
     model = build_transformer()
     batch = (np.random.default_rng(0).uniform(size=(2, 36, 52, 3)) * 255).astype(np.uint8)

@@ -18,14 +18,29 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf.files import atomic_write
-from nst_tf.fast.transformer import stylize_images
+from nst_tf import precision
+from nst_tf.fast.transformer import build_transformer, stylize_images
 
 SIGNATURE = "serve"
 
 
+def _float32_copy(model: keras.Model) -> keras.Model:
+    """The network with float32 compute: a model trained under a mixed policy (bfloat16 on a CPU
+    with native bfloat16, float16 on a GPU) exports for every runtime, TFLite included, which has
+    no bfloat16 kernels. The variables are float32 under every policy, so the copy is exact."""
+    if model.dtype_policy.compute_dtype == "float32":
+        return model
+    with precision.policy_scope("float32"):
+        copy = build_transformer(name=model.name)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def export_saved_model(model: keras.Model, directory) -> Path:
-    """Write a SavedModel with a ``serve`` signature (uint8 [B, H, W, 3] -> uint8), replacing ``directory``."""
+    """Write a SavedModel with a ``serve`` signature (uint8 [B, H, W, 3] -> uint8, float32 inside),
+    replacing ``directory``."""
     directory = Path(directory)
+    model = _float32_copy(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
