@@ -312,9 +312,14 @@ class ApplyConfig:
                                           "or histogram (colour statistics matched to the photo's; a trained "
                                           "network's style is fixed, so its result is recoloured).",
                                   choices=PRESERVE_COLORS)
+    style_masks: Optional[tuple] = option(None, "With several --model: one mask per model, aligned with the input "
+                                                "(white = that model's style; where no mask covers, the photo).",
+                                          kind="list")
+    feather: float = option(0.02, "Soften the mask edges by a Gaussian of this fraction of the image's longer side.")
 
     def __post_init__(self):
-        _check_numbers(self, positive=("batch_size",))
+        _as_tuples(self, ("style_masks",))
+        _check_numbers(self, positive=("batch_size",), nonnegative=("feather",))
         if not 0.0 <= self.blend <= 1.0:
             raise UserError(f"blend must be between 0 and 1, got {self.blend}")
         check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)

@@ -122,3 +122,23 @@ def test_exports_handle_odd_sizes(tmp_path_factory, h, w):
     assert got.shape == (1, h, w, 3) and np.abs(got - expected).max() <= 1
     out = export.load_tflite(lite)(batch).astype(np.int32)
     assert out.shape == (1, h, w, 3) and np.abs(out - expected).max() <= 2
+
+
+def test_composite_by_masks():
+    from nst_tf.fast.apply import composite
+
+    h, w = 20, 40
+    original = np.full((h, w, 3), 0.5, np.float32)
+    a, b = np.zeros((h, w, 3), np.float32), np.ones((h, w, 3), np.float32)
+    left = np.zeros((h, w), np.float32)
+    left[:, :10] = 1.0  # the left quarter
+    right = np.zeros((h, w), np.float32)
+    right[:, 30:] = 1.0  # the right quarter
+    out = composite([a, b], [left, right], original, feather=0.0)
+    np.testing.assert_allclose(out[:, :10], 0.0, atol=1e-6)  # a where its mask is white
+    np.testing.assert_allclose(out[:, 30:], 1.0, atol=1e-6)  # b where its mask is white
+    np.testing.assert_allclose(out[:, 10:30], 0.5, atol=1e-6)  # neither: the photo
+    small = composite([a, b], [left[::2, ::2], right[::2, ::2]], original, feather=0.0)  # any size: resized
+    assert small.shape == out.shape and np.abs(small - out).mean() < 0.02
+    soft = composite([a, b], [left, right], original, feather=0.05)
+    assert 0.0 < soft[0, 10, 0] < 0.5  # feathered edge between a and the photo

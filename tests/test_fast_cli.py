@@ -54,6 +54,19 @@ def test_train_export_apply(tmp_path, photo_dir, style_path):
     r = run_cli(f"--model={tmp_path}", f"--input={gif}", module=APPLY)
     assert "neither a SavedModel" in one_line_error(r, prog="nst-apply")
 
+    # Two networks by mask: one output, the input's size; a mask count that does not match is refused.
+    left = tmp_path / "left.png"
+    mask = np.zeros((20, 28, 3), np.float32)
+    mask[:, :14] = 1.0
+    images.save_image(mask, left)
+    src = inputs[0]
+    r = run_cli(f"--model={work},{work / 'model.tflite'}", f"--input={src}", f"--style_masks={left},{left}",
+                f"--output={tmp_path / 'masked.jpg'}", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert images.load_image(tmp_path / "masked.jpg").shape == images.load_image(src).shape
+    r = run_cli(f"--model={work},{work}", f"--input={src}", f"--output={tmp_path / 'x.jpg'}", module=APPLY)
+    assert "0 --style_masks for 2 --model" in one_line_error(r, prog="nst-apply")
+
 
 def test_sigkill_then_resume(tmp_path, photo_dir, style_path):
     work = tmp_path / "run"

@@ -17,7 +17,8 @@ from nst_tf.errors import UserError
 
 PROG = "nst-apply"
 
-flags.DEFINE_string("model", None, "Training workdir, its saved_model/ folder, or a .tflite file.")
+flags.DEFINE_list("model", None, "Training workdir, its saved_model/ folder, or a .tflite file; several (with "
+                                 "--style_masks) put each style where its mask is white.")
 flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation.")
 flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise they are refused).")
@@ -51,11 +52,24 @@ def main(argv) -> int:
     for src, dst in jobs:
         images.check_output_path(dst, FLAGS.overwrite)
         images.load_image(src)
-    stylizer = apply.load_stylizer(FLAGS.model)
+    models = common.split_list(FLAGS.model)
+    style_masks = None
+    if len(models) > 1 or config.style_masks:
+        from nst_tf.masks import load_mask
+
+        if not config.style_masks or len(config.style_masks) != len(models):
+            given = len(config.style_masks or ())
+            raise UserError(f"{given} --style_masks for {len(models)} --model; give one mask per model")
+        style_masks = [load_mask(m) for m in config.style_masks]
+    stylizers = [apply.load_stylizer(m) for m in models]
     for src, dst in jobs:
         frames, durations = apply.read_frames(src)
         t0 = time.perf_counter()
-        out = apply.stylize_arrays(stylizer, frames, config.batch_size)
+        outs = [apply.stylize_arrays(s, frames, config.batch_size) for s in stylizers]
+        if style_masks is None:
+            out = outs[0]
+        else:
+            out = [apply.composite([o[i] for o in outs], style_masks, f, config.feather) for i, f in enumerate(frames)]
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
         out = [apply.postprocess(o, f, config.preserve_colors, config.blend) for o, f in zip(out, frames)]
         if durations is not None and dst.suffix.lower() in (".gif", ".webp"):
