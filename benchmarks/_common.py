@@ -17,7 +17,15 @@ STYLE = os.path.join(ROOT, "examples", "style", "starry_night.jpg")
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far [MiB] (Linux reports KiB)."""
+    """Peak resident memory of this process so far [MiB]: VmHWM from /proc (ru_maxrss of a child
+    process can report the parent's high-water mark, recorded by Linux at exec), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

@@ -21,13 +21,16 @@ def test_activation_bytes_by_hand():
         (2 * 8 * 8 * 64 + 4 * 4 * 64 + 4 * 4 * 128) * 2
 
 
+# Peak RSS from VmHWM: ru_maxrss of a child can report its parent's peak (Linux records the
+# forked address space's high-water mark at exec), which inside a long pytest run is the suite's.
 _MEASURE = """
-import resource, sys
+import sys
 from nst_tf import StylizeConfig, stylize
 cfg = StylizeConfig(size=int(sys.argv[1]), steps=2, backbone="vgg16", weights="hed", precision="float32",
                     jit_compile="off", tile="off")
 r = stylize(sys.argv[2], sys.argv[3], cfg, verbose=False)
-print(r.image.shape[0], r.image.shape[1], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(r.image.shape[0], r.image.shape[1], hwm * 1024)
 """
 
 
@@ -44,8 +47,6 @@ def test_estimate_covers_a_measured_peak(content_path, style_path):
 
     h, w, peak = measure()
     est = memory.estimate_peak_bytes(LAYERS, "vgg16", h, w, "float32")
-    if peak > est:  # once in a full suite run the same process peaked ~2x higher (allocator noise): measure again
-        peak = min(peak, measure()[2])
     assert peak <= est <= 1.5 * peak, (h, w, peak / 2**20, est / 2**20)
 
 
