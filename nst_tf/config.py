@@ -23,13 +23,23 @@ INITS = ("content", "noise", "style")
 JIT_OPTIONS = ("auto", "on", "off")
 
 def _as_tuples(obj, names) -> None:
-    """Comma-separated strings and lists become tuples (frozen dataclasses need the setattr)."""
+    """Comma-separated strings and lists become tuples of names (frozen dataclasses need the setattr)."""
     for name in names:
         value = getattr(obj, name)
         if isinstance(value, str):
-            value = tuple(v for v in value.split(",") if v.strip())
-        if value is not None:
-            object.__setattr__(obj, name, tuple(value))
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        if value is None:
+            continue
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise UserError(f"{name} must be a comma-separated list of names, got {value!r}")
+        object.__setattr__(obj, name, tuple(value))
+
+
+def _check_strings(obj, names) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None and not isinstance(value, str):
+            raise UserError(f"{name} must be text, got {value!r}")
 
 
 def _check_numbers(obj, positive=(), nonnegative=()) -> None:
@@ -112,6 +122,8 @@ def _floats(name: str, value):
     """A tuple of floats from a list or a comma-separated string (None stays None)."""
     if value is None:
         return None
+    if not isinstance(value, (str, list, tuple)):
+        raise UserError(f"{name} must be comma-separated numbers, got {value!r}")
     items = value.split(",") if isinstance(value, str) else list(value)
     try:
         out = tuple(float(str(v).strip()) for v in items if str(v).strip())
@@ -193,6 +205,8 @@ class StylizeConfig:
             object.__setattr__(self, name, _floats(name, getattr(self, name)))
         object.__setattr__(self, "tile", _tile_option(self.tile))
         object.__setattr__(self, "jit_compile", _jit_option(self.jit_compile))
+        _check_strings(self, ("optimizer", "loss", "backbone", "weights", "pooling", "precision", "init",
+                              "preserve_colors", "content_mask"))
         object.__setattr__(self, "steps", _steps_option(self.steps))
         self.validate()
 
@@ -200,7 +214,17 @@ class StylizeConfig:
         """Raise :class:`UserError` for values that cannot work."""
         _check_numbers(self, positive=("size", "style_scale", "learning_rate", "decay_steps", "decay_rate",
                                        "scales", "patience"),
-                       nonnegative=("content_weight", "style_weight", "tv_weight", "tol", "max_recoveries"))
+                       nonnegative=("content_weight", "style_weight", "tv_weight", "tol", "max_recoveries", "seed",
+                                    "adam_epsilon"))
+        _check_numbers(self, positive=("adam_beta_1", "scale_factor", "divergence_factor"), nonnegative=("blend",))
+        if not self.adam_beta_1 < 1.0:
+            raise UserError(f"adam_beta_1 must be below 1, got {self.adam_beta_1}")
+        for name in ("size", "scales", "decay_steps", "patience", "max_recoveries", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not float(value).is_integer():
+                raise UserError(f"{name} must be a whole number, got {value!r}")
+        if self.scales > 10:
+            raise UserError(f"scales must be at most 10, got {self.scales}")
         if isinstance(self.steps, tuple) and len(self.steps) != self.scales:
             raise UserError(f"{len(self.steps)} step counts for {self.scales} scales; give one count, or one per scale")
         if not self.scale_factor > 1.0:
@@ -290,6 +314,8 @@ class FastTrainConfig:
 
     def __post_init__(self):
         _as_tuples(self, ("content_layers", "style_layers"))
+        _check_strings(self, ("backbone", "weights", "precision"))
+        _check_numbers(self, nonnegative=("seed", "steps"))
         _check_numbers(self, positive=("image_size", "batch_size", "learning_rate", "decay_steps", "decay_rate",
                                        "style_scale", "checkpoint_every"),
                        nonnegative=("content_weight", "style_weight", "tv_weight"))
@@ -319,7 +345,8 @@ class ApplyConfig:
 
     def __post_init__(self):
         _as_tuples(self, ("style_masks",))
-        _check_numbers(self, positive=("batch_size",), nonnegative=("feather",))
+        _check_strings(self, ("preserve_colors",))
+        _check_numbers(self, positive=("batch_size",), nonnegative=("feather", "blend"))
         if not 0.0 <= self.blend <= 1.0:
             raise UserError(f"blend must be between 0 and 1, got {self.blend}")
         check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)

@@ -6,6 +6,7 @@ Exit codes: 0 done; 2 user error; 130 interrupted by Ctrl-C; 143 by SIGTERM; 1 a
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -116,8 +117,16 @@ def quiet_tensorflow_import() -> None:
         os.close(devnull)
 
 
+flags.DEFINE_bool("verbose", False, "On an internal error, print the full traceback (otherwise one line).")
+
+
 def run_app(prog: str, main: Callable[[list], int]) -> None:
-    """Run an absl ``main`` with one-line flag errors (exit 2) and our exit codes."""
+    """Run an absl ``main`` with one-line flag errors (exit 2) and our exit codes.
+
+    A user error (``UserError``, or a write refused by the system: disk full, file-size limit,
+    permissions) is one line and exit 2; anything else is a bug: one line naming it and exit 1,
+    the traceback with ``--verbose``.
+    """
 
     def parse(argv):
         try:
@@ -141,8 +150,34 @@ def run_app(prog: str, main: Callable[[list], int]) -> None:
         except KeyboardInterrupt:
             print(f"{prog}: interrupted", file=sys.stderr, flush=True)
             return EXIT_SIGTERM if terminated() else EXIT_SIGINT
+        except OSError as exc:
+            if exc.errno in _USER_OS_ERRORS:
+                where = f" {exc.filename}" if exc.filename else ""
+                return fail(prog, f"could not write{where}: {exc.strerror or exc}; {_USER_OS_ERRORS[exc.errno]}")
+            return _bug(prog, exc)
+        except Exception as exc:  # noqa: BLE001  (a bug: one line, or the traceback with --verbose)
+            return _bug(prog, exc)
 
     app.run(wrapped, flags_parser=parse)
+
+
+_USER_OS_ERRORS = {
+    errno.ENOSPC: "free some disk space (nothing partial was left; an earlier file of that name is unchanged)",
+    errno.EFBIG: "the file-size limit (ulimit -f) is too low for it (nothing partial was left)",
+    errno.EDQUOT: "the disk quota is full (nothing partial was left)",
+    errno.EACCES: "choose a writable location",
+    errno.EROFS: "the file system is read-only; choose another location",
+}
+
+
+def _bug(prog: str, exc: BaseException) -> int:
+    if flags.FLAGS.is_parsed() and flags.FLAGS.verbose:
+        import traceback
+
+        traceback.print_exception(exc)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return fail(prog, f"internal error: {type(exc).__name__}: {first} (a bug; rerun with --verbose for the "
+                      "traceback and report it)", code=EXIT_BUG)
 
 
 def split_list(value) -> list:

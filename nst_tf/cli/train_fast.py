@@ -33,12 +33,13 @@ def main(argv) -> int:
 
     from nst_tf import images
     from nst_tf.fast import data, export
-    from nst_tf.fast.train import Trainer
+    from nst_tf.fast.train import Trainer, check_workdir
 
     for name in ("style", "data_dir", "workdir"):
         if not getattr(FLAGS, name):
             raise UserError(f"--{name} is required")
     config = config_from_flags()
+    check_workdir(Path(FLAGS.workdir))
     images.load_image(FLAGS.style)
     data.list_images(FLAGS.data_dir)  # fail now on an empty or missing folder
     workdir = Path(FLAGS.workdir)

@@ -17,9 +17,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.files import atomic_write
 from nst_tf import precision
+from nst_tf.errors import UserError
 from nst_tf.fast.transformer import build_transformer, stylize_images
+from nst_tf.files import atomic_write
 
 SIGNATURE = "serve"
 
@@ -76,8 +77,17 @@ def export_tflite(saved_model_dir, path, float16_weights: bool = False) -> Path:
 
 def load_saved_model(directory):
     """A callable uint8 batch -> uint8 batch from an exported SavedModel."""
-    loaded = tf.saved_model.load(str(directory))
-    fn = loaded.signatures[SIGNATURE]
+    directory = Path(directory)
+    if not (directory / "variables").is_dir() or not list((directory / "variables").glob("variables.index")):
+        raise UserError(f"{directory} is a damaged SavedModel (its variables/ folder is missing or empty); "
+                        "export it again (nst-train-fast --workdir=... reexports) or use the .tflite file")
+    try:
+        loaded = tf.saved_model.load(str(directory))
+        fn = loaded.signatures[SIGNATURE]
+    except (tf.errors.OpError, ValueError, KeyError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{directory} could not be loaded as an nst_tf SavedModel ({first[:200]}); "
+                        "export it again") from None
 
     def run(images: np.ndarray) -> np.ndarray:
         out = fn(images=tf.constant(images, tf.uint8))
@@ -91,10 +101,15 @@ def load_tflite(path):
     """A callable uint8 batch -> uint8 batch from a ``.tflite`` file (any image size)."""
     import warnings
 
-    with warnings.catch_warnings():  # tf.lite.Interpreter is deprecated in favour of ai-edge-litert
-        warnings.simplefilter("ignore")
-        interpreter = tf.lite.Interpreter(model_path=str(path))
-    runner = interpreter.get_signature_runner(SIGNATURE)
+    try:
+        with warnings.catch_warnings():  # tf.lite.Interpreter is deprecated in favour of ai-edge-litert
+            warnings.simplefilter("ignore")
+            interpreter = tf.lite.Interpreter(model_path=str(path))
+        runner = interpreter.get_signature_runner(SIGNATURE)
+    except (ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path} is not a valid nst_tf TFLite model ({first[:200]}); pass a model.tflite "
+                        "written by nst-train-fast") from None
 
     def run(images: np.ndarray) -> np.ndarray:
         out = runner(images=np.asarray(images, np.uint8))

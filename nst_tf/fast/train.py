@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -27,6 +28,7 @@ import tensorflow as tf
 
 from nst_tf import backbones, images, losses, precision
 from nst_tf.config import FastTrainConfig
+from nst_tf.errors import UserError
 from nst_tf.fast import data
 from nst_tf.fast.transformer import build_transformer
 from nst_tf.monitor import ProgressPrinter, TensorBoardLogger
@@ -85,6 +87,7 @@ class Trainer:
     def __init__(self, config: FastTrainConfig, style, workdir, strategy: Optional[tf.distribute.Strategy] = None):
         self.config = config
         self.workdir = Path(workdir)
+        check_workdir(self.workdir)
         self.strategy = strategy or choose_strategy()
         self.policy = precision.resolve(config.precision)
         style_img = _load_style(style, config)
@@ -101,10 +104,25 @@ class Trainer:
         self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.workdir / "checkpoints"), max_to_keep=3)
-        if self.manager.latest_checkpoint:
-            self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-            log.warning("resuming from %s (step %d)", self.manager.latest_checkpoint, int(self.step.numpy()))
+        self._restore_latest_good()
         self._train_step = None
+
+    def _restore_latest_good(self) -> None:
+        """Resume from the newest checkpoint that reads back whole; a damaged one (truncated index or
+        data file) is skipped with a warning, and if none reads, the run refuses to start."""
+        tried = list(reversed(self.manager.checkpoints))
+        for path in tried:
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError) as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                log.warning("checkpoint %s is damaged (%s); trying the one before", path, first[:160])
+                continue
+            log.warning("resuming from %s (step %d)", path, int(self.step.numpy()))
+            return
+        if tried:
+            raise UserError(f"every checkpoint in {self.workdir / 'checkpoints'} is damaged; move that folder "
+                            "away to start training afresh")
 
     def _build_step(self):
         strategy, replicas = self.strategy, self.strategy.num_replicas_in_sync
@@ -177,6 +195,19 @@ class Trainer:
                 if isinstance(watcher, TensorBoardLogger):
                     watcher.close()
         return terms
+
+
+def check_workdir(workdir: Path) -> None:
+    """Refuse a --workdir that is a file or cannot be written, before any work."""
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError(f"--workdir {workdir} is a file; pass a folder (it is created if missing)")
+    existing = workdir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create --workdir {workdir}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to {existing}; choose a writable --workdir")
 
 
 def _first_replica(batch, strategy):
