@@ -36,10 +36,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf import precision
-from nst_tf.vgg import (  # noqa: F401  (the VGG geometry, re-exported for callers of backbones)
-    BLOCK_CONVS, VGGLayer, geometry, layer_block, layer_info, layer_names, min_input_side, receptive_field,
-    vgg_layers,
-)
+from nst_tf.vgg import BLOCK_CONVS, layer_names
 from nst_tf.errors import UserError, WeightsError
 
 log = logging.getLogger("nst_tf")

@@ -12,6 +12,21 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from nst_tf.errors import UserError
+
+
+def check_folder_writable(folder, fix: str) -> None:
+    """Refuse, before any work, a folder that cannot be created or written: its nearest existing
+    ancestor must be a writable directory. ``fix`` ends the message (what the user should do)."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"cannot create the folder {folder}: {existing} is a file; {fix}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write to the folder {existing}; {fix}")
+
 
 def _umask() -> int:
     mask = os.umask(0)

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from nst_tf.errors import UserError
-from nst_tf.files import atomic_write
+from nst_tf.files import atomic_write, check_folder_writable
 
 ImageLike = Union[str, os.PathLike, np.ndarray, Image.Image]
 
@@ -170,13 +170,7 @@ def check_output_path(path: Union[str, os.PathLike], overwrite: bool = False) ->
         raise UserError(f"output {p} is a directory; pass a file name such as {p / 'result.jpg'}")
     if p.exists() and not overwrite:
         raise UserError(f"{p} already exists; pass --overwrite to replace it or choose another name")
-    existing = p.parent
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UserError(f"cannot create the folder {p.parent}: {existing} is a file; choose another output path")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to directory {existing}; choose a writable location")
+    check_folder_writable(p.parent, "choose another output path")
     return p
 
 

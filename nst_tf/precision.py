@@ -27,7 +27,7 @@ import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator
 
 import keras
 import tensorflow as tf

@@ -26,13 +26,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
-
 import numpy as np
 import tensorflow as tf
 
 from nst_tf import backbones, losses, vgg
-from nst_tf.errors import UserError
 from nst_tf.masks import layer_masks, resize_mask
 from nst_tf.objective import Objective
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -31,6 +30,7 @@ from nst_tf.config import FastTrainConfig
 from nst_tf.errors import UserError
 from nst_tf.fast import data
 from nst_tf.fast.transformer import build_transformer
+from nst_tf.files import check_folder_writable
 from nst_tf.monitor import ProgressPrinter, TensorBoardLogger
 from nst_tf.objective import weighted
 from nst_tf.optimize import StepInfo
@@ -201,14 +201,7 @@ def check_workdir(workdir: Path) -> None:
     """Refuse a --workdir that is a file or cannot be written, before any work."""
     if workdir.exists() and not workdir.is_dir():
         raise UserError(f"--workdir {workdir} is a file; pass a folder (it is created if missing)")
-    existing = workdir
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UserError(f"cannot create --workdir {workdir}: {existing} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write to {existing}; choose a writable --workdir")
-
+    check_folder_writable(workdir, "choose another --workdir")
 
 def _first_replica(batch, strategy):
     values = strategy.experimental_local_results(batch)
