@@ -342,11 +342,28 @@ class ApplyConfig:
                                                 "(white = that model's style; where no mask covers, the photo).",
                                           kind="list")
     feather: float = option(0.02, "Soften the mask edges by a Gaussian of this fraction of the image's longer side.")
+    size: Optional[int] = option(None, "Resize each input so its longer side is this many pixels first (default: "
+                                       "full resolution).", kind="int", unit="px")
+    strength: float = option(1.0, "With --model=arbitrary: how much of the painting's style, 0..1 (the style vector "
+                                  "is mixed with the photo's own, as in Magenta).")
+    style_weights: Optional[tuple] = option(None, "With --model=arbitrary and several --style: mix their style "
+                                                  "vectors with these weights, one per style (default: equal).",
+                                            kind="floats")
+    precision: str = option("auto", "With --model=arbitrary: compute precision; auto measures float32 against "
+                                     "bfloat16 once on CPUs that have it (cached), else as for nst-stylize.",
+                            choices=PRECISIONS)
 
     def __post_init__(self):
         _as_tuples(self, ("style_masks",))
-        _check_strings(self, ("preserve_colors",))
-        _check_numbers(self, positive=("batch_size",), nonnegative=("feather", "blend"))
+        object.__setattr__(self, "style_weights", _floats("style_weights", self.style_weights))
+        _check_strings(self, ("preserve_colors", "precision"))
+        _check_numbers(self, positive=("batch_size",), nonnegative=("feather", "blend", "strength"))
         if not 0.0 <= self.blend <= 1.0:
             raise UserError(f"blend must be between 0 and 1, got {self.blend}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise UserError(f"strength must be between 0 and 1, got {self.strength}")
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8):
+            raise UserError(f"size must be a whole number of at least 8 px, got {self.size!r}")
+        _check_weights("style weights", self.style_weights)
         check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
+        check_choice("precision", self.precision, PRECISIONS)

@@ -190,7 +190,7 @@ def _write_calibration(key: str, entry: dict) -> None:
     try:
         files.write_json(calibration_path(), data)
     except OSError as exc:  # a read-only home must not stop a run
-        log.warning("could not cache the XLA calibration in %s (%s); it will be measured again next time",
+        log.warning("could not cache the calibration in %s (%s); it will be measured again next time",
                     calibration_path(), exc)
 
 
@@ -233,6 +233,34 @@ def decide_jit(option, backbone: str, policy: str, measure: Callable[[bool], flo
     jit = on < off
     faster, slower = (on, off) if jit else (off, on)
     return jit, f"auto: {faster:.3g} vs {slower:.3g} s/step {how}"
+
+
+def decide_policy(name: str, model: str, measure: Callable[[str], float],
+                  recalibrate: bool = False) -> tuple[str, str]:
+    """``(policy, reason)`` for ``precision=name`` of a small network (``model`` names it in the cache).
+
+    ``auto`` takes the device's policy, except on a CPU with native bfloat16, where a network
+    with few channels can run slower in bfloat16 (the casts cost more than the narrower
+    arithmetic saves): there ``measure(policy)`` (seconds per call) times both policies once per
+    device, TF version and model, and the faster is cached; ``recalibrate`` measures again.
+    """
+    check_choice("precision", name, CHOICES)
+    if name != "auto":
+        return name, "chosen"
+    policy, reason = auto_policy()
+    if policy != "mixed_bfloat16" or has_tpu():
+        return policy, f"auto: {reason}"
+    key = calibration_key(model, "precision")
+    entry = None if recalibrate else _read_calibrations().get(key)
+    if not (isinstance(entry, dict) and {"float32_s", "mixed_bfloat16_s"} <= entry.keys()):
+        entry = {"float32_s": round(measure("float32"), 4), "mixed_bfloat16_s": round(measure(policy), 4)}
+        _write_calibration(key, entry)
+        how = "measured now"
+    else:
+        how = "measured earlier"
+    f32, bf16 = entry["float32_s"], entry["mixed_bfloat16_s"]
+    chosen = policy if bf16 < f32 else "float32"
+    return chosen, f"auto: {reason}; {min(f32, bf16) * 1000:.0f} vs {max(f32, bf16) * 1000:.0f} ms/call {how}"
 
 
 # --------------------------------------------------------------------------- TPU

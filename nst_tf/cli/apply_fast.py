@@ -1,5 +1,6 @@
-"""nst-apply: stylise images, folders, globs and animated GIFs with a trained fast network.
+"""nst-apply: stylise images, folders, globs and animated GIFs with a feed-forward network.
 
+    nst-apply --model=arbitrary --style=painting.jpg --input=photo.jpg --output=photo_styled.jpg
     nst-apply --model=runs/starry --input=photos/ --output=stylised/
     nst-apply --model=runs/starry/model.tflite --input=clip.gif --output=clip_starry.gif
 """
@@ -11,14 +12,21 @@ from pathlib import Path
 
 from absl import flags
 
+from nst_tf import images
 from nst_tf.cli import common, config_flags
 from nst_tf.config import ApplyConfig
 from nst_tf.errors import UserError
 
 PROG = "nst-apply"
+ARBITRARY = "arbitrary"
 
-flags.DEFINE_list("model", None, "Training workdir, its saved_model/ folder, or a .tflite file; several (with "
+flags.DEFINE_list("model", None, "arbitrary (the any-style network with the published weights, with --style), a "
+                                 "training workdir, its saved_model/ folder, or a .tflite file; several (with "
                                  "--style_masks) put each style where its mask is white.")
+flags.DEFINE_list("style", None, "With --model=arbitrary: painting images (or .npy style vectors); several are mixed "
+                                 "by --style_weights, or placed by --style_masks.")
+flags.DEFINE_string("save_style_vector", None, "With --model=arbitrary: also write the (mixed) style vector to this "
+                                               ".npy file, to reuse with --style=FILE.npy.")
 flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation.")
 flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise they are refused).")
@@ -38,12 +46,44 @@ def _targets(inputs, output):
             for p in inputs]
 
 
+def _arbitrary_stylizers(config, styles: list, per_region: bool) -> list:
+    """One stylizer per style (for masks), or one with the mixed style vector; styles encoded once."""
+    from nst_tf.arbitrary.stylizer import ArbitraryStylizer, mix_vectors, save_vector
+
+    if not styles:
+        raise UserError("--model=arbitrary needs --style: one or more painting images (or .npy style vectors)")
+    if config.style_weights and len(config.style_weights) != len(styles):
+        raise UserError(f"{len(config.style_weights)} --style_weights for {len(styles)} --style; give one per style")
+    for style in styles:  # refuse a bad style file before building the networks
+        if Path(style).suffix.lower() != ".npy":
+            images.load_image(style)
+    net = ArbitraryStylizer(config.precision)
+    print(net.describe(), flush=True)
+    vectors = [net.style_vector(s) for s in styles]
+    if per_region:
+        return [net.stylizer(v, config.strength) for v in vectors]
+    vector = mix_vectors(vectors, config.style_weights)
+    if FLAGS.save_style_vector:
+        print(f"wrote {save_vector(vector, FLAGS.save_style_vector)} (style vector)", flush=True)
+    return [net.stylizer(vector, config.strength)]
+
+
+def _check_trained_only(config) -> None:
+    """Refuse the any-style options with a trained per-style network (its style is built in)."""
+    given = [name for name, on in (("--style", FLAGS.style), ("--style_weights", config.style_weights),
+                                   ("--strength", config.strength != 1.0),
+                                   ("--save_style_vector", FLAGS.save_style_vector)) if on]
+    if given:
+        raise UserError(f"{', '.join(given)} need --model=arbitrary; a trained network's style is built in "
+                        "(use --blend to weaken it)")
+
+
 def main(argv) -> int:
-    from nst_tf import images
     from nst_tf.fast import apply
 
     if not FLAGS.model:
-        raise UserError("--model is required: a training workdir, a SavedModel folder or a .tflite file")
+        raise UserError("--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or "
+                        "a .tflite file")
     config = config_from_flags()
     inputs = images.expand_paths(common.split_list(FLAGS.input))
     if not inputs:
@@ -53,17 +93,29 @@ def main(argv) -> int:
         images.check_output_path(dst, FLAGS.overwrite)
         images.load_image(src)
     models = common.split_list(FLAGS.model)
+    arbitrary = models == [ARBITRARY]
+    if ARBITRARY in models and not arbitrary:
+        raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
+    styles = common.split_list(FLAGS.style)
+    regions = styles if arbitrary else models
     style_masks = None
-    if len(models) > 1 or config.style_masks:
+    if config.style_masks or (len(models) > 1 and not arbitrary):
         from nst_tf.masks import load_mask
 
-        if not config.style_masks or len(config.style_masks) != len(models):
+        what = "--style" if arbitrary else "--model"
+        if not config.style_masks or len(config.style_masks) != len(regions):
             given = len(config.style_masks or ())
-            raise UserError(f"{given} --style_masks for {len(models)} --model; give one mask per model")
+            raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
         style_masks = [load_mask(m) for m in config.style_masks]
-    stylizers = [apply.load_stylizer(m) for m in models]
+    if arbitrary:
+        stylizers = _arbitrary_stylizers(config, styles, per_region=style_masks is not None)
+    else:
+        _check_trained_only(config)
+        stylizers = [apply.load_stylizer(m) for m in models]
     for src, dst in jobs:
         frames, durations = apply.read_frames(src)
+        if config.size:
+            frames = [images.resize(f, config.size) for f in frames]
         t0 = time.perf_counter()
         outs = [apply.stylize_arrays(s, frames, config.batch_size) for s in stylizers]
         if style_masks is None:
