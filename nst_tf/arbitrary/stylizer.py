@@ -169,6 +169,17 @@ class ArbitraryStylizer:
         """One photo in the style of one painting (paths or arrays)."""
         return self.transfer(content, self.style_vector(style), strength)
 
+    def export(self, directory, tflite: Optional[str] = "float16") -> Path:
+        """Write the SavedModel (``serve``, ``style_vector``, ``transfer`` signatures) to ``directory``
+        and, unless ``tflite`` is None, ``predict.tflite`` and ``transfer.tflite`` beside it
+        (``float16`` or ``int8`` weights). See :mod:`nst_tf.arbitrary.export`."""
+        from nst_tf.arbitrary import export
+
+        directory = export.export_saved_model(self.predictor, self.transfer_model, directory)
+        if tflite:
+            export.export_tflite(directory, directory, tflite)
+        return directory
+
     def stylizer(self, vector: np.ndarray, strength: float = 1.0):
         """A uint8 batch -> uint8 batch callable (the interface of ``nst_tf.fast.apply``)."""
         strength = check_strength(strength)

@@ -79,8 +79,6 @@ def _check_trained_only(config) -> None:
 
 
 def main(argv) -> int:
-    from nst_tf.fast import apply
-
     if not FLAGS.model:
         raise UserError("--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or "
                         "a .tflite file")
@@ -107,10 +105,13 @@ def main(argv) -> int:
             given = len(config.style_masks or ())
             raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
         style_masks = [load_mask(m) for m in config.style_masks]
+    if not arbitrary:
+        _check_trained_only(config)
+    from nst_tf.fast import apply  # imports TensorFlow: after the checks, so mistakes are answered at once
+
     if arbitrary:
         stylizers = _arbitrary_stylizers(config, styles, per_region=style_masks is not None)
     else:
-        _check_trained_only(config)
         stylizers = [apply.load_stylizer(m) for m in models]
     for src, dst in jobs:
         frames, durations = apply.read_frames(src)
