@@ -14,6 +14,10 @@ from typing import Optional
 from nst_tf.errors import UserError
 
 BACKBONES = ("vgg19", "vgg16")
+#: nst-train-fast --arch: the per-style networks (nst_tf.fast.transformer.ARCHS)
+FAST_ARCHS = ("johnson", "johnson_slim", "arbitrary")
+INIT_FROM = ("none", "published")
+TRAIN_LEARNING_RATE, FINE_TUNE_LEARNING_RATE = 1e-3, 1e-5  #: FastTrainConfig.learning_rate defaults
 POOLING = ("max", "avg")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 LOSSES = ("normalized", "tutorial", "keras_example")
@@ -21,6 +25,8 @@ OPTIMIZERS = ("adam", "sgd", "lbfgs")
 PRESERVE_COLORS = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")
 JIT_OPTIONS = ("auto", "on", "off")
+#: nst-apply --jit_compile=auto compiles the any-style network with XLA from this many inputs on
+XLA_MIN_IMAGES = 8
 
 def _as_tuples(obj, names) -> None:
     """Comma-separated strings and lists become tuples of names (frozen dataclasses need the setattr)."""
@@ -293,10 +299,18 @@ class FastTrainConfig:
     (~40k steps), Adam 1e-3; see flags/fast_coco.flags.
     """
 
+    arch: str = option("johnson", "Network: johnson (Johnson et al. 2016: 32/64/128 channels, 5 residual blocks) or "
+                                  "johnson_slim (16/32/64 channels, 3 blocks: several times faster on CPUs and "
+                                  "phones) or arbitrary (the any-style network of Ghiasi et al. 2017: --style is "
+                                  "then a folder of paintings).", choices=FAST_ARCHS)
+    init_from: str = option("none", "Starting weights: none (random) or published (with --arch=arbitrary: "
+                                    "Magenta's, to fine-tune on your paintings).", choices=INIT_FROM)
     image_size: int = option(256, "Training crop side (multiple of 4).", unit="px")
     batch_size: int = option(4, "Photos per step, across all replicas.")
     steps: int = option(40000, "Training steps.")
-    learning_rate: float = option(1e-3, "Adam initial learning rate.")
+    learning_rate: Optional[float] = option(None, "Adam initial learning rate (default 1e-3; 1e-5 when fine-tuning "
+                                                  "from published weights, which larger steps wreck at once).",
+                                            kind="float")
     decay_steps: int = option(10000, "ExponentialDecay (continuous) period.", unit="steps")
     decay_rate: float = option(1.0, "ExponentialDecay factor (1 = constant, as in the paper).")
     content_weight: float = option(1.0, "Weight of the content loss.")
@@ -314,13 +328,21 @@ class FastTrainConfig:
 
     def __post_init__(self):
         _as_tuples(self, ("content_layers", "style_layers"))
-        _check_strings(self, ("backbone", "weights", "precision"))
+        _check_strings(self, ("arch", "init_from", "backbone", "weights", "precision"))
+        if self.learning_rate is None:
+            object.__setattr__(self, "learning_rate", FINE_TUNE_LEARNING_RATE if self.init_from == "published"
+                               else TRAIN_LEARNING_RATE)
         _check_numbers(self, nonnegative=("seed", "steps"))
         _check_numbers(self, positive=("image_size", "batch_size", "learning_rate", "decay_steps", "decay_rate",
                                        "style_scale", "checkpoint_every"),
                        nonnegative=("content_weight", "style_weight", "tv_weight"))
         if self.image_size < 32 or self.image_size % 4:
             raise UserError(f"image_size must be a multiple of 4 and at least 32, got {self.image_size}")
+        check_choice("arch", self.arch, FAST_ARCHS)
+        check_choice("init_from", self.init_from, INIT_FROM)
+        if self.init_from == "published" and self.arch != "arbitrary":
+            raise UserError("init_from=published needs arch=arbitrary (only the any-style network has "
+                            "published weights)")
         check_choice("backbone", self.backbone, BACKBONES)
         check_choice("precision", self.precision, PRECISIONS)
 
@@ -352,9 +374,13 @@ class ApplyConfig:
     precision: str = option("auto", "With --model=arbitrary: compute precision; auto measures float32 against "
                                      "bfloat16 once on CPUs that have it (cached), else as for nst-stylize.",
                             choices=PRECISIONS)
+    jit_compile: str = option("auto", "With --model=arbitrary: XLA-compile the transfer network. It compiles once "
+                                      "per image shape (seconds) and then runs ~30% faster, so auto turns it on "
+                                      f"for runs of at least {XLA_MIN_IMAGES} inputs; on or off.", choices=JIT_OPTIONS)
 
     def __post_init__(self):
         _as_tuples(self, ("style_masks",))
+        object.__setattr__(self, "jit_compile", _jit_option(self.jit_compile))
         object.__setattr__(self, "style_weights", _floats("style_weights", self.style_weights))
         _check_strings(self, ("preserve_colors", "precision"))
         _check_numbers(self, positive=("batch_size",), nonnegative=("feather", "blend", "strength"))

@@ -283,3 +283,83 @@ def test_nst_apply_arbitrary_masks_place_each_style(tmp_path, content_path, styl
     assert np.abs(ab[:, : w // 2 - 2] - a[:, : w // 2 - 2]).max() < 2 / 255
     assert np.abs(ab[:, w // 2 + 2:] - b[:, w // 2 + 2:]).max() < 2 / 255
     assert np.abs(a - b).mean() > 0.02  # the two styles differ, so the check means something
+
+
+# ---------------------------------------------------------------------------------- training
+
+
+def _train_config(**changes):
+    from nst_tf.config import FastTrainConfig
+
+    base = dict(arch="arbitrary", init_from="published", image_size=32, batch_size=2, steps=2, checkpoint_every=1,
+                backbone="vgg16", weights="hed", precision="float32")
+    return FastTrainConfig(**{**base, **changes})
+
+
+def test_fine_tuning_starts_from_published_resumes_exactly_and_exports(net, photo, painting, photo_dir,
+                                                                       tmp_path):
+    from nst_tf.arbitrary import ArbitraryStylizer
+    from nst_tf.arbitrary.train import ArbitraryTrainer
+    from nst_tf.fast import train
+
+    paintings = tmp_path / "paintings"
+    paintings.mkdir()
+    for i in range(3):
+        images.save_image(np.roll(painting, 20 * i, axis=1), paintings / f"p{i}.png")
+    cfg = _train_config()
+    assert cfg.learning_rate == 1e-5  # fine-tuning default: 1e-3 wrecks the published weights in a few steps
+    straight = train.train(cfg, paintings, photo_dir, tmp_path / "a", verbose=False)
+    assert isinstance(straight, ArbitraryTrainer)
+    train.train(cfg.replace(steps=1), paintings, photo_dir, tmp_path / "b", verbose=False)
+    resumed = train.train(cfg, paintings, photo_dir, tmp_path / "b", verbose=False)  # as if stopped at step 1
+    for a, b in zip(straight.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same optimizer state and the same photos and paintings
+    # It started from the published weights and stayed near them ...
+    v = net.style_vector(painting)
+    ref = net.transfer(photo, v)
+    folder = straight.export_weights()
+    tuned = ArbitraryStylizer("float32", weights_source=tmp_path / "a")
+    out = tuned.transfer(photo, tuned.style_vector(painting))
+    assert 0 < np.abs(out - ref).mean() < 0.05
+    # ... and the exported weights are the trained ones.
+    from nst_tf.arbitrary.networks import STYLE_SIZE
+    from nst_tf.arbitrary.stylizer import _style_input
+
+    direct = straight.transfer([tf.constant(photo[None]), straight.predictor(_style_input(painting, STYLE_SIZE)[None])])
+    direct = direct.numpy()[0]
+    np.testing.assert_allclose(out, direct, atol=1e-4)
+    assert {p.name for p in folder.iterdir()} == {"predict.weights.h5", "transfer.weights.h5"}
+
+
+def test_training_from_scratch_lowers_the_loss(photo_dir, style_path, tmp_path):
+    from nst_tf.fast import train
+
+    seen = []
+    cfg = _train_config(init_from="none", steps=12, checkpoint_every=100)  # default 1e-3 (1e-2 diverges here)
+    train.train(cfg, style_path, photo_dir, tmp_path, verbose=False, callbacks=[lambda s, t: seen.append(t["total"])])
+    assert len(seen) == 12 and np.all(np.isfinite(seen))
+    assert np.mean(seen[-3:]) < np.mean(seen[:3])
+
+
+def test_nst_train_fast_arbitrary_then_apply(tmp_path, photo_dir, style_path, content_path):
+    work = tmp_path / "run"
+    r = run_cli(f"--style={style_path}", f"--data_dir={photo_dir}", f"--workdir={work}", "--arch=arbitrary",
+                "--init_from=published", "--steps=2", "--image_size=32", "--batch_size=2", "--backbone=vgg16",
+                "--weights=hed", "--precision=float32", "--noexport", module="nst_tf.cli.train_fast")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert (work / "arch.txt").read_text() == "arbitrary"
+    out = tmp_path / "out.png"
+    r = run_cli(f"--model={work}", f"--style={style_path}", f"--input={content_path}", f"--output={out}",
+                "--size=48", "--precision=float32", module="nst_tf.cli.apply_fast")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert images.load_image(out).shape[:2] == (32, 48)  # from the latest checkpoint (no export)
+    r = run_cli(f"--model={work}", f"--input={content_path}", f"--output={tmp_path / 'x.png'}",
+                module="nst_tf.cli.apply_fast")
+    assert "needs --style" in one_line_error(r, "nst-apply")
+    r = run_cli(f"--style={style_path}", f"--data_dir={photo_dir}", f"--workdir={tmp_path / 'w'}",
+                "--init_from=published", module="nst_tf.cli.train_fast")
+    assert "init_from=published needs arch=arbitrary" in one_line_error(r, "nst-train-fast")
+    (tmp_path / "empty").mkdir()
+    r = run_cli(f"--style={tmp_path / 'empty'}", f"--data_dir={photo_dir}", f"--workdir={tmp_path / 'w'}",
+                "--arch=arbitrary", module="nst_tf.cli.train_fast")
+    assert "point --style at a folder of paintings" in one_line_error(r, "nst-train-fast")

@@ -7,7 +7,8 @@ import tensorflow as tf
 from nst_tf.config import FastTrainConfig
 from nst_tf.errors import UserError
 from nst_tf.fast import data, export, train
-from nst_tf.fast.transformer import build_transformer, stylize_images
+from nst_tf.fast.transformer import (ARCHS, NarrowOutputConv, ReflectionPad, UpsampleConv, arch_of,
+                                     build_transformer, stylize_images)
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +24,55 @@ def test_transformer_any_size_and_range():
         out = stylize_images(model, tf.random.uniform((2, h, w, 3)))
         assert out.shape == (2, h, w, 3) and out.dtype == tf.float32
         assert float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 1.0
+
+
+def test_fast_layers_are_exact_rewrites():
+    # UpsampleConv == nearest x2, reflect pad 1, 3x3 conv; NarrowOutputConv == the plain conv.
+    import keras
+
+    x = tf.random.uniform((2, 7, 10, 5), seed=1)
+    fast = UpsampleConv(4)
+    got = fast(x)
+    plain = keras.layers.Conv2D(4, 3, use_bias=False)
+    plain.build((None, None, None, 5))
+    plain.kernel.assign(fast.kernel)
+    want = plain(ReflectionPad(1)(keras.layers.UpSampling2D(2)(x)))
+    assert got.shape == (2, 14, 20, 4)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-5)
+    narrow = NarrowOutputConv(3, 9)
+    y = tf.random.uniform((1, 20, 24, 6), seed=2)
+    got = narrow(y)
+    plain = keras.layers.Conv2D(3, 9)
+    plain.build(y.shape)
+    plain.set_weights(narrow.get_weights())
+    np.testing.assert_allclose(got.numpy(), plain(y).numpy(), atol=1e-5)
+
+
+def test_slim_transformer():
+    from nst_tf.config import FAST_ARCHS
+
+    assert set(FAST_ARCHS) == set(ARCHS) | {"arbitrary"}  # the any-style network lives in nst_tf.arbitrary
+    slim = build_transformer("johnson_slim")
+    assert arch_of(slim) == "johnson_slim" and arch_of(build_transformer()) == "johnson"
+    assert slim.count_params() < 0.2 * build_transformer().count_params()
+    for h, w in ((32, 32), (30, 45), (17, 9)):
+        out = stylize_images(slim, tf.random.uniform((2, h, w, 3)))
+        assert out.shape == (2, h, w, 3)
+        assert float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 1.0
+
+
+def test_slim_trains_resumes_and_applies(photo_dir, tiny_config, style_path, tmp_path):
+    from nst_tf.fast import apply
+
+    cfg = tiny_config.replace(arch="johnson_slim", steps=2)
+    trainer = train.train(cfg, style_path, photo_dir, tmp_path, verbose=False)
+    assert (tmp_path / "arch.txt").read_text() == "johnson_slim"
+    with pytest.raises(UserError, match="holds a --arch=johnson_slim network; pass --arch=johnson_slim"):
+        train.Trainer(tiny_config, style_path, tmp_path)
+    batch = (np.random.default_rng(0).uniform(size=(1, 20, 28, 3)) * 255).astype(np.uint8)
+    expected = np.round(stylize_images(trainer.model, batch / 255.0).numpy() * 255)
+    got = apply.load_stylizer(tmp_path)(batch)  # from the latest checkpoint, rebuilt as johnson_slim
+    assert np.abs(got.astype(np.int32) - expected).max() <= 1
 
 
 def test_data_pipeline_skips_junk(photo_dir, caplog):
@@ -92,8 +142,9 @@ def test_mixed_precision_model_exports_in_float32(tmp_path):
     assert np.abs(export.load_tflite(lite)(batch).astype(np.int32) - expected).max() <= 2
 
 
-def test_exports_match_keras(tmp_path):
-    model = build_transformer()
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_exports_match_keras(tmp_path, arch):
+    model = build_transformer(arch)
     batch = (np.random.default_rng(0).uniform(size=(2, 36, 52, 3)) * 255).astype(np.uint8)
     expected = np.round(stylize_images(model, batch.astype(np.float32) / 255).numpy() * 255).astype(np.int32)
     saved = export.export_saved_model(model, tmp_path / "saved")

@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from nst_tf.fast.transformer import ReflectionPad, _pin_channels
+from nst_tf.fast.transformer import NarrowOutputConv, ReflectionPad, UpsampleConv, _pin_channels
 
 STYLE_DIM = 100
 #: MobileNetV2 inverted-residual blocks: (expansion, output channels, stride) per block.
@@ -112,11 +112,12 @@ class ConditionalInstanceNorm(layers.Layer):
 
 def _conv(x, filters, kernel, name, stride=1, use_bias=False):
     x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
-    return layers.Conv2D(filters, kernel, strides=stride, padding="valid", use_bias=use_bias, name=name)(x)
+    cls = NarrowOutputConv if filters < 8 else layers.Conv2D
+    return cls(filters, kernel, strides=stride, padding="valid", use_bias=use_bias, name=name)(x)
 
 
-def _styled_conv(x, vector, filters, kernel, name, activation="relu"):
-    x = _conv(x, filters, kernel, name)
+def _styled_conv(x, vector, filters, kernel, name, activation="relu", upsample=False):
+    x = UpsampleConv(filters, name=name)(x) if upsample else _conv(x, filters, kernel, name)
     x = ConditionalInstanceNorm(filters, name=f"{name}_stylenorm")([x, vector])
     if activation == "relu":
         x = layers.ReLU(name=f"{name}_relu")(x)
@@ -142,8 +143,7 @@ def build_style_transfer(name: str = "style_transfer") -> keras.Model:
         y = _styled_conv(y, vector, wide, 3, f"residual_residual{i}_conv2", activation=None)
         x = layers.Add(name=f"residual_residual{i}_add")([x, y])
     for i, filters in enumerate((middle, narrow), start=1):
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"expand_conv{i}_upsample")(x)
-        x = _styled_conv(x, vector, filters, 3, f"expand_conv{i}_conv")
+        x = _styled_conv(x, vector, filters, 3, f"expand_conv{i}_conv", upsample=True)
     outputs = _styled_conv(x, vector, 3, 9, "expand_conv3_conv", activation="sigmoid")
     return keras.Model([content, vector], outputs, name=name)
 

@@ -93,7 +93,9 @@ class ArbitraryStylizer:
     ``predict.weights.h5`` and ``transfer.weights.h5`` (for instance a training workdir's export).
     """
 
-    def __init__(self, precision_name: str = "auto", weights_source: str = "published", recalibrate: bool = False):
+    def __init__(self, precision_name: str = "auto", weights_source: str = "published", recalibrate: bool = False,
+                 jit_compile: bool = False):
+        self.jit_compile = bool(jit_compile)
         predictor, transfer = _build("float32")
         if weights_source == "published":
             weights.load_published(predictor, transfer)
@@ -110,13 +112,14 @@ class ArbitraryStylizer:
         spec = tf.TensorSpec([None, None, None, 3], tf.float32)
         self._predict = tf.function(lambda x: predictor(x, training=False), input_signature=[spec])
         self._transfer = tf.function(lambda x, v: networks.transfer_images(transfer, x, v),
-                                     input_signature=[spec, tf.TensorSpec([None, networks.STYLE_DIM], tf.float32)])
+                                     jit_compile=self.jit_compile, reduce_retracing=True, input_signature=[spec, tf.TensorSpec([None, networks.STYLE_DIM], tf.float32)])
 
     def _seconds_per_call(self, policy: str) -> float:
         """Style encoding plus transfer of a 256 px photo under ``policy`` (best of 3, after a warm-up)."""
         import time
 
         probe = ArbitraryStylizer.__new__(ArbitraryStylizer)
+        probe.jit_compile = False
         probe._set_models(*(_build(policy, like=(self.predictor, self.transfer_model))
                             if policy != "float32" else (self.predictor, self.transfer_model)))
         image = np.random.default_rng(0).uniform(size=(1, 256, 256, 3)).astype(np.float32)
@@ -129,7 +132,8 @@ class ArbitraryStylizer:
         return min(times[1:])
 
     def describe(self) -> str:
-        return f"any-style network (Ghiasi et al. 2017), {self.policy} ({self.policy_reason})"
+        xla = "XLA on (compiles once per image shape)" if self.jit_compile else "XLA off"
+        return f"any-style network (Ghiasi et al. 2017), {self.policy} ({self.policy_reason}), {xla}"
 
     # ----------------------------------------------------------------- style vectors
 
@@ -202,7 +206,16 @@ def _build(policy: str, like=None) -> tuple:
 
 
 def load_weights_folder(predictor: keras.Model, transfer: keras.Model, folder) -> None:
+    """Weights from a folder with ``predict.weights.h5`` and ``transfer.weights.h5``, or from a
+    workdir of ``nst-train-fast --arch=arbitrary`` (its exported weights, else its latest checkpoint)."""
     folder = Path(folder)
+    if (folder / "weights").is_dir():
+        folder = folder / "weights"
+    elif (folder / "checkpoints").is_dir() and not (folder / "predict.weights.h5").is_file():
+        from nst_tf.arbitrary.train import restore_latest
+
+        if restore_latest(predictor, transfer, folder):
+            return
     paths = {"predict": folder / "predict.weights.h5", "transfer": folder / "transfer.weights.h5"}
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:

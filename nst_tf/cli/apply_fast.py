@@ -14,14 +14,16 @@ from absl import flags
 
 from nst_tf import images
 from nst_tf.cli import common, config_flags
-from nst_tf.config import ApplyConfig
+from nst_tf.config import XLA_MIN_IMAGES, ApplyConfig
+from nst_tf.fast import workdir_arch
 from nst_tf.errors import UserError
 
 PROG = "nst-apply"
 ARBITRARY = "arbitrary"
 
 flags.DEFINE_list("model", None, "arbitrary (the any-style network with the published weights, with --style), a "
-                                 "training workdir, its saved_model/ folder, or a .tflite file; several (with "
+                                 "training workdir (of --arch=arbitrary too: then with --style), its saved_model/ folder, or a "
+                                 ".tflite file; several (with "
                                  "--style_masks) put each style where its mask is white.")
 flags.DEFINE_list("style", None, "With --model=arbitrary: painting images (or .npy style vectors); several are mixed "
                                  "by --style_weights, or placed by --style_masks.")
@@ -46,18 +48,20 @@ def _targets(inputs, output):
             for p in inputs]
 
 
-def _arbitrary_stylizers(config, styles: list, per_region: bool) -> list:
+def _arbitrary_stylizers(config, styles: list, per_region: bool, n_inputs: int, weights_source: str) -> list:
     """One stylizer per style (for masks), or one with the mixed style vector; styles encoded once."""
     from nst_tf.arbitrary.stylizer import ArbitraryStylizer, mix_vectors, save_vector
 
     if not styles:
-        raise UserError("--model=arbitrary needs --style: one or more painting images (or .npy style vectors)")
+        raise UserError("an any-style --model (arbitrary, or a workdir of nst-train-fast --arch=arbitrary) needs "
+                        "--style: one or more painting images (or .npy style vectors)")
     if config.style_weights and len(config.style_weights) != len(styles):
         raise UserError(f"{len(config.style_weights)} --style_weights for {len(styles)} --style; give one per style")
     for style in styles:  # refuse a bad style file before building the networks
         if Path(style).suffix.lower() != ".npy":
             images.load_image(style)
-    net = ArbitraryStylizer(config.precision)
+    xla = config.jit_compile == "on" or (config.jit_compile == "auto" and n_inputs >= XLA_MIN_IMAGES)
+    net = ArbitraryStylizer(config.precision, weights_source=weights_source, jit_compile=xla)
     print(net.describe(), flush=True)
     vectors = [net.style_vector(s) for s in styles]
     if per_region:
@@ -72,7 +76,8 @@ def _check_trained_only(config) -> None:
     """Refuse the any-style options with a trained per-style network (its style is built in)."""
     given = [name for name, on in (("--style", FLAGS.style), ("--style_weights", config.style_weights),
                                    ("--strength", config.strength != 1.0),
-                                   ("--save_style_vector", FLAGS.save_style_vector)) if on]
+                                   ("--save_style_vector", FLAGS.save_style_vector),
+                                   ("--jit_compile", config.jit_compile != "auto")) if on]
     if given:
         raise UserError(f"{', '.join(given)} need --model=arbitrary; a trained network's style is built in "
                         "(use --blend to weaken it)")
@@ -91,7 +96,8 @@ def main(argv) -> int:
         images.check_output_path(dst, FLAGS.overwrite)
         images.load_image(src)
     models = common.split_list(FLAGS.model)
-    arbitrary = models == [ARBITRARY]
+    trained_any_style = len(models) == 1 and workdir_arch(models[0]) == ARBITRARY  # nst-train-fast --arch=arbitrary
+    arbitrary = models == [ARBITRARY] or trained_any_style
     if ARBITRARY in models and not arbitrary:
         raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
     styles = common.split_list(FLAGS.style)
@@ -110,7 +116,9 @@ def main(argv) -> int:
     from nst_tf.fast import apply  # imports TensorFlow: after the checks, so mistakes are answered at once
 
     if arbitrary:
-        stylizers = _arbitrary_stylizers(config, styles, per_region=style_masks is not None)
+        stylizers = _arbitrary_stylizers(config, styles, per_region=style_masks is not None,
+                                         n_inputs=len(jobs),
+                                         weights_source=models[0] if trained_any_style else "published")
     else:
         stylizers = [apply.load_stylizer(m) for m in models]
     for src, dst in jobs:

@@ -18,7 +18,7 @@ from nst_tf.errors import UserError
 
 PROG = "nst-train-fast"
 
-flags.DEFINE_string("style", None, "The style image.")
+flags.DEFINE_string("style", None, "The style image (with --arch=arbitrary: a folder of paintings, or one).")
 flags.DEFINE_string("data_dir", None, "Folder of training photos (searched recursively).")
 flags.DEFINE_string("workdir", None, "Checkpoints, logs and exports go here; reuse it to resume.")
 flags.DEFINE_bool("export", True, "Export SavedModel and TFLite at the end.")
@@ -33,14 +33,19 @@ def main(argv) -> int:
 
     from nst_tf import images
     from nst_tf.fast import data, export
-    from nst_tf.fast.train import Trainer, check_workdir
+    from nst_tf.fast.train import check_workdir, make_trainer
 
     for name in ("style", "data_dir", "workdir"):
         if not getattr(FLAGS, name):
             raise UserError(f"--{name} is required")
     config = config_from_flags()
     check_workdir(Path(FLAGS.workdir))
-    images.load_image(FLAGS.style)
+    if config.arch == "arbitrary":
+        from nst_tf.arbitrary.train import style_paths
+
+        style_paths(FLAGS.style)
+    else:
+        images.load_image(FLAGS.style)
     data.list_images(FLAGS.data_dir)  # fail now on an empty or missing folder
     workdir = Path(FLAGS.workdir)
     strategy = None
@@ -48,9 +53,15 @@ def main(argv) -> int:
         from nst_tf import precision
 
         strategy = precision.connect_tpu(FLAGS.tpu)
-    trainer = Trainer(config, FLAGS.style, workdir, strategy=strategy)
+    trainer = make_trainer(config, FLAGS.style, workdir, strategy=strategy)
     trainer.fit(FLAGS.data_dir)
-    if FLAGS.export:
+    if FLAGS.export and config.arch == "arbitrary":
+        from nst_tf.arbitrary import ArbitraryStylizer
+
+        folder = trainer.export_weights()
+        saved = ArbitraryStylizer("float32", weights_source=folder).export(workdir / "saved_model")
+        print(f"exported {folder} and {saved} (with predict.tflite, transfer.tflite)", flush=True)
+    elif FLAGS.export:
         saved = export.export_saved_model(trainer.model, workdir / "saved_model")
         lite = export.export_tflite(saved, workdir / "model.tflite")
         half = export.export_tflite(saved, workdir / "model_fp16.tflite", float16_weights=True)

@@ -27,9 +27,13 @@ def load_stylizer(path) -> Stylizer:
         return export.load_saved_model(p / "saved_model")
     latest = tf.train.latest_checkpoint(str(p / "checkpoints")) if (p / "checkpoints").is_dir() else None
     if latest:
-        from nst_tf.fast.transformer import build_transformer, stylize_images
+        from nst_tf.fast import workdir_arch
+        from nst_tf.fast.transformer import ARCHS, build_transformer, stylize_images
 
-        model = build_transformer()
+        arch = workdir_arch(p)
+        if arch not in ARCHS:
+            raise UserError(f"{p / 'arch.txt'} names an unknown network {arch!r}; expected one of {', '.join(ARCHS)}")
+        model = build_transformer(arch)
         tf.train.Checkpoint(model=model).restore(latest).expect_partial()
 
         def run(batch: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from nst_tf import precision
 from nst_tf.errors import UserError
-from nst_tf.fast.transformer import build_transformer, stylize_images
+from nst_tf.fast.transformer import arch_of, build_transformer, stylize_images
 from nst_tf.files import atomic_write
 
 SIGNATURE = "serve"
@@ -32,7 +32,7 @@ def _float32_copy(model: keras.Model) -> keras.Model:
     if model.dtype_policy.compute_dtype == "float32":
         return model
     with precision.policy_scope("float32"):
-        copy = build_transformer(name=model.name)
+        copy = build_transformer(arch_of(model), name=model.name)
     copy.set_weights(model.get_weights())
     return copy
 

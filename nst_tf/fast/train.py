@@ -28,9 +28,9 @@ import tensorflow as tf
 from nst_tf import backbones, images, losses, precision
 from nst_tf.config import FastTrainConfig
 from nst_tf.errors import UserError
-from nst_tf.fast import data
+from nst_tf.fast import ARCH_FILE, data, workdir_arch
 from nst_tf.fast.transformer import build_transformer
-from nst_tf.files import check_folder_writable
+from nst_tf.files import atomic_write, check_folder_writable
 from nst_tf.monitor import ProgressPrinter, TensorBoardLogger
 from nst_tf.objective import weighted
 from nst_tf.optimize import StepInfo
@@ -51,7 +51,7 @@ def choose_strategy() -> tf.distribute.Strategy:
 class PerceptualLoss:
     """Content + style + TV loss of stylised batches (float32), style Grams computed once."""
 
-    def __init__(self, config: FastTrainConfig, style: np.ndarray, policy: str):
+    def __init__(self, config: FastTrainConfig, style: Optional[np.ndarray], policy: str):
         self.config = config
         self.extractor = backbones.build_extractor(
             tuple(config.content_layers) + tuple(config.style_layers),
@@ -59,19 +59,25 @@ class PerceptualLoss:
         )
         self.content_layers = backbones.resolve_layers(config.content_layers, self.extractor.backbone)
         self.style_layers = backbones.resolve_layers(config.style_layers, self.extractor.backbone)
-        feats = self.extractor(tf.constant(style[None]))
-        self.style_grams = {n: losses.gram_matrix(feats[n]) for n in self.style_layers}
+        self.style_grams = self.grams(tf.constant(style[None])) if style is not None else None
 
-    def __call__(self, stylised: tf.Tensor, photos: tf.Tensor) -> dict:
+    def grams(self, styles: tf.Tensor) -> dict:
+        """Gram matrices of a batch of style images at the style layers (float32, no gradient)."""
+        feats = self.extractor(styles)
+        return {n: tf.stop_gradient(losses.gram_matrix(feats[n])) for n in self.style_layers}
+
+    def __call__(self, stylised: tf.Tensor, photos: tf.Tensor, style_grams: Optional[dict] = None) -> dict:
+        """Losses of a stylised batch; ``style_grams`` (one per image) default to the fixed style's."""
         c = self.config
         out = self.extractor(stylised)
         ref = self.extractor(photos)
         batch = tf.shape(stylised)[0]
+        if style_grams is None:
+            style_grams = {n: tf.repeat(g, batch, axis=0) for n, g in self.style_grams.items()}
         content = tf.add_n([losses.content_loss(out[n], tf.stop_gradient(ref[n])) for n in self.content_layers])
         content = content / float(len(self.content_layers))
-        style = tf.add_n([
-            losses.style_loss(out[n], tf.repeat(self.style_grams[n], batch, axis=0)) for n in self.style_layers
-        ]) / float(len(self.style_layers))
+        style = tf.add_n([losses.style_loss(out[n], style_grams[n]) for n in self.style_layers])
+        style = style / float(len(self.style_layers))
         tv = losses.total_variation_loss(stylised)
         return weighted((c.content_weight, c.style_weight, c.tv_weight), content, style, tv)
 
@@ -88,14 +94,18 @@ class Trainer:
         self.config = config
         self.workdir = Path(workdir)
         check_workdir(self.workdir)
+        stored = workdir_arch(self.workdir)
+        if stored is not None and stored != config.arch:
+            raise UserError(f"{self.workdir} holds a --arch={stored} network; pass --arch={stored} to resume it, "
+                            "or choose another --workdir")
         self.strategy = strategy or choose_strategy()
         self.policy = precision.resolve(config.precision)
-        style_img = _load_style(style, config)
+        self._prepare(style)
         keras.utils.set_random_seed(config.seed)  # same initial weights for the same seed (seeds numpy/TF too)
         with self.strategy.scope():
             with precision.policy_scope(self.policy):
-                self.model = build_transformer()
-            self.loss = PerceptualLoss(config, style_img, self.policy)
+                self.model = self._build_model()
+            self.loss = self._build_loss()
             self.schedule = schedule = keras.optimizers.schedules.ExponentialDecay(
                 config.learning_rate, decay_steps=config.decay_steps, decay_rate=config.decay_rate)
             self.optimizer = precision.wrap_optimizer(keras.optimizers.Adam(schedule), self.policy)
@@ -105,7 +115,34 @@ class Trainer:
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.workdir / "checkpoints"), max_to_keep=3)
         self._restore_latest_good()
+        if stored is None:
+            atomic_write(self.workdir / ARCH_FILE, lambda fh: fh.write(config.arch.encode()))
         self._train_step = None
+
+    # ------------------------------------------------------------ what a kind of network changes
+
+    def _prepare(self, style) -> None:
+        """Read the style input before anything is built (per-style: one image, its Grams fixed)."""
+        self.style_image = _load_style(style, self.config)
+
+    def _build_model(self) -> keras.Model:
+        return build_transformer(self.config.arch)
+
+    def _build_loss(self) -> "PerceptualLoss":
+        return PerceptualLoss(self.config, self.style_image, self.policy)
+
+    def _forward(self, batch, training: bool) -> tuple:
+        """(stylised images, the photos whose content they keep, their style Grams or None for the
+        fixed style's) for one batch."""
+        return self.model(batch, training=training), batch, None
+
+    def _dataset(self, data_dir, start_step: int) -> tuple:
+        """(dataset of batches resuming after ``start_step``, number of photos)."""
+        c = self.config
+        paths = data.list_images(data_dir)
+        return data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step), len(paths)
+
+    # ------------------------------------------------------------------------------------------
 
     def _restore_latest_good(self) -> None:
         """Resume from the newest checkpoint that reads back whole; a damaged one (truncated index or
@@ -129,8 +166,8 @@ class Trainer:
 
         def replica_step(photos):
             with tf.GradientTape() as tape:
-                stylised = self.model(photos, training=True)
-                terms = self.loss(stylised, photos)
+                stylised, content, grams = self._forward(photos, training=True)
+                terms = self.loss(stylised, content, grams)
                 loss = terms["total"] / replicas
                 if self.scaled:
                     loss = self.optimizer.scale_loss(loss)
@@ -146,8 +183,11 @@ class Trainer:
 
         return train_step
 
-    def _sample(self, photos) -> np.ndarray:
-        return _sample_image(self.model, photos, self.strategy)
+    def _sample(self, batch) -> np.ndarray:
+        """The network's output for the first photo of a (distributed) batch, H x W x 3 float32."""
+        first = tf.nest.map_structure(lambda t: t[:1], _first_replica(batch, self.strategy))
+        out = self._forward(first, training=False)[0]
+        return np.asarray(tf.cast(out[0], tf.float32))
 
     def save(self) -> str:
         return self.manager.save(checkpoint_number=int(self.step.numpy()))
@@ -159,15 +199,14 @@ class Trainer:
         if start_step >= c.steps:
             log.warning("already trained %d of %d steps in %s", start_step, c.steps, self.workdir)
             return {}
-        paths = data.list_images(data_dir)
-        ds = data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step)
+        ds, n_photos = self._dataset(data_dir, start_step)
         batches = iter(self.strategy.experimental_distribute_dataset(ds))
         self._train_step = self._train_step or self._build_step()
         watchers = ([ProgressPrinter()] if verbose else []) + (
             [TensorBoardLogger(self.workdir / "logs", image_every=c.checkpoint_every, step_from_info=True)]
             if _has_tensorboard() else [])
         log.info("training %d px x %d, steps %d..%d, %d photos, %s, %d replica(s)", c.image_size, c.batch_size,
-                 start_step + 1, c.steps, len(paths), self.loss.extractor.describe(),
+                 start_step + 1, c.steps, n_photos, self.loss.extractor.describe(),
                  self.strategy.num_replicas_in_sync)
         t0, terms = time.perf_counter(), {}
         try:
@@ -204,14 +243,8 @@ def check_workdir(workdir: Path) -> None:
     check_folder_writable(workdir, "choose another --workdir")
 
 def _first_replica(batch, strategy):
-    values = strategy.experimental_local_results(batch)
-    return values[0]
-
-
-def _sample_image(model, photos, strategy) -> np.ndarray:
-    """The network's output for the first photo of a (distributed) batch, H x W x 3 float32."""
-    out = model(_first_replica(photos, strategy)[:1], training=False)
-    return np.asarray(tf.cast(out[0], tf.float32))
+    """The first replica's part of a (possibly nested) distributed batch."""
+    return tf.nest.map_structure(lambda v: strategy.experimental_local_results(v)[0], batch)
 
 
 def _has_tensorboard() -> bool:
@@ -220,9 +253,20 @@ def _has_tensorboard() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
 
 
+def make_trainer(config: FastTrainConfig, style, workdir,
+                 strategy: Optional[tf.distribute.Strategy] = None) -> Trainer:
+    """The trainer for ``config.arch``: a per-style network, or the any-style one
+    (:class:`nst_tf.arbitrary.train.ArbitraryTrainer`, ``style`` a folder of paintings)."""
+    if config.arch == "arbitrary":
+        from nst_tf.arbitrary.train import ArbitraryTrainer
+
+        return ArbitraryTrainer(config, style, workdir, strategy)
+    return Trainer(config, style, workdir, strategy)
+
+
 def train(config: FastTrainConfig, style, data_dir, workdir, *, verbose: bool = True,
           callbacks: Sequence[Callable[[int, dict], None]] = ()) -> Trainer:
-    """Train (or resume) a style network in ``workdir``; returns the :class:`Trainer`."""
-    trainer = Trainer(config, style, workdir)
+    """Train (or resume) a style network in ``workdir``; returns the trainer."""
+    trainer = make_trainer(config, style, workdir)
     trainer.fit(data_dir, callbacks=callbacks, verbose=verbose)
     return trainer

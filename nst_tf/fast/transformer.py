@@ -8,6 +8,12 @@ nearest-neighbour resize followed by a convolution instead of transposed convolu
 which avoids checkerboard artefacts (Odena et al. 2016). Convolutions use reflection
 padding, so borders do not darken.
 
+``johnson_slim`` is our narrower variant for CPUs and phones: half the channels (16/32/64) and
+3 residual blocks, with the upsampling convolutions computed at the low resolution
+(:class:`UpsampleConv`) and the output conv padded to 8 filters (:class:`NarrowOutputConv`);
+both are exact rewrites of the plain layers, which the full network keeps so that existing
+checkpoints load.
+
 Input: RGB in [0, 1], any height and width (:func:`stylize_images` pads to a multiple of 4 and
 crops back); output: RGB in [0, 1] (sigmoid), float32 whatever the compute policy.
 """
@@ -47,9 +53,63 @@ def _pin_channels(x, channels: int):
     return tf.reshape(x, tf.stack([s[0], s[1], s[2], channels]))
 
 
-def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True):
+class UpsampleConv(layers.Conv2D):
+    """x2 nearest-neighbour upsampling, reflect padding and a 3x3 conv, computed at the low resolution.
+
+    The same 3x3 kernel (so weights, import and training are those of a plain ``Conv2D``); each of
+    the four output phases is a 3x3 conv of the input edge-padded by one pixel, with taps that sum
+    the original taps falling on the same input pixel, and ``depth_to_space`` interleaves them.
+    Reflect-padding the upsampled image equals upsampling the edge-padded one, so the result is
+    exact, without building the upsampled tensor (measured 20 -> 12 ms for 16 -> 8 channels at
+    512 px output on a 2-core AVX2 CPU).
+    """
+
+    def __init__(self, filters, **kwargs):
+        kwargs.setdefault("use_bias", False)
+        super().__init__(filters, 3, padding="valid", **kwargs)
+
+    def _phase_kernel(self):
+        k = ops.cast(self.kernel, self.compute_dtype)
+        # rows (or columns) of the edge-padded input that each phase reads, and the taps on them
+        taps = {0: lambda t: [t[0], t[1] + t[2], ops.zeros_like(t[0])],
+                1: lambda t: [ops.zeros_like(t[0]), t[0] + t[1], t[2]]}
+        phases = []
+        for a in (0, 1):
+            rows = ops.stack(taps[a]([k[0], k[1], k[2]]), axis=0)
+            for b in (0, 1):
+                phases.append(ops.stack(taps[b]([rows[:, 0], rows[:, 1], rows[:, 2]]), axis=1))
+        return ops.concatenate(phases, axis=-1)  # [3, 3, in, 4 * out], phases ordered (row, column)
+
+    def call(self, x):
+        p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        p = _pin_channels(p, x.shape[-1])
+        y = tf.nn.conv2d(p, self._phase_kernel(), 1, "VALID")
+        return tf.nn.depth_to_space(y, 2)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
+
+
+class NarrowOutputConv(layers.Conv2D):
+    """A conv with few output channels computed with them padded to 8 by zero filters, then sliced.
+
+    CPU conv kernels are vectorised over output channels; for the 9x9 conv to RGB this measured
+    59 -> 40 ms at 512 px on a 2-core AVX2 CPU. Same weights as a plain ``Conv2D``; exact.
+    """
+
+    def call(self, x):
+        k = ops.cast(self.kernel, self.compute_dtype)
+        pad = (-self.filters) % 8
+        k = ops.concatenate([k, ops.zeros(k.shape[:3] + (pad,), k.dtype)], axis=-1) if pad else k
+        y = tf.nn.conv2d(x, k, self.strides, "VALID")[..., : self.filters]
+        return y + ops.cast(self.bias, self.compute_dtype) if self.use_bias else y
+
+
+def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True, narrow_output=False):
     x = ReflectionPad(kernel // 2, name=f"{name}_pad")(x)
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="valid", name=name)(x)
+    x = (NarrowOutputConv if narrow_output else layers.Conv2D)(filters, kernel, strides=stride, padding="valid",
+                                                               name=name)(x)
     if norm:
         x = layers.GroupNormalization(groups=-1, epsilon=1e-3, name=f"{name}_in")(x)  # instance norm
     if relu:
@@ -57,22 +117,42 @@ def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True):
     return x
 
 
-def build_transformer(name: str = "transformer") -> keras.Model:
+#: Architectures: (channels of the 9x9 conv and the two stride-2 convs, residual blocks, fast layers).
+ARCHS = {"johnson": ((32, 64, 128), 5, False), "johnson_slim": ((16, 32, 64), 3, True)}
+
+
+def build_transformer(arch: str = "johnson", name: str = "transformer") -> keras.Model:
     """The network; build it inside ``nst_tf.precision.policy_scope`` for mixed precision."""
+    (narrow, middle, wide), blocks, fast = ARCHS[arch]
     inputs = keras.Input(shape=(None, None, 3), name="image")
-    x = _conv(inputs, 32, 9, name="conv1")
-    x = _conv(x, 64, 3, stride=2, name="down1")
-    x = _conv(x, 128, 3, stride=2, name="down2")
-    for i in range(1, 6):
-        y = _conv(x, 128, 3, name=f"res{i}a")
-        y = _conv(y, 128, 3, name=f"res{i}b", relu=False)
+    x = _conv(inputs, narrow, 9, name="conv1")
+    x = _conv(x, middle, 3, stride=2, name="down1")
+    x = _conv(x, wide, 3, stride=2, name="down2")
+    for i in range(1, blocks + 1):
+        y = _conv(x, wide, 3, name=f"res{i}a")
+        y = _conv(y, wide, 3, name=f"res{i}b", relu=False)
         x = layers.Add(name=f"res{i}")([x, y])
-    for i, filters in enumerate((64, 32), start=1):
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}_resize")(x)
-        x = _conv(x, filters, 3, name=f"up{i}")
-    x = _conv(x, 3, 9, name="out", norm=False, relu=False)
+    for i, filters in enumerate((middle, narrow), start=1):
+        if fast:
+            x = UpsampleConv(filters, name=f"up{i}")(x)
+            x = layers.GroupNormalization(groups=-1, epsilon=1e-3, name=f"up{i}_in")(x)
+            x = layers.ReLU(name=f"up{i}_relu")(x)
+        else:
+            x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}_resize")(x)
+            x = _conv(x, filters, 3, name=f"up{i}")
+    x = _conv(x, 3, 9, name="out", norm=False, relu=False, narrow_output=fast)
     outputs = layers.Activation("sigmoid", dtype="float32", name="rgb")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def arch_of(model: keras.Model) -> str:
+    """The ``ARCHS`` name of a built transformer (from its layer widths and depth)."""
+    widths = tuple(model.get_layer(n).filters for n in ("conv1", "down1", "down2"))
+    blocks = sum(1 for layer in model.layers if layer.name.startswith("res") and layer.name[3:].isdigit())
+    for name, (w, b, _) in ARCHS.items():
+        if (w, b) == (widths, blocks):
+            return name
+    raise ValueError(f"unknown transformer layout {widths} x {blocks}")
 
 
 def stylize_images(model: keras.Model, batch: tf.Tensor) -> tf.Tensor:
