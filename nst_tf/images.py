@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -60,8 +60,33 @@ def _open(path: Union[str, os.PathLike]) -> Image.Image:
         raise UserError(f"{text} is a directory; pass an image file")
     if p.stat().st_size == 0:
         raise UserError(f"{text} is an empty file (0 bytes); pass a valid image")
+    return _decode(p, text)
+
+
+#: load_image_bytes refuses images with more pixels than this (the decoded float copy alone
+#: takes 12 bytes per pixel); Pillow's own bomb guard only warns below twice its limit.
+MAX_UPLOAD_PIXELS = 40_000_000
+
+
+def load_image_bytes(data: bytes, what: str = "the image", max_pixels: int = MAX_UPLOAD_PIXELS) -> np.ndarray:
+    """Decode an uploaded file's bytes like :func:`load_image`, refusing empty data, non-images and
+    images over ``max_pixels`` (checked from the header, before any pixel is decoded)."""
+    import io
+
+    if not data:
+        raise UserError(f"{what} is empty (0 bytes); choose an image file")
+    img = _decode(io.BytesIO(data), what, max_pixels=max_pixels)
+    return _pil_to_rgb(img)
+
+
+def _decode(source, text: str, max_pixels: Optional[int] = None) -> Image.Image:
+    """Open and fully decode ``source`` (a path or file object), turning every decoding failure into
+    one UserError that names ``text``."""
     try:
-        img = Image.open(p)
+        img = Image.open(source)
+        if max_pixels is not None and img.width * img.height > max_pixels:
+            raise UserError(f"{text} is {img.width}x{img.height} px, over the {max_pixels / 1e6:g} megapixel "
+                            "limit; downscale it first")
         img.seek(0)
         img.load()
     except Image.DecompressionBombError as exc:
@@ -191,6 +216,20 @@ def save_image(
     fmt = SAVE_FORMATS[p.suffix.lower()]
     kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
     return atomic_write(p, lambda fh: Image.fromarray(data).save(fh, format=fmt, **kwargs))
+
+
+def encode_image(image: np.ndarray, fmt: str = "JPEG", max_side: Optional[int] = None, quality: int = 90) -> bytes:
+    """``image`` (float in [0, 1] or uint8) as the bytes of a ``fmt`` file (``JPEG``, ``PNG``, ...),
+    first downscaled to ``max_side`` px on the longer side if it is larger."""
+    import io
+
+    if max_side and max(np.asarray(image).shape[:2]) > max_side:
+        image = resize(np.asarray(image, np.float32) / (255.0 if np.asarray(image).dtype == np.uint8 else 1.0),
+                       max_side)
+    data = image if np.asarray(image).dtype == np.uint8 else to_uint8(image)
+    buf = io.BytesIO()
+    Image.fromarray(data).save(buf, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
+    return buf.getvalue()
 
 
 def contact_sheet(rows, cell: int = 256, pad: int = 4, background: float = 1.0, captions=None) -> np.ndarray:

@@ -1,0 +1,158 @@
+"""The networks a server uses, built once and shared by every job, and the two ways to run a job.
+
+- **instant**: the any-style network (Ghiasi et al. 2017, Magenta's published weights): one
+  forward pass, about a second at 1024 px on a CPU.
+- **paint**: the Gatys optimisation (:func:`nst_tf.gatys.stylize`) with the server's feature
+  network; progress, previews and cancellation go through its step callbacks.
+
+Each method has its own worker thread (:mod:`nst_tf.web.jobs`), so each model is used by one
+thread at a time; the locks here only guard building.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+from nst_tf import images
+from nst_tf.config import StylizeConfig
+from nst_tf.web import gallery
+
+log = logging.getLogger("nst_tf")
+
+
+class JobCancelled(Exception):
+    """Raised inside a running job (from a step callback) when its cancel was asked for."""
+
+
+class Engines:
+    """Lazily built, then reused: the any-style stylizer and the optimisation's feature network.
+
+    ``config`` is the base :class:`StylizeConfig` for paint jobs (backbone, weights, precision);
+    each job replaces its size, steps, style weight, colour mode and blend.
+    """
+
+    def __init__(self, config: StylizeConfig, arbitrary_precision: str = "auto",
+                 arbitrary_weights: str = "published"):
+        self.config = config.replace(scales=1, init="content")
+        self.arbitrary_precision = arbitrary_precision
+        self.arbitrary_weights = arbitrary_weights
+        self._stylizer = None
+        self._extractor = None
+        self._speed_checked = False
+        self._vectors: dict = {}
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- building
+
+    def stylizer(self):
+        with self._lock:
+            if self._stylizer is None:
+                from nst_tf.arbitrary import ArbitraryStylizer
+
+                t0 = time.perf_counter()
+                self._stylizer = ArbitraryStylizer(precision_name=self.arbitrary_precision,
+                                                   weights_source=self.arbitrary_weights)
+                log.info("instant: %s (ready in %.1f s)", self._stylizer.describe(), time.perf_counter() - t0)
+            return self._stylizer
+
+    def extractor(self):
+        with self._lock:
+            if self._extractor is None:
+                from nst_tf import calibrate, gatys
+
+                t0 = time.perf_counter()
+                self._extractor = gatys.build_extractor(self.config)
+                # XLA on/off is measured once per machine and cached; do it now, not in a user's job.
+                speed = calibrate.choose_speed(self.config, self._extractor)
+                log.info("paint: %s; %s (ready in %.1f s)", self._extractor.describe(), speed.describe(),
+                         time.perf_counter() - t0)
+            return self._extractor
+
+    def warm(self) -> None:
+        """Build both models (the server calls this in a background thread at start-up)."""
+        try:
+            self.stylizer()
+            self.extractor()
+        except Exception as exc:  # noqa: BLE001  (the first job reports the same error to its user)
+            log.warning("could not prepare the models: %s", exc)
+
+    def describe(self) -> dict:
+        return {
+            "instant": self._stylizer.describe() if self._stylizer else "not built yet",
+            "paint": self._extractor.describe() if self._extractor else "not built yet",
+        }
+
+    # ----------------------------------------------------------------- running
+
+    def _style_vector(self, style: np.ndarray, style_name: Optional[str], content: np.ndarray,
+                      preserve_colors: str) -> np.ndarray:
+        stylizer = self.stylizer()
+        if preserve_colors == "histogram":
+            return stylizer.style_vector(images.match_color(style, content))
+        if style_name is None:
+            return stylizer.style_vector(style)
+        if style_name not in self._vectors:
+            self._vectors[style_name] = stylizer.style_vector(style)
+        return self._vectors[style_name]
+
+    def run_instant(self, job) -> np.ndarray:
+        p = job.params
+        job.set_stage("loading the any-style network" if self._stylizer is None else "stylising")
+        stylizer = self.stylizer()
+        job.set_stage("stylising")
+        vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
+        out = stylizer.transfer(job.content, vector, p.strength)
+        if p.preserve_colors == "luminance":
+            out = images.transfer_luminance(out, job.content)
+        return out
+
+    def run_paint(self, job) -> np.ndarray:
+        from nst_tf import gatys
+
+        p = job.params
+        job.set_stage("loading the feature network" if self._extractor is None else "starting")
+        extractor = self.extractor()
+        config = self.config.replace(size=p.size, steps=p.steps, style_weight=p.style_weight,
+                                     preserve_colors=p.preserve_colors, blend=round(1.0 - p.strength, 6))
+        job.set_stage("painting (the first step traces the model)")
+        result = gatys.stylize(job.content, job.style, config, extractor=extractor,
+                               callbacks=[PaintProgress(job)], verbose=False)
+        return result.image
+
+
+class PaintProgress:
+    """A step callback: cancels between steps, reports step, progress and ETA, and refreshes the
+    preview at most every ``preview_every_s`` seconds (and at the last step)."""
+
+    def __init__(self, job, preview_every_s: float = 1.0, clock: Callable[[], float] = time.perf_counter):
+        self.job = job
+        self.preview_every_s = preview_every_s
+        self.clock = clock
+        self._first = None  # (time, step) at the first step: tracing excluded from the rate
+        self._last_preview = -float("inf")
+
+    def __call__(self, info) -> None:
+        if self.job.cancel_requested():
+            raise JobCancelled()
+        now = self.clock()
+        if self._first is None:
+            self._first = (now, info.step)
+            self.job.set_stage("painting")
+        t0, s0 = self._first
+        eta = None
+        if info.step > s0 and now > t0:
+            eta = (info.steps - info.step) * (now - t0) / (info.step - s0)
+        self.job.set_progress(info.step, info.steps, eta)
+        if now - self._last_preview >= self.preview_every_s or info.step == info.steps:
+            self._last_preview = now
+            self.job.set_preview(info.get_image(), info.step)
+
+
+def load_gallery_style(name: str) -> np.ndarray:
+    """The bundled painting called ``name`` (a key of :data:`gallery.STYLES`)."""
+    return images.load_image(gallery.STYLES[name].path)

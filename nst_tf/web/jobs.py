@@ -1,0 +1,329 @@
+"""Jobs of the web app: their parameters (checked), their state, the bounded queue and its workers.
+
+Each method has one worker thread (so at most one optimisation runs at a time, and an instant
+job never waits behind a long paint job). At most ``max_queued`` jobs wait; a further submit
+raises :class:`QueueFull`. Results are PNG files in a private temporary folder named by job id
+(which the server makes; nothing from a request is used in a path); at most ``keep`` finished
+jobs are kept, the oldest dropped first, and the folder is removed by :meth:`JobQueue.close`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from nst_tf import images
+from nst_tf.config import PRESERVE_COLORS, check_choice
+from nst_tf.errors import UserError
+from nst_tf.web.engines import Engines, JobCancelled
+
+log = logging.getLogger("nst_tf")
+
+METHODS = ("arbitrary", "optimize")  #: the page calls them "instant" and "paint"
+STATES = ("queued", "running", "done", "failed", "cancelled")
+FINISHED = ("done", "failed", "cancelled")
+PREVIEW_SIDE = 512  #: longer side of the intermediate images [px]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a job may ask for. ``size`` is the longer side of the result [px]."""
+
+    min_size: int = 64
+    max_size_arbitrary: int = 2048
+    max_size_optimize: int = 1024
+    default_size_arbitrary: int = 1024  #: or the photo's own size, if smaller
+    default_size_optimize: int = 384
+    max_steps: int = 1000
+    default_steps: int = 150
+    max_style_weight: float = 1e4
+    default_style_weight: float = 10.0
+
+    def describe(self) -> dict:
+        return {
+            "size": {"min": self.min_size, "max": {"arbitrary": self.max_size_arbitrary,
+                                                   "optimize": self.max_size_optimize},
+                     "default": {"arbitrary": self.default_size_arbitrary,
+                                 "optimize": self.default_size_optimize}},
+            "steps": {"min": 1, "max": self.max_steps, "default": self.default_steps},
+            "style_weight": {"min": 0, "max": self.max_style_weight, "default": self.default_style_weight},
+            "strength": {"min": 0, "max": 1, "default": 1},
+            "preserve_colors": {"choices": list(PRESERVE_COLORS), "default": "none"},
+            "methods": list(METHODS),
+        }
+
+
+@dataclass(frozen=True)
+class JobParams:
+    method: str
+    size: int
+    steps: int
+    strength: float
+    style_weight: float
+    preserve_colors: str
+
+
+FIELDS = ("content", "style", "style_name", "method", "size", "steps", "strength", "style_weight",
+          "preserve_colors")
+
+
+def _number(fields: dict, name: str, kind, lo, hi, default):
+    text = fields.get(name)
+    if text is None or str(text).strip() == "":
+        return default
+    try:
+        value = kind(str(text).strip())
+    except ValueError:
+        raise UserError(f"{name} must be a {'whole number' if kind is int else 'number'}, got {text!r}") from None
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise UserError(f"{name} must be between {lo:g} and {hi:g}, got {text!r}")
+    return value
+
+
+def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) -> JobParams:
+    """The job's parameters from the form's text fields, checked against ``limits``."""
+    method = str(fields.get("method") or "arbitrary").strip()
+    method = {"instant": "arbitrary", "paint": "optimize"}.get(method, method)
+    check_choice("method", method, METHODS)
+    longest = max(content_shape[:2])
+    if method == "arbitrary":
+        size = _number(fields, "size", int, limits.min_size, limits.max_size_arbitrary,
+                       max(limits.min_size, min(longest, limits.default_size_arbitrary)))
+    else:
+        size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, limits.default_size_optimize)
+    preserve = str(fields.get("preserve_colors") or "none").strip().lower()
+    preserve = {"true": "luminance", "on": "luminance", "1": "luminance", "false": "none", "off": "none",
+                "0": "none"}.get(preserve, preserve)
+    check_choice("preserve_colors", preserve, PRESERVE_COLORS)
+    return JobParams(
+        method=method,
+        size=size,
+        steps=_number(fields, "steps", int, 1, limits.max_steps, limits.default_steps),
+        strength=_number(fields, "strength", float, 0.0, 1.0, 1.0),
+        style_weight=_number(fields, "style_weight", float, 0.0, limits.max_style_weight,
+                             limits.default_style_weight),
+        preserve_colors=preserve,
+    )
+
+
+class QueueFull(Exception):
+    pass
+
+
+class Job:
+    """One request's work and everything a client can ask about it.
+
+    The worker thread writes the fields; request handlers read them (single assignments of
+    immutable values, so a reader sees an old or a new value, never a torn one).
+    """
+
+    def __init__(self, params: JobParams, content: np.ndarray, style: np.ndarray, style_name: Optional[str]):
+        self.id = uuid.uuid4().hex
+        self.params = params
+        self.content = images.resize(content, params.size) if max(content.shape[:2]) != params.size else content
+        self.style = images.resize(style, min(max(style.shape[:2]), 1024))
+        self.style_name = style_name
+        self.state = "queued"
+        self.stage = "waiting in the queue"
+        self.step = 0
+        self.steps = params.steps if params.method == "optimize" else 1
+        self.progress = 0.0
+        self.eta_s: Optional[float] = None
+        self.error: Optional[str] = None
+        self.created = time.time()
+        self.started: Optional[float] = None
+        self.finished: Optional[float] = None
+        self.preview: Optional[bytes] = None
+        self.preview_step = 0
+        self.result_path: Optional[Path] = None
+        self.result_size: Optional[tuple] = None
+        self._cancel = threading.Event()
+
+    # written by the worker
+    def set_stage(self, text: str) -> None:
+        self.stage = text
+
+    def set_progress(self, step: int, steps: int, eta_s: Optional[float]) -> None:
+        self.step, self.steps = step, steps
+        self.progress = min(1.0, step / steps) if steps else 1.0
+        self.eta_s = eta_s
+
+    def set_preview(self, image: np.ndarray, step: int) -> None:
+        self.preview = images.encode_image(image, "JPEG", max_side=PREVIEW_SIDE, quality=85)
+        self.preview_step = step
+
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def finish(self, state: str, error: Optional[str] = None) -> None:
+        self.error = error
+        self.finished = time.time()
+        if state == "done":
+            self.progress, self.eta_s, self.step = 1.0, 0.0, self.steps
+        self.stage = {"done": "done", "failed": "failed", "cancelled": "cancelled"}[state]
+        self.content = self.style = None  # the inputs are not needed any more
+        self.state = state
+
+    def status(self, position: Optional[int] = None) -> dict:
+        eta = None if self.eta_s is None else round(float(self.eta_s), 1)
+        out = {
+            "id": self.id, "state": self.state, "method": self.params.method, "stage": self.stage,
+            "progress": round(self.progress, 4), "step": self.step, "steps": self.steps, "eta_s": eta,
+            "error": self.error, "size": self.params.size, "preview_step": self.preview_step,
+            "has_preview": self.preview is not None,
+            "elapsed_s": round((self.finished or time.time()) - self.started, 1) if self.started else None,
+        }
+        if position is not None:
+            out["queue_position"] = position
+        if self.result_size:
+            out["width"], out["height"] = self.result_size[1], self.result_size[0]
+        return out
+
+
+class JobQueue:
+    """A bounded queue of jobs with one worker thread per method."""
+
+    def __init__(self, engines: Engines, max_queued: int = 8, keep: int = 50, folder=None):
+        if max_queued < 1 or keep < 1:
+            raise UserError("the queue size and the number of results kept must be at least 1")
+        self.engines = engines
+        self.max_queued = max_queued
+        self.keep = keep
+        self._tmp = tempfile.TemporaryDirectory(prefix="nst_web_", dir=folder)
+        self.folder = Path(self._tmp.name)
+        self._jobs: "OrderedDict[str, Job]" = OrderedDict()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._lanes = {m: queue.Queue() for m in METHODS}
+        self._running: dict = {m: None for m in METHODS}
+        self._threads = [threading.Thread(target=self._work, args=(m,), name=f"nst-web-{m}", daemon=True)
+                         for m in METHODS]
+        for t in self._threads:
+            t.start()
+
+    # ----------------------------------------------------------------- requests
+
+    def submit(self, job: Job) -> Job:
+        with self._lock:
+            if self._closed:
+                raise QueueFull("the server is shutting down")
+            waiting = sum(1 for j in self._jobs.values() if j.state == "queued")
+            if waiting >= self.max_queued:
+                raise QueueFull(f"the queue is full ({waiting} jobs waiting); try again when one has finished")
+            self._jobs[job.id] = job
+            self._evict()
+        self._lanes[job.params.method].put(job)
+        log.info("job %s queued: %s at %d px", job.id[:8], job.params.method, job.params.size)
+        return job
+
+    def get(self, job_id: str) -> Optional[Job]:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def position(self, job: Job) -> Optional[int]:
+        """1 for the next job of its method to start, ... (None once it started)."""
+        if job.state != "queued":
+            return None
+        with self._lock:
+            ahead = [j for j in self._jobs.values()
+                     if j.state == "queued" and j.params.method == job.params.method and j.created <= job.created]
+        return len(ahead)
+
+    def cancel(self, job: Job) -> bool:
+        """Ask ``job`` to stop: a queued job is cancelled at once, a running one at its next step.
+        False if it had already finished."""
+        with self._lock:
+            if job.state in FINISHED:
+                return False
+            job._cancel.set()
+            if job.state == "queued":
+                job.finish("cancelled")
+        return True
+
+    def counts(self) -> dict:
+        with self._lock:
+            return {s: sum(1 for j in self._jobs.values() if j.state == s) for s in STATES}
+
+    # ----------------------------------------------------------------- work
+
+    def _work(self, method: str) -> None:
+        run = self.engines.run_instant if method == "arbitrary" else self.engines.run_paint
+        lane = self._lanes[method]
+        while True:
+            job = lane.get()
+            if job is None:
+                return
+            with self._lock:
+                if job.state != "queued":  # cancelled while waiting
+                    continue
+                job.state, job.started = "running", time.time()
+                self._running[method] = job
+            try:
+                self._run(job, run)
+            finally:
+                self._running[method] = None
+
+    def _run(self, job: Job, run) -> None:
+        label = job.id[:8]
+        try:
+            image = run(job)
+            if job.cancel_requested():
+                raise JobCancelled()
+            path = self.folder / f"{job.id}.png"
+            images.save_image(image, path, overwrite=True)
+            job.result_path, job.result_size = path, image.shape[:2]
+            job.set_preview(image, job.steps)
+            job.finish("done")
+            log.info("job %s done in %.1f s", label, job.finished - job.started)
+        except JobCancelled:
+            job.finish("cancelled")
+            log.info("job %s cancelled", label)
+        except UserError as exc:
+            job.finish("failed", str(exc))
+            log.info("job %s failed: %s", label, exc)
+        except MemoryError:
+            job.finish("failed", "out of memory; choose a smaller size")
+            log.warning("job %s ran out of memory", label)
+        except Exception as exc:  # noqa: BLE001  (a bug or a TF error: the job fails, the server goes on)
+            if type(exc).__name__ == "ResourceExhaustedError":
+                message = "out of memory; choose a smaller size"
+            else:
+                message = f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+            job.finish("failed", message)
+            log.exception("job %s failed", label)
+
+    def _evict(self) -> None:
+        """Drop the oldest finished jobs (and their files) beyond ``keep``; called with the lock held."""
+        finished = [j for j in self._jobs.values() if j.state in FINISHED]
+        for job in finished[: max(0, len(finished) - self.keep)]:
+            del self._jobs[job.id]
+            if job.result_path:
+                job.result_path.unlink(missing_ok=True)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Cancel everything, stop the workers and delete the results folder."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            jobs = list(self._jobs.values())
+        for job in jobs:
+            self.cancel(job)
+        for lane in self._lanes.values():
+            lane.put(None)
+        deadline = time.monotonic() + timeout_s
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._tmp.cleanup()
+        log.info("results folder removed")
