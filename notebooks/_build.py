@@ -145,6 +145,70 @@ NOTEBOOKS = {
                  "    ax.imshow(img); ax.set_title(t); ax.axis('off')\nplt.show()\n"
                  "{k: {m: round(v, 3) for m, v in s.items() if v is not None} for k, s in scores.items()}"),
     ],
+    "05_any_style.ipynb": [
+        ("md", "# Any style, no training\n\nThe any-style network of Ghiasi et al. (2017), with Magenta's published "
+               "weights: a style predictor turns a painting into a 100-number *style vector*, and a transformer "
+               "paints the photo with it in one pass. Here: several paintings, the strength control, mixing "
+               "vectors, and the three methods of nst_tf side by side (optimisation, a per-style network, the "
+               "any-style network) on time and scores.\n\n"
+               "Environment variable: `NST_TF_SMOKE=1` shrinks sizes and steps."),
+        ("code", SMOKE + "\nTRAIN_IMAGE, TRAIN_STEPS = (32, 3) if SMOKE else (128, 300)"),
+        ("code", "import time, tempfile, pathlib, numpy as np, matplotlib.pyplot as plt\n"
+                 "from nst_tf import images\nfrom nst_tf.arbitrary import ArbitraryStylizer, mix_vectors\n"
+                 "net = ArbitraryStylizer()   # reads the published weights once, then from the cache\n"
+                 "print(net.describe())\n"
+                 "photo = images.resize(images.load_image('../examples/content/coffee.jpg'), SIZE)\n"
+                 "paintings = {n: images.load_image(f'../examples/style/{n}.jpg') for n in ['starry_night', 'great_wave', 'the_scream']}\n"
+                 "vectors = {n: net.style_vector(img) for n, img in paintings.items()}\n"
+                 "{n: (v.shape, round(float(np.linalg.norm(v)), 2)) for n, v in vectors.items()}"),
+        ("md", "## One photo, three paintings\nThe style is encoded once; each picture is then one forward pass."),
+        ("code", "fig, axes = plt.subplots(2, 3, figsize=(12, 6))\n"
+                 "for col, (name, vec) in enumerate(vectors.items()):\n"
+                 "    axes[0, col].imshow(paintings[name]); axes[0, col].set_title(name)\n"
+                 "    axes[1, col].imshow(net.transfer(photo, vec))\n"
+                 "for ax in axes.flat: ax.axis('off')\nplt.show()"),
+        ("md", "## Strength and mixing\n`strength` interpolates between the photo's own style vector (0) and the painting's "
+               "(1); `mix_vectors` blends paintings."),
+        ("code", "wave = vectors['great_wave']\n"
+                 "row = [net.transfer(photo, wave, strength=s) for s in (0.0, 0.5, 1.0)]\n"
+                 "row.append(net.transfer(photo, mix_vectors([wave, vectors['starry_night']], [0.5, 0.5])))\n"
+                 "fig, axes = plt.subplots(1, 4, figsize=(16, 4))\n"
+                 "for ax, img, t in zip(axes, row, ['strength 0', 'strength 0.5', 'strength 1', 'wave + starry night']):\n"
+                 "    ax.imshow(img); ax.set_title(t); ax.axis('off')\nplt.show()"),
+        ("md", "## Three methods\nOptimisation (Gatys et al.) adapts to any painting but takes many steps; a per-style "
+               "network (Johnson et al.) is one pass but needs training per painting (here a tiny run on three photos, "
+               "far from the published 40k steps); the any-style network is one pass for any painting. "
+               "`benchmarks/three_methods.py` runs this comparison on every example style."),
+        ("code", "from nst_tf import StylizeConfig, metrics, stylize\nfrom nst_tf.config import FastTrainConfig\n"
+                 "from nst_tf.fast import apply, train\n"
+                 "style_path = '../examples/style/great_wave.jpg'\nwork = pathlib.Path(tempfile.mkdtemp())\n"
+                 "trainer = train.train(FastTrainConfig(image_size=TRAIN_IMAGE, batch_size=2, steps=TRAIN_STEPS, arch='johnson_slim',\n"
+                 "                                      checkpoint_every=TRAIN_STEPS, backbone='vgg16', weights='hed'),\n"
+                 "                      style_path, '../examples/content', work / 'run')\n"
+                 "per_style = apply.load_stylizer(work / 'run')\n"
+                 "results, seconds = {}, {}\n"
+                 "t = time.perf_counter()\n"
+                 "results['optimisation'] = stylize(photo, style_path, StylizeConfig(size=SIZE, steps=STEPS, backbone='vgg16', weights='hed'), verbose=False).image\n"
+                 "seconds['optimisation'] = time.perf_counter() - t\n"
+                 "per_style(images.to_uint8(photo)[None])  # the first call traces\n"
+                 "t = time.perf_counter(); results['per-style network'] = per_style(images.to_uint8(photo)[None])[0] / 255.0\n"
+                 "seconds['per-style network'] = time.perf_counter() - t\n"
+                 "t = time.perf_counter(); results['any-style network'] = net.transfer(photo, wave)\n"
+                 "seconds['any-style network'] = time.perf_counter() - t\n"
+                 "fig, axes = plt.subplots(1, 3, figsize=(15, 4))\n"
+                 "for ax, (name, img) in zip(axes, results.items()):\n"
+                 "    ax.imshow(img); ax.set_title(f'{name}: {seconds[name]:.2f} s'); ax.axis('off')\nplt.show()\n"
+                 "{n: {k: round(v, 3) for k, v in metrics.evaluate(img, photo, style_path).items() if v is not None}\n"
+                 " for n, img in results.items()}"),
+        ("md", "## Export\nA SavedModel with `serve`, `style_vector` and `transfer` signatures (plus TFLite files), "
+               "loaded back and checked against the Keras model."),
+        ("code", "import tensorflow as tf\nfrom nst_tf.arbitrary import export\n"
+                 "folder = net.export(work / 'any_style', tflite=None)\nloaded = export.load_saved_model(folder)\n"
+                 "c8, s8 = export.as_uint8_batch(photo), export.as_uint8_batch(paintings['great_wave'])\n"
+                 "served = loaded.signatures['serve'](content=tf.constant(c8), style=tf.constant(s8), strength=tf.constant(1.0))['image'].numpy()\n"
+                 "keras_out = net.stylizer(net.style_vector(s8[0] / np.float32(255)))(c8)\n"
+                 "print('max difference, levels of 255:', int(np.abs(served.astype(int) - keras_out.astype(int)).max()))"),
+    ],
 }
 
 

@@ -161,6 +161,16 @@ async function cancel() {
   await fetch(`/api/jobs/${state.job.id}`, { method: "DELETE" });
 }
 
+// Show the picture as large as the panel allows (small results are scaled up for viewing only).
+function fitCompare() {
+  const img = $("after");
+  if (!img.naturalWidth) return;
+  const room = $("compare").parentElement.clientWidth - 40;
+  const scale = Math.min(room / img.naturalWidth, 0.7 * window.innerHeight / img.naturalHeight);
+  img.style.width = `${Math.round(img.naturalWidth * scale)}px`;
+  img.style.height = `${Math.round(img.naturalHeight * scale)}px`;
+}
+
 function split() {
   $("before").style.clipPath = `inset(0 ${100 - $("split").value}% 0 0)`;
 }
@@ -221,6 +231,8 @@ async function start() {
   $("go").addEventListener("click", submit);
   $("cancel").addEventListener("click", cancel);
   $("split").addEventListener("input", split);
+  $("after").addEventListener("load", fitCompare);
+  window.addEventListener("resize", fitCompare);
   $("clear-history").addEventListener("click", () => { localStorage.removeItem(HISTORY_KEY); renderHistory(); });
   try {
     const info = await (await fetch("/api/info")).json();

@@ -1,0 +1,151 @@
+"""Optimisation vs per-style network vs any-style network, on every example style.
+
+    python benchmarks/three_methods.py                      # trains 3 per-style networks first (cached)
+    python benchmarks/three_methods.py --train_steps=2000 --arch=johnson
+
+For each painting in examples/style/: a per-style network (``nst-train-fast``, --arch, trained on the
+three photos of examples/content/ for --train_steps at --train_size px; the workdirs are kept under
+--runs and reused), then on the held-out photos of benchmarks/holdout/ (never seen in training):
+Gatys optimisation (``nst_tf.stylize``, --optimize_steps), the per-style network and the any-style
+network (Magenta's published weights), all at --size px on the offline VGG16-HED network. Scores:
+MSE and SSIM against the photo, content and style distances (``nst_tf.metrics``), seconds per image
+(the networks: best of 3 after a warm-up, style encoded once; optimisation: one run). Writes JSON, a
+bar chart and a contact sheet (photo, painting, the three results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import ROOT, environment, write_json  # noqa: E402
+
+METHODS = ("optimisation", "per-style network", "any-style network")
+
+
+def _train(style: str, args) -> str:
+    workdir = os.path.join(args.runs, f"{args.arch}_{args.train_steps}_{os.path.splitext(os.path.basename(style))[0]}")
+    if os.path.isdir(os.path.join(workdir, "saved_model")):
+        print(f"reusing {workdir}", flush=True)
+        return workdir
+    cmd = [sys.executable, "-m", "nst_tf.cli.train_fast", f"--style={style}",
+           f"--data_dir={os.path.join(ROOT, 'examples', 'content')}", f"--workdir={workdir}",
+           f"--arch={args.arch}", f"--steps={args.train_steps}", f"--image_size={args.train_size}",
+           "--batch_size=4", "--backbone=vgg16", "--weights=hed", f"--checkpoint_every={args.train_steps}"]
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    print(f"trained {workdir} in {time.perf_counter() - t:.0f} s", flush=True)
+    return workdir
+
+
+def _best_of(fn, repeats: int = 3):
+    out = fn()  # warm-up (tracing)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return out, min(times)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--optimize_steps", type=int, default=120)
+    p.add_argument("--arch", default="johnson_slim")
+    p.add_argument("--train_steps", type=int, default=300)
+    p.add_argument("--train_size", type=int, default=128)
+    p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"))
+    p.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "three_methods.json"))
+    p.add_argument("--chart", default=os.path.join(ROOT, "benchmarks", "three_methods.png"))
+    p.add_argument("--sheet", default=os.path.join(ROOT, "examples", "three_methods.jpg"))
+    args = p.parse_args()
+
+    import numpy as np
+
+    from nst_tf import StylizeConfig, build_extractor, images, metrics, stylize
+    from nst_tf.arbitrary import ArbitraryStylizer
+    from nst_tf.fast import apply as fast_apply
+
+    styles = sorted(glob.glob(os.path.join(ROOT, "examples", "style", "*.jpg")))
+    photos = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "holdout", "*.jpg")))
+    workdirs = {s: _train(s, args) for s in styles}
+
+    config = StylizeConfig(size=args.size, steps=args.optimize_steps, backbone="vgg16", weights="hed")
+    extractor = build_extractor(config)
+    anystyle = ArbitraryStylizer("auto")
+    feats = metrics.FeatureMetrics(max_side=args.size)
+    rows, sheet, captions = [], [], []
+    for s in styles:
+        style = images.load_image(s)
+        per_style = fast_apply.load_stylizer(workdirs[s])
+        vector = anystyle.style_vector(style)
+        for ph in photos:
+            photo = images.resize(images.load_image(ph), args.size)
+            outs, secs = {}, {}
+            t = time.perf_counter()
+            outs["optimisation"] = stylize(photo, style, config, extractor=extractor, verbose=False).image
+            secs["optimisation"] = time.perf_counter() - t
+            batch = images.to_uint8(photo)[None]
+            out, secs["per-style network"] = _best_of(lambda: per_style(batch))
+            outs["per-style network"] = np.asarray(out[0], np.float32) / 255.0
+            outs["any-style network"], secs["any-style network"] = _best_of(lambda: anystyle.transfer(photo, vector))
+            for m in METHODS:
+                out = outs[m]
+                row = {"photo": os.path.basename(ph), "style": os.path.basename(s), "method": m,
+                       "seconds": round(secs[m], 3), "mse": round(metrics.mse(out, photo), 5),
+                       "ssim": round(metrics.ssim(out, photo), 4),
+                       "content_distance": round(feats.content_distance(out, photo), 3),
+                       "style_distance": round(feats.style_distance(out, style), 4)}
+                rows.append(row)
+                print(row, flush=True)
+            sheet.append([photo, images.resize(style, args.size)] + [outs[m] for m in METHODS])
+            captions.append([os.path.basename(ph), os.path.basename(s)] + list(METHODS))
+
+    summary = {}
+    for m in METHODS:
+        mine = [r for r in rows if r["method"] == m]
+        summary[m] = {k: round(float(np.mean([r[k] for r in mine])), 4)
+                      for k in ("mse", "ssim", "content_distance", "style_distance")}
+        summary[m]["seconds"] = round(float(np.median([r["seconds"] for r in mine])), 3)
+    write_json(args.json, {"environment": environment(), "args": vars(args), "rows": rows, "mean": summary,
+                           "anystyle": anystyle.describe(), "extractor": extractor.describe()})
+    images.save_image(images.contact_sheet(sheet, cell=192, captions=captions), args.sheet, overwrite=True)
+    _chart(summary, args.chart)
+    print(f"\nmeans over {len(photos)} held-out photos x {len(styles)} styles at {args.size} px")
+    print("| method | s / image (median) | MSE | SSIM | content distance | style distance |\n|---|---|---|---|---|---|")
+    for m, v in summary.items():
+        print(f"| {m} | {v['seconds']} | {v['mse']} | {v['ssim']} | {v['content_distance']} | {v['style_distance']} |")
+    print(f"wrote {args.json}, {args.chart}, {args.sheet}")
+    return 0
+
+
+def _chart(summary: dict, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart")
+        return
+    keys = ("seconds", "ssim", "content_distance", "style_distance")
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.3 * len(keys), 3.1))
+    for ax, k in zip(axes, keys):
+        ax.bar(range(len(summary)), [v[k] for v in summary.values()], color=["C0", "C1", "C2"])
+        ax.set_xticks(range(len(summary)), list(summary), rotation=20, ha="right", fontsize=7)
+        ax.set_title(k.replace("_", " ") + (" (log)" if k == "seconds" else ""), fontsize=9)
+        if k == "seconds":
+            ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
