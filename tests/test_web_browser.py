@@ -3,7 +3,7 @@ chromium-driver, driven by Selenium; nothing downloads a browser). The page uplo
 instant and a short paint job, shows and lists the results, reports a bad upload; the server then
 stops cleanly on SIGTERM and removes its results folder.
 
-Set NST_TF_SCREENSHOT_DIR to keep the screenshots (README's examples/web_app.png comes from here).
+Set NST_TF_SCREENSHOT_DIR to keep the screenshots (README's examples/web_app.jpg is web_app.png from here).
 """
 
 import os
@@ -99,6 +99,7 @@ def _screenshot(driver, tmp_path, name):
     driver.save_screenshot(str(path))
     keep = os.environ.get("NST_TF_SCREENSHOT_DIR")
     if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(keep) / name)
     return path
 
