@@ -91,7 +91,8 @@ def limit_bytes() -> Optional[int]:
 
 
 def available_bytes() -> Optional[int]:
-    """Memory available to this process now (Linux ``MemAvailable``, cgroup limit), or None if unknown."""
+    """Memory available to this process now (Linux ``MemAvailable``, the cgroup limit, and the room left
+    under an address-space limit such as ``ulimit -v``), or None if unknown."""
     avail = None
     try:
         with open("/proc/meminfo") as fh:
@@ -107,7 +108,28 @@ def available_bytes() -> Optional[int]:
             continue
         if text.isdigit() and int(text) < 2**60:
             avail = min(avail, int(text)) if avail else int(text)
+    room = address_space_room()
+    if room is not None:
+        avail = min(avail, room) if avail else room
     return avail
+
+
+def address_space_room() -> Optional[int]:
+    """Bytes this process may still map under its address-space limit (``ulimit -v``), or None if unlimited."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    used = 0
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    used = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return max(0, soft - used)
 
 
 def gib(n: float) -> str:

@@ -8,7 +8,10 @@ import subprocess
 import sys
 import time
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 from PIL import Image
 
 from clitools import ROOT, TINY, cli_env, one_line_error, run_cli
@@ -178,3 +181,59 @@ def test_config_sweep_of_wrong_values_gives_user_errors_only():
                     assert str(exc) and "\n" not in str(exc), (cls.__name__, f.name, value)
                 except Exception as exc:  # noqa: BLE001
                     raise AssertionError(f"{cls.__name__}({f.name}={value!r}) raised {type(exc).__name__}: {exc}")
+
+
+def _address_space(limit_bytes):
+    def apply():
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return apply
+
+
+def test_address_space_limit_is_refused_with_the_size_that_fits(content_path, style_path, tmp_path):
+    """Under ``ulimit -v`` (6 GiB; TF itself maps ~1.5 GiB) a 2048 px untiled run is refused up front
+    with the largest size that fits, instead of crashing in an allocation."""
+    r = subprocess.run([sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}",
+                        f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}", "--steps=1", *TINY,
+                        "--size=2048", "--tile=off"],
+                       cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300,
+                       preexec_fn=_address_space(6 * 2**30))
+    line = [l for l in r.stderr.strip().splitlines() if "error" in l]
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert len(line) == 1 and "the largest --size that fits is about" in line[0], r.stderr
+    fit = int(line[0].split("the largest --size that fits is about ")[1].split()[0])
+    assert 256 <= fit < 2048
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_read_only_output_folder_is_refused_before_any_work(content_path, style_path, tmp_path):
+    """As an unprivileged user (root ignores permissions: the test drops to nobody with setpriv)."""
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="nst_ro_", dir="/tmp"))
+    try:
+        locked = base / "locked"
+        locked.mkdir()
+        cache = base / "cache"
+        cache.mkdir()
+        os.chmod(base, 0o755)
+        os.chmod(cache, 0o777)
+        os.chmod(locked, 0o555)
+        cmd = [sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}", f"--style={style_path}",
+               f"--output={locked / 'o.jpg'}", "--steps=1", *TINY]
+        if os.geteuid() == 0:
+            setpriv = shutil.which("setpriv")
+            if not setpriv:
+                pytest.skip("running as root without setpriv: cannot drop privileges to test permissions")
+            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+        env = dict(cli_env(), NST_TF_CACHE=str(cache), HOME=str(cache))
+        t0 = time.time()
+        r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        line = one_line_error(r)
+        assert f"cannot write to the folder {locked}" in line and "choose another output path" in line, line
+        assert "stylizing" not in r.stdout  # refused before the run started
+        assert not list(locked.iterdir())
+        assert time.time() - t0 < 120
+    finally:
+        os.chmod(base / "locked", 0o755)
+        shutil.rmtree(base, ignore_errors=True)

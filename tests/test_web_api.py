@@ -23,15 +23,9 @@ from nst_tf.web import gallery  # noqa: E402
 from nst_tf.web.app import create_app  # noqa: E402
 from nst_tf.web.engines import JobCancelled, PaintProgress  # noqa: E402
 from nst_tf.web.jobs import Job, JobQueue, Limits, parse_params  # noqa: E402
+from webtools import BlockingEngines, jpeg  # noqa: E402
 
 UPLOAD_LIMIT = 1 << 20
-
-
-def jpeg(size=(96, 64), seed=0) -> bytes:
-    arr = np.random.default_rng(seed).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, "JPEG")
-    return buf.getvalue()
 
 
 def wait(client, job_id, states=("done", "failed", "cancelled"), timeout=180):
@@ -282,28 +276,6 @@ def test_server_keeps_serving_after_bad_uploads(web, photo):
 
 
 # ---------------------------------------------------------------------- the queue, with a stand-in engine
-
-
-class BlockingEngines:
-    """Jobs that run until released or cancelled: the queue's behaviour without the networks."""
-
-    def __init__(self):
-        self.release = threading.Event()
-        self.started = threading.Event()
-
-    def describe(self):
-        return {"instant": "test", "paint": "test"}
-
-    def _run(self, job):
-        self.started.set()
-        job.set_progress(1, job.steps, 5.0)
-        job.set_preview(np.zeros((8, 8, 3), np.float32), 1)
-        while not self.release.wait(0.01):
-            if job.cancel_requested():
-                raise JobCancelled()
-        return np.full((40, 60, 3), 0.5, np.float32)
-
-    run_instant = run_paint = _run
 
 
 @pytest.fixture

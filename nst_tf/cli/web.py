@@ -50,10 +50,11 @@ def _check_flags() -> None:
 
 
 def _import_web():
-    try:
-        import uvicorn  # noqa: F401
+    import importlib
 
-        from nst_tf.web import app  # noqa: F401  (starlette, python-multipart)
+    try:
+        for module in ("uvicorn", "starlette", "multipart"):
+            importlib.import_module(module)
     except ImportError as exc:
         raise UserError(f"nst-web needs the web extra ({exc.name} is missing); install it with: "
                         "pip install 'nst_tf[web]'  (from a checkout: pip install -e '.[web]')") from None
