@@ -172,7 +172,7 @@ def test_config_sweep_of_wrong_values_gives_user_errors_only():
     from nst_tf.errors import UserError
 
     bad_values = [-1, 0, -0.5, 1e9, float("nan"), "nonsense", "", "1,2,x", (), ("a", "b")]
-    for cls in (config.StylizeConfig, config.FastTrainConfig, config.ApplyConfig):
+    for cls in (config.StylizeConfig, config.FastTrainConfig, config.ApplyConfig, config.WebConfig):
         for f in dataclasses.fields(cls):
             for value in bad_values:
                 try:

@@ -15,38 +15,33 @@ import threading
 
 from absl import flags
 
-from nst_tf.cli import common
-from nst_tf.config import BACKBONES, PRECISIONS, check_choice
+from nst_tf.cli import common, config_flags
+from nst_tf.config import WebConfig
 from nst_tf.errors import UserError
 
 PROG = "nst-web"
 log = logging.getLogger("nst_tf")
 
-flags.DEFINE_string("host", "127.0.0.1", "Address to listen on. The default serves this computer only; 0.0.0.0 "
-                                         "opens it to the network (there is no login).")
-flags.DEFINE_integer("port", 8765, "Port to listen on (0: any free port).")
-flags.DEFINE_float("max_upload_mb", 20.0, "Largest request (photo plus painting) accepted [MB].")
-flags.DEFINE_integer("queue_size", 8, "Jobs that may wait at once; more are refused with HTTP 429.")
-flags.DEFINE_integer("keep_results", 50, "Finished jobs kept (with their images); the oldest go first.")
-flags.DEFINE_bool("open_browser", False, "Open the page in the default web browser once the server is up.")
-flags.DEFINE_string("backbone", "vgg19", f"Feature network for paint jobs: {', '.join(BACKBONES)}.")
-flags.DEFINE_string("weights", "auto", "Its weights: auto, imagenet, hed (offline VGG16) or an .h5 path.")
-flags.DEFINE_string("precision", "auto", f"Compute precision of both networks: {', '.join(PRECISIONS)}.")
-flags.DEFINE_string("instant_weights", "published", "Any-style network weights: published (Magenta's) or a folder "
-                                                    "with predict.weights.h5 and transfer.weights.h5.")
+config_from_flags = config_flags.define(WebConfig)  # every WebConfig field is a flag
 
 FLAGS = flags.FLAGS
 
 
-def _check_flags() -> None:
-    check_choice("backbone", FLAGS.backbone, BACKBONES)
-    check_choice("precision", FLAGS.precision, PRECISIONS)
-    if not 0 <= FLAGS.port <= 65535:
-        raise UserError(f"--port must be 0..65535, got {FLAGS.port}")
-    if not FLAGS.max_upload_mb > 0:
-        raise UserError(f"--max_upload_mb must be positive, got {FLAGS.max_upload_mb}")
-    if FLAGS.queue_size < 1 or FLAGS.keep_results < 1:
-        raise UserError("--queue_size and --keep_results must be at least 1")
+def _check_weights(config: WebConfig) -> None:
+    """Weights files are checked now, not when the first job fails."""
+    if config.weights not in ("auto", "imagenet"):
+        from nst_tf import backbones
+
+        backbones.resolve_weights(config.weights, config.backbone)
+    if config.instant_weights != "published":
+        from pathlib import Path
+
+        folder = Path(config.instant_weights)
+        if not any((d / name).exists() for d in (folder, folder / "weights")
+                   for name in ("predict.weights.h5", "checkpoints")):
+            raise UserError(f"--instant_weights={config.instant_weights}: not a folder with predict.weights.h5 and "
+                            "transfer.weights.h5, nor a workdir of nst-train-fast --arch=arbitrary; pass published "
+                            "or such a folder")
 
 
 def _import_web():
@@ -61,7 +56,8 @@ def _import_web():
 
 
 def main(argv) -> int:
-    _check_flags()
+    cfg = config_from_flags()
+    _check_weights(cfg)
     _import_web()
     import socket
 
@@ -72,24 +68,24 @@ def main(argv) -> int:
     from nst_tf.web.engines import Engines
     from nst_tf.web.jobs import JobQueue
 
-    sock = socket.socket(socket.AF_INET6 if ":" in FLAGS.host else socket.AF_INET)
+    sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((FLAGS.host, FLAGS.port))
+        sock.bind((cfg.host, cfg.port))
     except OSError as exc:
         sock.close()
-        raise UserError(f"cannot listen on {FLAGS.host}:{FLAGS.port} ({exc.strerror or exc}); choose another "
+        raise UserError(f"cannot listen on {cfg.host}:{cfg.port} ({exc.strerror or exc}); choose another "
                         "--port (0 picks a free one) or stop what is using it") from None
     port = sock.getsockname()[1]
-    shown_host = "127.0.0.1" if FLAGS.host in ("0.0.0.0", "::") else FLAGS.host
+    shown_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
     url = f"http://{shown_host}:{port}/"
 
-    config = StylizeConfig(backbone=FLAGS.backbone, weights=FLAGS.weights, precision=FLAGS.precision)
-    engines = Engines(config, arbitrary_precision=FLAGS.precision, arbitrary_weights=FLAGS.instant_weights)
-    jobs = JobQueue(engines, max_queued=FLAGS.queue_size, keep=FLAGS.keep_results)
-    app = create_app(jobs, max_upload_bytes=int(FLAGS.max_upload_mb * 2**20))
-    if FLAGS.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s: anyone who can reach this machine can use it (there is no login)", FLAGS.host)
+    config = StylizeConfig(backbone=cfg.backbone, weights=cfg.weights, precision=cfg.precision)
+    engines = Engines(config, arbitrary_precision=cfg.precision, arbitrary_weights=cfg.instant_weights)
+    jobs = JobQueue(engines, max_queued=cfg.queue_size, keep=cfg.keep_results)
+    app = create_app(jobs, max_upload_bytes=int(cfg.max_upload_mb * 2**20))
+    if cfg.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: anyone who can reach this machine can use it (there is no login)", cfg.host)
     log.info("%s: results go to %s (removed on exit)", PROG, jobs.folder)
     log.info("%s: preparing the models in the background; the page works already", PROG)
     threading.Thread(target=engines.warm, name="nst-web-warm", daemon=True).start()
@@ -100,7 +96,7 @@ def main(argv) -> int:
 
     def _started():
         log.info("%s: serving on %s  (Ctrl-C stops)", PROG, url)
-        if FLAGS.open_browser:
+        if cfg.open_browser:
             import webbrowser
 
             webbrowser.open(url)
