@@ -11,10 +11,11 @@ import time
 import pytest
 
 pytest.importorskip("starlette")
-uvicorn = pytest.importorskip("uvicorn")
+pytest.importorskip("uvicorn")
 
 from nst_tf.web.app import create_app  # noqa: E402
 from nst_tf.web.jobs import JobQueue  # noqa: E402
+from nst_tf.web.server import listen, make_server  # noqa: E402
 from webtools import BlockingEngines, jpeg  # noqa: E402
 
 
@@ -24,9 +25,8 @@ def server():
     engines.release.set()  # jobs finish at once
     jobs = JobQueue(engines, max_queued=4)
     app = create_app(jobs, max_upload_bytes=1 << 20)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    srv = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="on"))
+    sock = listen("127.0.0.1", 0)
+    srv = make_server(app, log_level="error")
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     t0 = time.time()

@@ -59,23 +59,13 @@ def main(argv) -> int:
     cfg = config_from_flags()
     _check_weights(cfg)
     _import_web()
-    import socket
-
-    import uvicorn
-
     from nst_tf.config import StylizeConfig
     from nst_tf.web.app import create_app
     from nst_tf.web.engines import Engines
     from nst_tf.web.jobs import JobQueue
+    from nst_tf.web.server import listen, make_server
 
-    sock = socket.socket(socket.AF_INET6 if ":" in cfg.host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((cfg.host, cfg.port))
-    except OSError as exc:
-        sock.close()
-        raise UserError(f"cannot listen on {cfg.host}:{cfg.port} ({exc.strerror or exc}); choose another "
-                        "--port (0 picks a free one) or stop what is using it") from None
+    sock = listen(cfg.host, cfg.port)
     port = sock.getsockname()[1]
     shown_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
     url = f"http://{shown_host}:{port}/"
@@ -90,8 +80,7 @@ def main(argv) -> int:
     log.info("%s: preparing the models in the background; the page works already", PROG)
     threading.Thread(target=engines.warm, name="nst-web-warm", daemon=True).start()
 
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5,
-                                           lifespan="on"))
+    server = make_server(app)
     stopped = []
 
     def _started():
