@@ -80,3 +80,51 @@ def write_json(path: str, payload: dict) -> None:
     with open(path, "w") as fh:
         json.dump(payload, fh, indent=2)
     print(f"\nwrote {path}")
+
+
+def bar_chart(summary: dict, keys, path: str, log_keys=()) -> None:
+    """One bar panel per score in ``keys``, one bar per method of ``summary`` ({method: {score: value}})."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib is not installed: no chart")
+        return
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.3 * len(keys), 3.1))
+    for ax, k in zip(axes, keys):
+        ax.bar(range(len(summary)), [s[k] for s in summary.values()], color=[f"C{i}" for i in range(len(summary))])
+        ax.set_xticks(range(len(summary)), list(summary), rotation=20, ha="right", fontsize=7)
+        ax.set_title(k.replace("_", " ") + (" (log)" if k in log_keys else ""), fontsize=9)
+        if k in log_keys:
+            ax.set_yscale("log")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+SCORES = ("mse", "ssim", "content_distance", "style_distance")
+
+
+def scores(result, photo, style, feats) -> dict:
+    """MSE and SSIM against the photo, content and style distances (``feats``: a
+    ``nst_tf.metrics.FeatureMetrics``) of one stylised ``result``."""
+    from nst_tf import metrics
+
+    return {"mse": round(metrics.mse(result, photo), 5), "ssim": round(metrics.ssim(result, photo), 4),
+            "content_distance": round(feats.content_distance(result, photo), 4),
+            "style_distance": round(feats.style_distance(result, style), 4)}
+
+
+def summarise(rows: list, time_key: str) -> dict:
+    """Per method: the mean of each score and the median of ``time_key`` (a mean would carry the
+    one-off compilations that a run of same-size images pays once)."""
+    import numpy as np
+
+    out = {}
+    for m in dict.fromkeys(r["method"] for r in rows):
+        mine = [r for r in rows if r["method"] == m]
+        out[m] = {k: round(float(np.mean([r[k] for r in mine])), 4) for k in SCORES}
+        out[m][time_key] = round(float(np.median([r[time_key] for r in mine])), 3)
+    return out

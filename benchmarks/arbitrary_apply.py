@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import ROOT, environment, write_json  # noqa: E402
+from _common import ROOT, bar_chart, environment, scores, summarise, write_json  # noqa: E402
 
 
 def _timed(fn, repeats: int) -> dict:
@@ -108,21 +108,18 @@ def main() -> int:
                 ms["optimisation"] = (time.perf_counter() - t) * 1000
             for method, out in outs.items():
                 row = {"content": os.path.basename(c), "style": os.path.basename(s), "method": method,
-                       "ms": round(ms[method], 1), "mse": round(metrics.mse(out, photo), 5),
-                       "ssim": round(metrics.ssim(out, photo), 4),
-                       "content_distance": round(feats.content_distance(out, photo), 4),
-                       "style_distance": round(feats.style_distance(out, style), 4)}
+                       "ms": round(ms[method], 1), **scores(out, photo, style, feats)}
                 quality.append(row)
                 print(row, flush=True)
             sheet_rows.append([photo, images.resize(style, args.quality_size)] + list(outs.values()))
             captions.append([os.path.basename(c), os.path.basename(s)] + list(outs))
 
-    summary = _summary(quality)
+    summary = summarise(quality, "ms")
     write_json(args.json, {"environment": environment(), "policy": net.describe(), "latency": latency,
                            "quality": quality, "quality_mean": summary})
     sheet = images.contact_sheet(sheet_rows, cell=192, captions=captions)
     images.save_image(sheet, args.sheet, overwrite=True)
-    _chart(summary, args.chart)
+    bar_chart(summary, ("ms", "ssim", "content_distance", "style_distance"), args.chart)
 
     names = list(ours)
     print("\n| size | " + " | ".join(f"ours {n} best / median (first) ms" for n in names)
@@ -140,40 +137,6 @@ def main() -> int:
         print(f"| {m} | {s['ms']:.0f} | {s['mse']} | {s['ssim']} | {s['content_distance']} | {s['style_distance']} |")
     print(f"wrote {args.sheet} and {args.chart}")
     return 0
-
-
-def _summary(quality: list) -> dict:
-    """Per method: the mean of each score; the median time (the mean would carry the XLA compilations,
-    one per new image shape, that a run of same-size images pays once)."""
-    import numpy as np
-
-    out = {}
-    for m in dict.fromkeys(r["method"] for r in quality):
-        rows = [r for r in quality if r["method"] == m]
-        out[m] = {k: round(float(np.mean([r[k] for r in rows])), 4)
-                  for k in ("mse", "ssim", "content_distance", "style_distance")}
-        out[m]["ms"] = round(float(np.median([r["ms"] for r in rows])), 1)
-    return out
-
-
-def _chart(summary: dict, path: str) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no chart")
-        return
-    keys = ("ms", "ssim", "content_distance", "style_distance")
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3))
-    for ax, k in zip(axes, keys):
-        ax.bar(range(len(summary)), [s[k] for s in summary.values()], color=["C0", "C1", "C2"][:len(summary)])
-        ax.set_xticks(range(len(summary)), list(summary), rotation=20, ha="right", fontsize=7)
-        ax.set_title(k.replace("_", " "), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import ROOT, environment, write_json  # noqa: E402
+from _common import ROOT, bar_chart, environment, scores, summarise, write_json  # noqa: E402
 
 METHODS = ("optimisation", "per-style network", "any-style network")
 
@@ -98,53 +98,23 @@ def main() -> int:
             for m in METHODS:
                 out = outs[m]
                 row = {"photo": os.path.basename(ph), "style": os.path.basename(s), "method": m,
-                       "seconds": round(secs[m], 3), "mse": round(metrics.mse(out, photo), 5),
-                       "ssim": round(metrics.ssim(out, photo), 4),
-                       "content_distance": round(feats.content_distance(out, photo), 3),
-                       "style_distance": round(feats.style_distance(out, style), 4)}
+                       "seconds": round(secs[m], 3), **scores(out, photo, style, feats)}
                 rows.append(row)
                 print(row, flush=True)
             sheet.append([photo, images.resize(style, args.size)] + [outs[m] for m in METHODS])
             captions.append([os.path.basename(ph), os.path.basename(s)] + list(METHODS))
 
-    summary = {}
-    for m in METHODS:
-        mine = [r for r in rows if r["method"] == m]
-        summary[m] = {k: round(float(np.mean([r[k] for r in mine])), 4)
-                      for k in ("mse", "ssim", "content_distance", "style_distance")}
-        summary[m]["seconds"] = round(float(np.median([r["seconds"] for r in mine])), 3)
+    summary = summarise(rows, "seconds")
     write_json(args.json, {"environment": environment(), "args": vars(args), "rows": rows, "mean": summary,
                            "anystyle": anystyle.describe(), "extractor": extractor.describe()})
     images.save_image(images.contact_sheet(sheet, cell=192, captions=captions), args.sheet, overwrite=True)
-    _chart(summary, args.chart)
+    bar_chart(summary, ("seconds", "ssim", "content_distance", "style_distance"), args.chart, log_keys=("seconds",))
     print(f"\nmeans over {len(photos)} held-out photos x {len(styles)} styles at {args.size} px")
     print("| method | s / image (median) | MSE | SSIM | content distance | style distance |\n|---|---|---|---|---|---|")
     for m, v in summary.items():
         print(f"| {m} | {v['seconds']} | {v['mse']} | {v['ssim']} | {v['content_distance']} | {v['style_distance']} |")
     print(f"wrote {args.json}, {args.chart}, {args.sheet}")
     return 0
-
-
-def _chart(summary: dict, path: str) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib is not installed: no chart")
-        return
-    keys = ("seconds", "ssim", "content_distance", "style_distance")
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.3 * len(keys), 3.1))
-    for ax, k in zip(axes, keys):
-        ax.bar(range(len(summary)), [v[k] for v in summary.values()], color=["C0", "C1", "C2"])
-        ax.set_xticks(range(len(summary)), list(summary), rotation=20, ha="right", fontsize=7)
-        ax.set_title(k.replace("_", " ") + (" (log)" if k == "seconds" else ""), fontsize=9)
-        if k == "seconds":
-            ax.set_yscale("log")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 if __name__ == "__main__":
