@@ -110,6 +110,7 @@ def test_page_instant_then_paint_then_clean_stop(server, browser, content_path, 
     wait = WebDriverWait(d, 240, poll_frequency=0.2)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
     assert d.find_element(By.ID, "go").get_attribute("disabled")  # nothing chosen yet
+    assert not d.find_element(By.ID, "download").is_displayed() and not d.find_element(By.ID, "compare").is_displayed()
 
     # a bad upload: the page shows the server's one-line error
     junk = tmp_path / "notes.jpg"
@@ -137,6 +138,8 @@ def test_page_instant_then_paint_then_clean_stop(server, browser, content_path, 
     _set(d, "size", 96)
     _set(d, "steps", 12)
     d.find_element(By.ID, "go").click()
+    # the previous result's link goes while painting (unless the job is already done by the next poll)
+    wait.until(lambda d: not d.find_element(By.ID, "download").is_displayed() or _result_shown(d, first_src))
     wait.until(lambda d: "step" in d.find_element(By.ID, "progress-text").text or _result_shown(d, first_src))
     wait.until(lambda d: _result_shown(d, first_src))
     assert "96 × 64 px" in d.find_element(By.ID, "result-info").text
