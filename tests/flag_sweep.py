@@ -53,7 +53,7 @@ def run_one(module: str, flag: str, value: str, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = [a for a in base_args(module, tmp) if not a.startswith(f"--{flag}=")] + [f"--{flag}={value}"]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=env, text=True,
+        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=tmp, env=env, text=True,  # relative junk lands in tmp
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             out, err = proc.communicate(timeout=timeout)

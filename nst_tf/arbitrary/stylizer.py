@@ -54,6 +54,8 @@ def save_vector(vector: np.ndarray, path) -> Path:
     from nst_tf.files import atomic_write
 
     vector = np.asarray(vector, np.float32).reshape(networks.STYLE_DIM)
+    if Path(path).is_dir():
+        raise UserError(f"{path} is a folder; name a file for the style vector, e.g. {Path(path) / 'style.npy'}")
     return atomic_write(path, lambda fh: np.save(fh, vector))
 
 
