@@ -7,7 +7,9 @@
 One result goes to a file; several go to a folder with ``manifest.json`` (settings, and per
 output its inputs, final losses, steps, time) and ``sheet.jpg`` (rows: contents; columns:
 styles). A rerun skips outputs that exist (``overwrite=False``), so an interrupted batch
-resumes where it stopped. The CLI ``nst-stylize``, the Python API and the notebooks share this.
+resumes where it stopped. In a batch, an input that cannot be used (broken, unreadable, too
+large) is refused alone: its reason is logged and recorded under ``refused`` in the manifest,
+and every other job still runs. The CLI ``nst-stylize``, the Python API and the notebooks share this.
 """
 
 from __future__ import annotations
@@ -42,6 +44,30 @@ class BatchOutcome:
     skipped: list  #: outputs that existed and were kept
     interrupted: bool  #: Ctrl-C (or SIGTERM in the CLI) stopped a run; its latest image was written
     folder: Optional[Path]  #: the output folder of a batch (None for a single output)
+    refused: dict = dataclasses.field(default_factory=dict)  #: input path or output name -> reason
+
+
+def check_inputs(paths, load: Callable = None) -> tuple:
+    """Decode each input once; returns (usable paths, {path: reason} for the others).
+
+    ``load`` is the loader whose :class:`UserError` means "refuse this input"
+    (default :func:`nst_tf.images.load_image`)."""
+    load = load or images.load_image
+    good, refused = [], {}
+    for path in dict.fromkeys(paths):
+        try:
+            load(path)
+            good.append(path)
+        except UserError as exc:
+            refused[str(path)] = str(exc)
+            log.warning("refused %s: %s", path, exc)
+    return good, refused
+
+
+def refused_summary(refused: dict, where) -> str:
+    """One line for the end of a run that refused some inputs."""
+    n = len(refused)
+    return f"{n} input{'s' if n > 1 else ''} refused (named above and in {where}); every other one was done"
 
 
 def _stem(p) -> str:
@@ -88,10 +114,12 @@ def load_manifest(path: Optional[Path]) -> dict:
 def write_batch_files(folder: Path, manifest: dict, jobs, contents, styles, blend: bool) -> None:
     """manifest.json and sheet.jpg: rows are contents, columns styles (or the blend)."""
     files.write_json(folder / "manifest.json", manifest)
+    refused = manifest.get("refused", {})
+    usable = lambda p: None if str(p) in refused else p  # noqa: E731  (a refused input shows as a blank cell)
     columns = [None] if blend else styles
-    rows = [[None] + ([None] if blend else list(styles))]
+    rows = [[None] + ([None] if blend else [usable(s) for s in styles])]
     for c in contents:
-        row = [c]
+        row = [usable(c)]
         for s in columns:
             out = next((j.output for j in jobs if j.content == c and (blend or j.styles == [s])), None)
             row.append(out if out is not None and out.exists() else None)
@@ -174,22 +202,45 @@ def run_batch(
             continue
         images.check_output_path(job.output, overwrite)
         todo.append(job)
-    # Fail on unreadable inputs now, not after building the network or halfway through a batch.
-    for path in dict.fromkeys([j.content for j in todo] + [s for j in todo for s in j.styles]):
-        images.load_image(path)
+    # Unreadable inputs are found now, not after building the network or halfway through a batch:
+    # a single run refuses; a batch drops the jobs that need them and does the rest.
+    needed = [j.content for j in todo] + [s for j in todo for s in j.styles]
+    if not batch:
+        for path in dict.fromkeys(needed):
+            images.load_image(path)
+        refused = {}
+    else:
+        _, refused = check_inputs(needed)
+        if refused and not skipped and all(str(j.content) in refused or any(str(s) in refused for s in j.styles)
+                                    for j in todo):
+            first = next(iter(refused.values()))
+            raise UserError(f"none of the inputs could be used ({len(refused)} refused; the first: {first})")
+        todo = [j for j in todo if str(j.content) not in refused and not any(str(s) in refused for s in j.styles)]
 
     manifest = load_manifest(folder / "manifest.json" if batch else None)
     manifest["settings"] = dataclasses.asdict(config)
+    manifest["refused"] = dict(refused)
     if todo and extractor is None:
         extractor = build_extractor(config)
-    outcome = BatchOutcome([], skipped, False, folder)
+    outcome = BatchOutcome([], skipped, False, folder, refused)
     for i, job in enumerate(todo, start=1):
         if batch:
             log.info("[%d/%d] %s x %s -> %s", i, len(todo), job.content, ", ".join(map(str, job.styles)), job.output)
         job_logdir = None if logdir is None else (Path(logdir) / job.name if batch else Path(logdir))
         job_callbacks, tb = _job_callbacks(job, config, save_every, job_logdir)
-        result = stylize(job.content, job.styles if blend else job.styles[0], config, extractor=extractor,
-                         callbacks=job_callbacks + list(callbacks), verbose=verbose)
+        try:
+            result = stylize(job.content, job.styles if blend else job.styles[0], config, extractor=extractor,
+                             callbacks=job_callbacks + list(callbacks), verbose=verbose)
+        except UserError as exc:
+            if not batch:
+                raise
+            if tb is not None:
+                tb.close()
+            log.warning("refused %s: %s", job.output.name, exc)  # e.g. too large for memory: the others may fit
+            outcome.refused[job.output.name] = str(exc)
+            manifest["refused"][job.output.name] = str(exc)
+            write_batch_files(folder, manifest, jobs, contents, styles, blend)
+            continue
         images.save_image(result.image, job.output, overwrite=True)  # checked before starting
         outcome.written.append(job.output)
         if tb is not None:

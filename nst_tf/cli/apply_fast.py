@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import time
 from pathlib import Path
 
 from absl import flags
 
-from nst_tf import images
+from nst_tf import batch, files, images
 from nst_tf.cli import common, config_flags
 from nst_tf.config import XLA_MIN_IMAGES, ApplyConfig
 from nst_tf.fast import workdir_arch
@@ -31,21 +33,45 @@ flags.DEFINE_string("save_style_vector", None, "With --model=arbitrary: also wri
                                                ".npy file, to reuse with --style=FILE.npy.")
 flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation.")
 flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
-flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise they are refused).")
+flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refused, or skipped in a batch).")
 config_from_flags = config_flags.define(ApplyConfig)  # every ApplyConfig field is a flag
 
 FLAGS = flags.FLAGS
 
 
 def _targets(inputs, output):
+    """[(input, output path)] and the output folder (None for one input written to a file)."""
     out = Path(output) if output else None
     if len(inputs) == 1 and out is not None and out.suffix:
-        return [(inputs[0], out)]
+        return [(inputs[0], out)], None
     folder = out or Path("outputs")
     if folder.suffix:
         raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}")
     return [(p, folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in ('.gif', '.png', '.webp') else '.jpg'}")
-            for p in inputs]
+            for p in inputs], folder
+
+
+def _usable_jobs(jobs, folder, overwrite: bool) -> tuple:
+    """The jobs to run and the refused inputs: one input is refused with an error; in a batch,
+    existing outputs are skipped and each unusable input is refused alone."""
+    if folder is None:
+        src, dst = jobs[0]
+        images.check_output_path(dst, overwrite)
+        images.load_image(src)
+        return jobs, {}
+    todo = []
+    for src, dst in jobs:
+        if dst.exists() and not overwrite:
+            print(f"skipping {dst} (exists; --overwrite redoes it)", flush=True)
+            continue
+        images.check_output_path(dst, overwrite)
+        todo.append((src, dst))
+    good, refused = batch.check_inputs([src for src, _ in todo])
+    if refused and not good and len(todo) == len(jobs):
+        raise UserError(f"none of the inputs could be used ({len(refused)} refused; the first: "
+                        f"{next(iter(refused.values()))})")
+    good = set(map(str, good))
+    return [(src, dst) for src, dst in todo if str(src) in good], refused
 
 
 def _arbitrary_stylizers(config, styles: list, per_region: bool, n_inputs: int, weights_source: str) -> list:
@@ -91,10 +117,8 @@ def main(argv) -> int:
     inputs = images.expand_paths(common.split_list(FLAGS.input))
     if not inputs:
         raise UserError("--input is required: image files, folders or globs")
-    jobs = _targets(inputs, FLAGS.output)
-    for src, dst in jobs:
-        images.check_output_path(dst, FLAGS.overwrite)
-        images.load_image(src)
+    jobs, folder = _targets(inputs, FLAGS.output)
+    jobs, refused = _usable_jobs(jobs, folder, FLAGS.overwrite)
     models = common.split_list(FLAGS.model)
     trained_any_style = len(models) == 1 and workdir_arch(models[0]) == ARBITRARY  # nst-train-fast --arch=arbitrary
     arbitrary = models == [ARBITRARY] or trained_any_style
@@ -121,25 +145,46 @@ def main(argv) -> int:
                                          weights_source=models[0] if trained_any_style else "published")
     else:
         stylizers = [apply.load_stylizer(m) for m in models]
+    manifest = batch.load_manifest(folder / "manifest.json" if folder else None)
+    manifest["settings"] = {"model": models, "style": styles, **dataclasses.asdict(config)}
+    manifest["refused"] = refused
     for src, dst in jobs:
-        frames, durations = apply.read_frames(src)
-        if config.size:
-            frames = [images.resize(f, config.size) for f in frames]
-        t0 = time.perf_counter()
-        outs = [apply.stylize_arrays(s, frames, config.batch_size) for s in stylizers]
-        if style_masks is None:
-            out = outs[0]
+        try:
+            ms, n_frames = _apply_one(apply, stylizers, style_masks, config, src, dst)
+        except UserError as exc:
+            if folder is None:
+                raise
+            print(f"{PROG}: warning: refused {src}: {exc}", file=sys.stderr, flush=True)
+            refused[str(src)] = str(exc)
         else:
-            out = [apply.composite([o[i] for o in outs], style_masks, f, config.feather) for i, f in enumerate(frames)]
-        ms = (time.perf_counter() - t0) * 1000 / len(frames)
-        out = [apply.postprocess(o, f, config.preserve_colors, config.blend) for o, f in zip(out, frames)]
-        if durations is not None and dst.suffix.lower() in (".gif", ".webp"):
-            apply.save_animation(out, durations, dst, FLAGS.overwrite)
-        else:
-            images.save_image(out[0], dst, overwrite=FLAGS.overwrite)
-        print(f"wrote {dst} ({len(frames)} frame{'s' if len(frames) > 1 else ''}, {ms:.0f} ms per frame)",
-              flush=True)
+            print(f"wrote {dst} ({n_frames} frame{'s' if n_frames > 1 else ''}, {ms:.0f} ms per frame)", flush=True)
+            manifest["outputs"][dst.name] = {"input": str(src), "frames": n_frames, "ms_per_frame": round(ms, 1)}
+        if folder is not None:
+            files.write_json(folder / "manifest.json", manifest)
+    if refused:
+        return common.fail(PROG, batch.refused_summary(refused, folder / "manifest.json"),
+                           code=common.EXIT_SOME_REFUSED)
     return common.EXIT_OK
+
+
+def _apply_one(apply, stylizers, style_masks, config, src, dst) -> tuple:
+    """Stylise one file (every frame of an animation); returns (ms per frame, frames)."""
+    frames, durations = apply.read_frames(src)
+    if config.size:
+        frames = [images.resize(f, config.size) for f in frames]
+    t0 = time.perf_counter()
+    outs = [apply.stylize_arrays(s, frames, config.batch_size) for s in stylizers]
+    if style_masks is None:
+        out = outs[0]
+    else:
+        out = [apply.composite([o[i] for o in outs], style_masks, f, config.feather) for i, f in enumerate(frames)]
+    ms = (time.perf_counter() - t0) * 1000 / len(frames)
+    out = [apply.postprocess(o, f, config.preserve_colors, config.blend) for o, f in zip(out, frames)]
+    if durations is not None and dst.suffix.lower() in (".gif", ".webp"):
+        apply.save_animation(out, durations, dst, FLAGS.overwrite)
+    else:
+        images.save_image(out[0], dst, overwrite=FLAGS.overwrite)
+    return ms, len(frames)
 
 
 def run():

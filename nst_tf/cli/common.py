@@ -1,6 +1,7 @@
 """What every nst_tf command shares: quiet TF start-up, one-line errors, exit codes, signals.
 
-Exit codes: 0 done; 2 user error; 130 interrupted by Ctrl-C; 143 by SIGTERM; 1 a bug.
+Exit codes: 0 done; 3 a batch finished but refused some inputs (each named on stderr and in the
+manifest); 2 user error (nothing done); 130 interrupted by Ctrl-C; 143 by SIGTERM; 1 a bug.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from absl import app, flags  # noqa: E402
 
 from nst_tf.errors import UserError  # noqa: E402
 
-EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SOME_REFUSED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
 
 
 _terminated = False

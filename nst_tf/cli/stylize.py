@@ -54,6 +54,9 @@ def main(argv) -> int:
                                   save_every=FLAGS.save_every, logdir=FLAGS.logdir)
     if outcome.interrupted:
         return common.EXIT_SIGTERM if common.terminated() else common.EXIT_SIGINT
+    if outcome.refused:
+        return common.fail(PROG, batch.refused_summary(outcome.refused, outcome.folder / "manifest.json"),
+                           code=common.EXIT_SOME_REFUSED)
     return common.EXIT_OK
 
 
