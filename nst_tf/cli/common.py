@@ -121,17 +121,18 @@ def quiet_tensorflow_import() -> None:
 flags.DEFINE_bool("verbose", False, "On an internal error, print the full traceback (otherwise one line).")
 
 
-def run_app(prog: str, main: Callable[[list], int]) -> None:
+def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False) -> None:
     """Run an absl ``main`` with one-line flag errors (exit 2) and our exit codes.
 
     A user error (``UserError``, or a write refused by the system: disk full, file-size limit,
     permissions) is one line and exit 2; anything else is a bug: one line naming it and exit 1,
-    the traceback with ``--verbose``.
+    the traceback with ``--verbose``. With ``pass_through``, flags this command does not define
+    reach ``main`` in ``argv[1:]`` (Beam's pipeline options) instead of being refused here.
     """
 
     def parse(argv):
         try:
-            return flags.FLAGS(argv)
+            return flags.FLAGS(argv, known_only=pass_through)
         except flags.Error as exc:
             sys.exit(fail(prog, f"{exc} (see {prog} --helpshort)"))
 
@@ -141,7 +142,7 @@ def run_app(prog: str, main: Callable[[list], int]) -> None:
         absl_logging.set_verbosity(absl_logging.WARNING)  # TF modules log INFO lines through absl
         _setup_logging(prog)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        if len(argv) > 1:
+        if len(argv) > 1 and not pass_through:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:
             quiet_tensorflow_import()
