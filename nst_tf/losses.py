@@ -114,6 +114,23 @@ def style_loss(features: tf.Tensor, target_gram: tf.Tensor, formulation: str = "
     return style_loss_from_gram(gram_matrix(features), target_gram, formulation)
 
 
+def content_loss_batch_mean(features: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    """Mean over the batch of each image's ``normalized`` content term (``content_loss`` of that
+    image alone). Training uses it so every photo counts the same whatever the batch, and a
+    batch split over replicas or workers has the loss of the whole batch in one process."""
+    p = tf.cast(target, tf.float32)
+    sq = tf.square(tf.cast(features, tf.float32) - p)
+    return tf.reduce_mean(tf.reduce_sum(sq, axis=[1, 2, 3]) / (tf.reduce_sum(tf.square(p), axis=[1, 2, 3]) + _EPS))
+
+
+def style_loss_batch_mean(features: tf.Tensor, target_grams: tf.Tensor) -> tf.Tensor:
+    """Mean over the batch of each image's ``normalized`` style term against its own target Gram
+    (B x C x C): ``style_loss`` of that image alone, whatever the other paintings of the batch."""
+    a = tf.cast(target_grams, tf.float32)
+    sq = tf.square(tf.cast(gram_matrix(features), tf.float32) - a)
+    return tf.reduce_mean(tf.reduce_sum(sq, axis=[1, 2]) / (tf.reduce_sum(tf.square(a), axis=[1, 2]) + _EPS))
+
+
 def total_variation_loss(image: tf.Tensor, formulation: str = "normalized") -> tf.Tensor:
     """Smoothness term on the image (B x H x W x 3, values in [0, 1])."""
     _check(formulation)

@@ -129,3 +129,24 @@ def test_zero_when_equal(feats):
 def test_unknown_formulation_rejected(feats):
     with pytest.raises(ValueError, match="unknown loss formulation"):
         losses.content_loss(*feats, formulation="nope")
+
+
+def test_batch_mean_losses_are_each_images_normalized_term_averaged(rng):
+    # Images of different feature energy: the mean of per-image ratios, not the ratio of batch sums,
+    # so one replica with the whole batch and two replicas with half each give the same loss.
+    f = rng.normal(size=(3, 6, 5, 4)).astype(np.float32)
+    p = (rng.normal(size=(3, 6, 5, 4)) * np.array([0.5, 1.0, 3.0])[:, None, None, None]).astype(np.float32)
+    want_c = np.mean([np.sum((f[b] - p[b]) ** 2) / np.sum(p[b].astype(np.float64) ** 2) for b in range(3)])
+    np.testing.assert_allclose(losses.content_loss_batch_mean(f, p).numpy(), want_c, rtol=1e-5)
+    targets = np_gram(p)
+    want_s = np.mean([np.sum((np_gram(f[b:b + 1])[0] - targets[b]) ** 2) / np.sum(targets[b] ** 2)
+                      for b in range(3)])
+    np.testing.assert_allclose(losses.style_loss_batch_mean(f, targets).numpy(), want_s, rtol=1e-5)
+    for b in range(3):  # one image: the same as the per-run losses of the optimiser
+        one = slice(b, b + 1)
+        np.testing.assert_allclose(losses.content_loss_batch_mean(f[one], p[one]).numpy(),
+                                   losses.content_loss(f[one], p[one]).numpy(), rtol=1e-5)
+        np.testing.assert_allclose(losses.style_loss_batch_mean(f[one], targets[one]).numpy(),
+                                   losses.style_loss(f[one], targets[one]).numpy(), rtol=1e-5)
+    halves = (losses.content_loss_batch_mean(f[:1], p[:1]) + 2 * losses.content_loss_batch_mean(f[1:], p[1:])) / 3
+    np.testing.assert_allclose(halves.numpy(), want_c, rtol=1e-5)

@@ -84,12 +84,13 @@ class ArbitraryTrainer(Trainer):
         photos, paintings = batch
         return self.model([photos, paintings], training=training), photos, self.loss.grams(paintings)
 
-    def _dataset(self, data_dir, start_step: int) -> tuple:
+    def _dataset(self, data_dir, start_step: int, part=None, per_replica=None) -> tuple:
         c = self.config
         paths = data.list_images(data_dir)
-        photos = data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step)
+        photos = data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step,
+                                   part=part, per_replica=per_replica)
         paintings = data.make_dataset(self.style_paths, c.image_size, c.batch_size, seed=c.seed + 1,
-                                      skip_batches=start_step)
+                                      skip_batches=start_step, part=part, per_replica=per_replica)
         return tf.data.Dataset.zip((photos, paintings)), len(paths)
 
     def export_weights(self, folder=None) -> Path:

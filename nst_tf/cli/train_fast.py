@@ -3,6 +3,7 @@
     nst-train-fast --style=painting.jpg --data_dir=photos/ --workdir=runs/starry --steps=2000
     nst-train-fast --flagfile=flags/fast_coco.flags --style=painting.jpg --workdir=runs/starry
 
+On a cluster, each worker runs the same command with its TF_CONFIG (``--strategy=multi_worker``).
 Checkpoints, TensorBoard logs and, at the end, the exported SavedModel (``saved_model/``) and
 TFLite files (``model.tflite``, ``model_fp16.tflite``) go to --workdir. Rerunning with the same
 --workdir resumes from the latest checkpoint; Ctrl-C saves one before exiting.
@@ -22,6 +23,9 @@ flags.DEFINE_string("style", None, "The style image (with --arch=arbitrary: a fo
 flags.DEFINE_string("data_dir", None, "Folder of training photos (searched recursively).")
 flags.DEFINE_string("workdir", None, "Checkpoints, logs and exports go here; reuse it to resume.")
 flags.DEFINE_bool("export", True, "Export SavedModel and TFLite at the end.")
+flags.DEFINE_string("strategy", "auto", "tf.distribute strategy: auto (--tpu, else several workers from TF_CONFIG, "
+                                        "else this machine's GPUs), one_device, mirrored, multi_worker (every worker "
+                                        "runs this command with the same --workdir and its own TF_CONFIG) or tpu.")
 common.define_tpu_flag()
 config_from_flags = config_flags.define(FastTrainConfig)  # every FastTrainConfig field is a flag
 
@@ -32,7 +36,7 @@ def main(argv) -> int:
     from pathlib import Path
 
     from nst_tf import images
-    from nst_tf.fast import data, export
+    from nst_tf.fast import data, distribute, export
     from nst_tf.fast.train import check_workdir, make_trainer
 
     for name in ("style", "data_dir", "workdir"):
@@ -48,13 +52,11 @@ def main(argv) -> int:
         images.load_image(FLAGS.style)
     data.list_images(FLAGS.data_dir)  # fail now on an empty or missing folder
     workdir = Path(FLAGS.workdir)
-    strategy = None
-    if FLAGS.tpu:
-        from nst_tf import precision
-
-        strategy = precision.connect_tpu(FLAGS.tpu)
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)  # before TensorFlow runs any op
     trainer = make_trainer(config, FLAGS.style, workdir, strategy=strategy)
     trainer.fit(FLAGS.data_dir)
+    if not trainer.chief:
+        return common.EXIT_OK  # the chief exports
     if FLAGS.export and config.arch == "arbitrary":
         from nst_tf.arbitrary import ArbitraryStylizer
 

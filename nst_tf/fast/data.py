@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Optional
 
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
@@ -59,14 +60,25 @@ def _decode_and_crop(path, image_size: int, seed):
     return tf.clip_by_value(img, 0.0, 1.0)
 
 
-def make_dataset(paths, image_size: int, batch_size: int, seed: int = 0, skip_batches: int = 0) -> tf.data.Dataset:
-    """Endless shuffled batches of ``image_size`` squares. ``skip_batches`` resumes the same order."""
+def make_dataset(paths, image_size: int, batch_size: int, seed: int = 0, skip_batches: int = 0,
+                 part: Optional[tuple] = None, per_replica: Optional[int] = None) -> tf.data.Dataset:
+    """Endless shuffled batches of ``image_size`` squares. ``skip_batches`` resumes the same order.
+
+    ``batch_size`` is the global batch. With ``part=(start, stop)`` only the photos at positions
+    ``start..stop-1`` of each global batch are read (one worker's share), in batches of
+    ``per_replica`` (one per local replica, in order): the workers together see exactly the
+    global batches of a single process, so the same seed trains the same weights anywhere.
+    """
     # Shuffling with a fixed seed after repeat() gives the same endless order in every process,
     # so a resumed run skips exactly the batches it has already trained on.
     ds = tf.data.Dataset.from_tensor_slices(paths).repeat()
     ds = ds.shuffle(min(len(paths), 10000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.enumerate()
     ds = ds.skip(skip_batches * batch_size)
+    if part is not None and tuple(part) != (0, batch_size):
+        start, stop = part
+        ds = ds.filter(lambda i, p: tf.logical_and(i % batch_size >= start, i % batch_size < stop))
+    batch_size = per_replica or batch_size
     ds = ds.map(lambda i, p: _decode_and_crop(p, image_size, tf.stack([tf.cast(seed, tf.int64), i])),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     ds = ds.ignore_errors(log_warning=True)

@@ -2,9 +2,10 @@
 
 ``train(config, style, data_dir, workdir)``:
 
-* the strategy is chosen for the hardware (TPUStrategy on a TPU, MirroredStrategy for
-  several GPUs, the default strategy otherwise) and the transformer is built in its scope under
-  the precision policy (``LossScaleOptimizer`` under float16);
+* the strategy is chosen for the hardware or named (:mod:`nst_tf.fast.distribute`: TPU,
+  several GPUs, several workers from ``TF_CONFIG``) and the transformer is built in its scope
+  under the precision policy (``LossScaleOptimizer`` under float16); the batch is global, split
+  across replicas, so the same seed and batch train the same weights on one worker or several;
 * each step stylises a batch of photos and applies the content, style (against the style
   image's Gram matrices, computed once) and TV losses of ``nst_tf.losses``;
 * ``tf.train.CheckpointManager`` saves model, optimizer and step every ``checkpoint_every``
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -28,7 +30,7 @@ import tensorflow as tf
 from nst_tf import backbones, images, losses, precision
 from nst_tf.config import FastTrainConfig
 from nst_tf.errors import UserError
-from nst_tf.fast import ARCH_FILE, data, workdir_arch
+from nst_tf.fast import ARCH_FILE, data, distribute, workdir_arch
 from nst_tf.fast.transformer import build_transformer
 from nst_tf.files import atomic_write, check_folder_writable
 from nst_tf.monitor import ProgressPrinter, TensorBoardLogger
@@ -36,16 +38,6 @@ from nst_tf.objective import weighted
 from nst_tf.optimize import StepInfo
 
 log = logging.getLogger("nst_tf")
-
-
-def choose_strategy() -> tf.distribute.Strategy:
-    """TPUStrategy when a TPU is configured, MirroredStrategy for several GPUs, else the default."""
-    if tf.config.list_logical_devices("TPU"):
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
-        return tf.distribute.TPUStrategy(resolver)
-    if len(tf.config.list_physical_devices("GPU")) > 1:
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
 
 
 class PerceptualLoss:
@@ -74,9 +66,11 @@ class PerceptualLoss:
         batch = tf.shape(stylised)[0]
         if style_grams is None:
             style_grams = {n: tf.repeat(g, batch, axis=0) for n, g in self.style_grams.items()}
-        content = tf.add_n([losses.content_loss(out[n], tf.stop_gradient(ref[n])) for n in self.content_layers])
+        # Each image's terms, averaged over the batch: the same loss on one replica or split over many.
+        content = tf.add_n([losses.content_loss_batch_mean(out[n], tf.stop_gradient(ref[n]))
+                            for n in self.content_layers])
         content = content / float(len(self.content_layers))
-        style = tf.add_n([losses.style_loss(out[n], style_grams[n]) for n in self.style_layers])
+        style = tf.add_n([losses.style_loss_batch_mean(out[n], style_grams[n]) for n in self.style_layers])
         style = style / float(len(self.style_layers))
         tv = losses.total_variation_loss(stylised)
         return weighted((c.content_weight, c.style_weight, c.tv_weight), content, style, tv)
@@ -98,7 +92,8 @@ class Trainer:
         if stored is not None and stored != config.arch:
             raise UserError(f"{self.workdir} holds a --arch={stored} network; pass --arch={stored} to resume it, "
                             "or choose another --workdir")
-        self.strategy = strategy or choose_strategy()
+        self.strategy = strategy or distribute.make_strategy("auto")
+        self.chief = distribute.is_chief(self.strategy)
         self.policy = precision.resolve(config.precision)
         self._prepare(style)
         keras.utils.set_random_seed(config.seed)  # same initial weights for the same seed (seeds numpy/TF too)
@@ -113,9 +108,11 @@ class Trainer:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
         self.scaled = isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer)
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, step=self.step)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.workdir / "checkpoints"), max_to_keep=3)
+        # Every worker saves (a collective step); only the chief's checkpoints are kept, in the workdir.
+        save_dir = self.workdir / "checkpoints" if self.chief else Path(tempfile.mkdtemp(prefix="nst_tf_worker_"))
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(save_dir), max_to_keep=3)
         self._restore_latest_good()
-        if stored is None:
+        if stored is None and self.chief:
             atomic_write(self.workdir / ARCH_FILE, lambda fh: fh.write(config.arch.encode()))
         self._train_step = None
 
@@ -136,18 +133,39 @@ class Trainer:
         fixed style's) for one batch."""
         return self.model(batch, training=training), batch, None
 
-    def _dataset(self, data_dir, start_step: int) -> tuple:
-        """(dataset of batches resuming after ``start_step``, number of photos)."""
+    def _dataset(self, data_dir, start_step: int, part=None, per_replica=None) -> tuple:
+        """(dataset of batches resuming after ``start_step``, number of photos); ``part`` and
+        ``per_replica`` as for :func:`nst_tf.fast.data.make_dataset`."""
         c = self.config
         paths = data.list_images(data_dir)
-        return data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step), len(paths)
+        return data.make_dataset(paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step,
+                                 part=part, per_replica=per_replica), len(paths)
+
+    def _distributed_batches(self, data_dir, start_step: int) -> tuple:
+        """An iterator of distributed global batches, and the number of photos. Each worker reads
+        only its replicas' share of every global batch, in the single-process order."""
+        replicas, found = self.strategy.num_replicas_in_sync, {}
+        if self.config.batch_size % replicas:
+            raise UserError(f"--batch_size {self.config.batch_size} does not split evenly over {replicas} replicas; "
+                            f"pass a multiple of {replicas}")
+
+        def dataset_fn(ctx):
+            per = ctx.get_per_replica_batch_size(self.config.batch_size)
+            local = replicas // ctx.num_input_pipelines
+            start = ctx.input_pipeline_id * per * local
+            ds, found["photos"] = self._dataset(data_dir, start_step, part=(start, start + per * local),
+                                                per_replica=per)
+            return ds
+
+        return iter(self.strategy.distribute_datasets_from_function(dataset_fn)), found["photos"]
 
     # ------------------------------------------------------------------------------------------
 
     def _restore_latest_good(self) -> None:
         """Resume from the newest checkpoint that reads back whole; a damaged one (truncated index or
         data file) is skipped with a warning, and if none reads, the run refuses to start."""
-        tried = list(reversed(self.manager.checkpoints))
+        state = tf.train.get_checkpoint_state(str(self.workdir / "checkpoints"))  # the chief's, on every worker
+        tried = list(reversed(state.all_model_checkpoint_paths)) if state else []
         for path in tried:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
@@ -199,12 +217,11 @@ class Trainer:
         if start_step >= c.steps:
             log.warning("already trained %d of %d steps in %s", start_step, c.steps, self.workdir)
             return {}
-        ds, n_photos = self._dataset(data_dir, start_step)
-        batches = iter(self.strategy.experimental_distribute_dataset(ds))
+        batches, n_photos = self._distributed_batches(data_dir, start_step)
         self._train_step = self._train_step or self._build_step()
         watchers = ([ProgressPrinter()] if verbose else []) + (
             [TensorBoardLogger(self.workdir / "logs", image_every=c.checkpoint_every, step_from_info=True)]
-            if _has_tensorboard() else [])
+            if _has_tensorboard() and self.chief else [])
         log.info("training %d px x %d, steps %d..%d, %d photos, %s, %d replica(s)", c.image_size, c.batch_size,
                  start_step + 1, c.steps, n_photos, self.loss.extractor.describe(),
                  self.strategy.num_replicas_in_sync)
