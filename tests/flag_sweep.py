@@ -38,6 +38,8 @@ def base_args(module: str, tmp: str) -> list:
         "nst_tf.cli.evaluate": [f"--content={PHOTO}", f"--style={PAINTING}", f"--outputs={PHOTO}",
                                 f"--report={tmp}/r.json"],
         "nst_tf.cli.web": ["--port=0", "--backbone=vgg16", "--weights=hed"],
+        "nst_tf.cli.apply_beam": [f"--input={os.path.join(EX, 'content')}", f"--output={tmp}/beam",
+                                  f"--style={PAINTING}", "--size=32", "--precision=float32"],
     }[module]
 
 
@@ -72,7 +74,7 @@ def run_one(module: str, flag: str, value: str, timeout: float) -> dict:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--commands", default="nst_tf.cli.stylize,nst_tf.cli.apply_fast,nst_tf.cli.train_fast,"
-                                         "nst_tf.cli.evaluate,nst_tf.cli.web")
+                                         "nst_tf.cli.evaluate,nst_tf.cli.web,nst_tf.cli.apply_beam")
     p.add_argument("--values", default="nonsense,-1", help="comma-separated wrong values tried on every flag")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--timeout", type=float, default=90)

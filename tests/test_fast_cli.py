@@ -34,7 +34,8 @@ def test_train_export_apply(tmp_path, photo_dir, style_path):
         r = run_cli(f"--model={model}", f"--input={photo_dir / 'sub'}", f"--output={out}", "--batch_size=3",
                     module=APPLY)
         assert r.returncode == 0, r.stderr[-3000:]
-        outs[label] = sorted(out.iterdir())
+        outs[label] = sorted(out.glob("*_styled.jpg"))
+        assert (out / "manifest.json").is_file()
         assert [p.name for p in outs[label]] == [f"{p.stem}_styled.jpg" for p in inputs]
     for src, a, b, c in zip(inputs, outs["saved"], outs["lite"], outs["ckpt"]):
         a, b, c = images.load_image(a), images.load_image(b), images.load_image(c)
