@@ -83,6 +83,17 @@ def input_glob(spec: str) -> str:
     return spec
 
 
+def check_matches(pattern: str) -> None:
+    """Refuse a glob that matches no file (Beam would fail the pipeline with a terse error)."""
+    try:
+        found = FileSystems.match([pattern], limits=[1])[0].metadata_list
+    except Exception:  # noqa: BLE001  (BeamIOError for a missing non-wildcard path, per filesystem)
+        found = []
+    if not found:
+        raise UserError(f"no files match --input {pattern}; check the path (quote globs so the shell leaves "
+                        "the * alone)")
+
+
 def output_name(path: str, base: str) -> str:
     """The output's name relative to ``--output``: the input's path below ``base``, with an
     extension Beam's writers can keep (others become ``.png``)."""

@@ -8,11 +8,12 @@ import pytest
 
 pytest.importorskip("apache_beam")
 
-from clitools import one_line_error, run_cli  # noqa: E402
+from clitools import ROOT, one_line_error, run_cli  # noqa: E402
 from nst_tf import beam as nst_beam  # noqa: E402
 from nst_tf import images  # noqa: E402
 
 BEAM = "nst_tf.cli.apply_beam"
+PAINTING = f"{ROOT}/examples/style/starry_night.jpg"
 
 
 def test_paths_keep_their_names_below_the_glob():
@@ -126,6 +127,8 @@ def test_saved_model_results_equal_nst_apply(tmp_path, content_path):
     (["--input=x", "--output=y", "--model=arbitrary"], "needs --style"),
     (["--input=x", "--output=y", "--style=missing.jpg"], "missing.jpg could not be read"),
     (["--input=x", "--output=y", "--style=a.jpg", "--strength=2"], "strength must be between 0 and 1"),
+    ([f"--input={__file__}.missing/*.jpg", "--output=y", f"--style={PAINTING}"], "no files match --input"),
+    ([f"--input={__file__}.missing", "--output=y", f"--style={PAINTING}"], "no files match --input"),
     (["--input=x", "--output=y", "--style=a.jpg", "--max_megapixels=0"], "max_megapixels must be positive"),
 ])
 def test_mistakes_are_one_line(args, needle):

@@ -76,6 +76,7 @@ def main(argv) -> int:
                 nst_beam.read_image(style)
     elif styles:
         raise UserError("--style needs an any-style --model (arbitrary); a trained network's style is built in")
+    nst_beam.check_matches(nst_beam.input_glob(FLAGS.input))
     if "://" not in FLAGS.output:
         from nst_tf.files import check_folder_writable
 
