@@ -378,9 +378,16 @@ class ApplyConfig:
                                       "per image shape (seconds) and then runs ~30% faster, so auto turns it on "
                                       f"for runs of at least {XLA_MIN_IMAGES} inputs; on or off.", choices=JIT_OPTIONS)
 
+    temporal_weight: float = option(0.6, "Videos and animations: how much of the previous output, warped along the "
+                                         "optical flow, is kept where the motion is reliable (0 = independent "
+                                         "frames, which flicker; below 1).")
+
     def __post_init__(self):
         _as_tuples(self, ("style_masks",))
         object.__setattr__(self, "jit_compile", _jit_option(self.jit_compile))
+        _check_numbers(self, nonnegative=("temporal_weight",))
+        if not 0.0 <= self.temporal_weight < 1.0:
+            raise UserError(f"temporal_weight must be at least 0 and below 1, got {self.temporal_weight}")
         object.__setattr__(self, "style_weights", _floats("style_weights", self.style_weights))
         _check_strings(self, ("preserve_colors", "precision"))
         _check_numbers(self, positive=("batch_size",), nonnegative=("feather", "blend", "strength"))

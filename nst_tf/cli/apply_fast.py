@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from absl import flags
 
-from nst_tf import batch, files, images
+from nst_tf import batch, files, images, video
 from nst_tf.cli import common, config_flags
 from nst_tf.config import XLA_MIN_IMAGES, ApplyConfig
 from nst_tf.fast import workdir_arch
@@ -31,7 +32,8 @@ flags.DEFINE_list("style", None, "With --model=arbitrary: painting images (or .n
                                  "by --style_weights, or placed by --style_masks.")
 flags.DEFINE_string("save_style_vector", None, "With --model=arbitrary: also write the (mixed) style vector to this "
                                                ".npy file, to reuse with --style=FILE.npy.")
-flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation.")
+flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation; videos (.mp4, .mov, "
+                                 ".webm, .mkv) are streamed frame by frame, blended along the motion.")
 flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refused, or skipped in a batch).")
 config_from_flags = config_flags.define(ApplyConfig)  # every ApplyConfig field is a flag
@@ -47,8 +49,29 @@ def _targets(inputs, output):
     folder = out or Path("outputs")
     if folder.suffix:
         raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}")
-    return [(p, folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in ('.gif', '.png', '.webp') else '.jpg'}")
+    kept = (".gif", ".png", ".webp") + video.VIDEO_EXTENSIONS
+    return [(p, folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in kept else '.jpg'}")
             for p in inputs], folder
+
+
+def _check_output(dst, src, overwrite: bool) -> None:
+    if video.is_video(dst) or video.is_video(src):
+        if not video.is_video(dst) or not video.is_video(src):
+            raise UserError(f"{src} -> {dst}: a video becomes a video ({', '.join(video.VIDEO_EXTENSIONS)}) and an "
+                            "image an image (animations: .gif or .webp)")
+        if Path(dst).exists() and not overwrite:
+            raise UserError(f"{dst} already exists; pass --overwrite to replace it or choose another name")
+        files.check_folder_writable(Path(dst).parent, "choose another output path")
+    else:
+        images.check_output_path(dst, overwrite)
+
+
+def _probe(path) -> None:
+    """Refuse an input that cannot be read (a video is opened, an image decoded)."""
+    if video.is_video(path):
+        video.open_video(path).close()
+    else:
+        images.load_image(path)
 
 
 def _usable_jobs(jobs, folder, overwrite: bool) -> tuple:
@@ -56,17 +79,17 @@ def _usable_jobs(jobs, folder, overwrite: bool) -> tuple:
     existing outputs are skipped and each unusable input is refused alone."""
     if folder is None:
         src, dst = jobs[0]
-        images.check_output_path(dst, overwrite)
-        images.load_image(src)
+        _check_output(dst, src, overwrite)
+        _probe(src)
         return jobs, {}
     todo = []
     for src, dst in jobs:
         if dst.exists() and not overwrite:
             print(f"skipping {dst} (exists; --overwrite redoes it)", flush=True)
             continue
-        images.check_output_path(dst, overwrite)
+        _check_output(dst, src, overwrite)
         todo.append((src, dst))
-    good, refused = batch.check_inputs([src for src, _ in todo])
+    good, refused = batch.check_inputs([src for src, _ in todo], load=_probe)
     if refused and not good and len(todo) == len(jobs):
         raise UserError(f"none of the inputs could be used ({len(refused)} refused; the first: "
                         f"{next(iter(refused.values()))})")
@@ -167,19 +190,63 @@ def main(argv) -> int:
     return common.EXIT_OK
 
 
-def _apply_one(apply, stylizers, style_masks, config, src, dst) -> tuple:
-    """Stylise one file (every frame of an animation); returns (ms per frame, frames)."""
-    frames, durations = apply.read_frames(src)
-    if config.size:
-        frames = [images.resize(f, config.size) for f in frames]
-    t0 = time.perf_counter()
+def _stylize_frames(apply, stylizers, style_masks, config, frames) -> list:
+    """Float frames in, stylised (masked, post-processed) float frames out, in batches."""
     outs = [apply.stylize_arrays(s, frames, config.batch_size) for s in stylizers]
     if style_masks is None:
         out = outs[0]
     else:
         out = [apply.composite([o[i] for o in outs], style_masks, f, config.feather) for i, f in enumerate(frames)]
+    return [apply.postprocess(o, f, config.preserve_colors, config.blend) for o, f in zip(out, frames)]
+
+
+def _apply_video(apply, stylizers, style_masks, config, src, dst) -> tuple:
+    """Stream a video through the network(s), frames blended along the motion; returns (ms per frame, frames)."""
+    from nst_tf.temporal import TemporalBlender
+
+    blender = TemporalBlender(config.temporal_weight)
+    t0, shown = time.perf_counter(), time.perf_counter()
+    with video.open_video(src) as clip, video.VideoWriter(dst, clip.fps, audio_from=clip) as out:
+        total, chunk = clip.frame_count, []
+
+        def flush():
+            frames = [f.astype(np.float32) / 255.0 for f in chunk]
+            frames = [images.resize(f, config.size) for f in frames] if config.size else frames
+            for photo, styled in zip(frames, _stylize_frames(apply, stylizers, style_masks, config, frames)):
+                out.write(images.to_uint8(blender(photo, styled)))
+            chunk.clear()
+
+        for frame in clip.frames():
+            chunk.append(frame)
+            if len(chunk) >= config.batch_size:
+                flush()
+                if time.perf_counter() - shown > 2.0:
+                    shown, done = time.perf_counter(), out.frames_written
+                    fps = done / (shown - t0)
+                    eta = f", about {max(0.0, (total - done) / fps):.0f} s left" if total > done else ""
+                    print(f"  frame {done}{f'/{total}' if total else ''}, {fps:.1f} frames/s{eta}", flush=True)
+        flush()
+        n = out.frames_written
+    if n == 0:
+        raise UserError(f"{src} holds no video frames")
+    return (time.perf_counter() - t0) * 1000 / n, n
+
+
+def _apply_one(apply, stylizers, style_masks, config, src, dst) -> tuple:
+    """Stylise one file (every frame of an animation or video); returns (ms per frame, frames)."""
+    if video.is_video(src):
+        return _apply_video(apply, stylizers, style_masks, config, src, dst)
+    frames, durations = apply.read_frames(src)
+    if config.size:
+        frames = [images.resize(f, config.size) for f in frames]
+    t0 = time.perf_counter()
+    out = _stylize_frames(apply, stylizers, style_masks, config, frames)
+    if len(out) > 1 and config.temporal_weight:
+        from nst_tf.temporal import TemporalBlender
+
+        blender = TemporalBlender(config.temporal_weight)
+        out = [blender(f, o) for f, o in zip(frames, out)]
     ms = (time.perf_counter() - t0) * 1000 / len(frames)
-    out = [apply.postprocess(o, f, config.preserve_colors, config.blend) for o, f in zip(out, frames)]
     if durations is not None and dst.suffix.lower() in (".gif", ".webp"):
         apply.save_animation(out, durations, dst, FLAGS.overwrite)
     else:

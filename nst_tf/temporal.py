@@ -1,0 +1,125 @@
+"""Temporal consistency: optical flow, occlusion masks, warping, blending and the warping error.
+
+Flow is OpenCV's DIS (Kroeger et al. 2016) on grey frames. ``flow(a, b)`` is the displacement
+``f`` with ``a(x) ~ b(x + f(x))``, so :func:`warp` ``(b, f)`` brings ``b`` onto ``a``'s pixels.
+A pixel is trusted where the forward and backward flows agree (Sundaram et al. 2010, the test
+Ruder et al. 2016 use: ``|f + b(x + f)|^2 <= 0.01 (|f|^2 + |b(x + f)|^2) + 0.5``), the warped
+position is inside the frame, and the warped photo matches the current photo (a lighting change
+or a cut is not blended across).
+
+:class:`TemporalBlender` makes a stylised stream flicker less: each new stylised frame is mixed
+with the previous *output* warped onto it, ``out = s + w * M * (warp(prev_out) - s)``. Every
+output is a convex mix of fresh stylised frames along the motion, so colours cannot drift or
+darken over a long clip, and where the motion is not trusted the fresh frame is used as it is.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from nst_tf.errors import UserError
+
+#: a warped photo pixel further than this (RGB in [0, 1], per channel mean) from the current one is not blended
+PHOTO_TOLERANCE = 0.08
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError:
+        raise UserError("video needs OpenCV for optical flow; pip install 'nst_tf[video]'") from None
+    return cv2
+
+
+def _grey(frame: np.ndarray) -> np.ndarray:
+    cv2 = _cv2()
+    f = frame if frame.dtype == np.uint8 else np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8)
+    return cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
+
+
+class Flow:
+    """DIS optical flow (one instance reused: it keeps its buffers)."""
+
+    def __init__(self, preset: str = "medium"):
+        cv2 = _cv2()
+        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+        self.dis = cv2.DISOpticalFlow_create(presets[preset])
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """H x W x 2 float32 flow with ``a(x) ~ b(x + f(x))`` (x, y order)."""
+        return self.dis.calc(_grey(a), _grey(b), None)
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` sampled at ``x + flow(x)`` (bilinear; edges replicated)."""
+    cv2 = _cv2()
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(np.asarray(image, np.float32), gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def reliable(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """H x W float mask: 1 where ``forward`` (a -> b) and ``backward`` (b -> a) agree and
+    ``x + forward`` stays inside the frame, else 0."""
+    h, w = forward.shape[:2]
+    back = warp(backward, forward)
+    total = forward + back
+    ok = np.sum(total ** 2, -1) <= 0.01 * (np.sum(forward ** 2, -1) + np.sum(back ** 2, -1)) + 0.5
+    gx, gy = np.meshgrid(np.arange(w), np.arange(h))
+    x, y = gx + forward[..., 0], gy + forward[..., 1]
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    return (ok & inside).astype(np.float32)
+
+
+def _as_float(frame: np.ndarray) -> np.ndarray:
+    return frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else np.asarray(frame, np.float32)
+
+
+class TemporalBlender:
+    """Blend each stylised frame with the previous output warped along the photo's motion."""
+
+    def __init__(self, weight: float = 0.6, flow: Optional[Flow] = None):
+        if not 0.0 <= weight < 1.0:
+            raise UserError(f"temporal_weight must be at least 0 and below 1, got {weight}")
+        self.weight, self.flow = weight, flow or Flow()
+        self.prev_photo = self.prev_out = None
+        self.trusted = []  #: fraction of pixels blended, per frame after the first
+
+    def __call__(self, photo: np.ndarray, stylised: np.ndarray) -> np.ndarray:
+        """The output for this frame (float [0, 1]); ``photo`` is the input frame it came from."""
+        s = _as_float(stylised)
+        if self.weight == 0.0 or self.prev_out is None or self.prev_out.shape != s.shape:
+            out = s
+        else:
+            to_prev = self.flow(photo, self.prev_photo)
+            mask = reliable(to_prev, self.flow(self.prev_photo, photo))
+            warped_photo = warp(_as_float(self.prev_photo), to_prev)
+            mask *= np.mean(np.abs(warped_photo - _as_float(photo)), -1) < PHOTO_TOLERANCE
+            self.trusted.append(float(mask.mean()))
+            out = s + self.weight * mask[..., None] * (warp(self.prev_out, to_prev) - s)
+        self.prev_photo, self.prev_out = photo, out
+        return np.clip(out, 0.0, 1.0)
+
+
+def warping_error(outputs, inputs, flow: Optional[Flow] = None) -> float:
+    """Lai et al. 2018's warping error of a clip: for each pair (t, t+1), the sum over pixels of
+    ``M * ||O_t - warp(O_{t+1})||^2`` divided by the sum of ``M`` (``M`` the non-occluded pixels,
+    flow and occlusion from the *input* frames, RGB in [0, 1]), averaged over the pairs."""
+    flow = flow or Flow()
+    errors = []
+    prev_in = prev_out = None
+    for o, i in zip(outputs, inputs):
+        o = _as_float(o)
+        if prev_in is not None:
+            fwd = flow(prev_in, i)
+            mask = reliable(fwd, flow(i, prev_in))
+            diff = np.sum((prev_out - warp(o, fwd)) ** 2, -1)
+            errors.append(float(np.sum(mask * diff) / max(float(np.sum(mask)), 1.0)))
+        prev_in, prev_out = i, o
+    if not errors:
+        raise UserError("the warping error needs at least two frames")
+    return float(np.mean(errors))

@@ -1,0 +1,158 @@
+"""Video in and out with PyAV (FFmpeg with its own codecs, installed by pip): frames streamed.
+
+    with open_video("clip.mp4") as clip:
+        with VideoWriter("out.mp4", clip.fps, audio_from=clip) as out:
+            for frame in clip.frames():        # uint8 H x W x 3, one at a time
+                out.write(frame)
+
+``.mp4``/``.mov``/``.mkv`` are written as H.264 (yuv420p, so even sizes: an odd row or column is
+dropped), ``.webm`` as VP9. The audio of the input is copied when the output container accepts
+its codec (AAC in MP4/MOV/MKV, Opus/Vorbis in WebM and MKV); otherwise it is left out with a
+warning. The output is written to a temporary file and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from nst_tf.errors import UserError
+
+log = logging.getLogger("nst_tf")
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
+_VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+_AUDIO_OK = {".mp4": {"aac", "mp3"}, ".mov": {"aac", "mp3"}, ".mkv": {"aac", "mp3", "opus", "vorbis", "flac"},
+             ".webm": {"opus", "vorbis"}}
+
+
+def is_video(path) -> bool:
+    return Path(str(path)).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def _av():
+    try:
+        import av
+    except ImportError:
+        raise UserError("video needs PyAV and OpenCV; pip install 'nst_tf[video]'") from None
+    return av
+
+
+class VideoReader:
+    """An opened video: ``fps``, ``frame_count`` (an estimate from the container, 0 if unknown),
+    ``size`` (w, h), and :meth:`frames` streaming uint8 RGB frames."""
+
+    def __init__(self, path):
+        av = _av()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise UserError(f"video file not found: {path}; check the path")
+        try:
+            self.container = av.open(str(self.path))
+            self.stream = self.container.streams.video[0]
+        except (av.error.FFmpegError, IndexError, OSError) as exc:
+            raise UserError(f"{path} could not be opened as a video ({exc}); the file may be damaged") from None
+        self.stream.thread_type = "AUTO"
+        rate = self.stream.average_rate or self.stream.guessed_rate or Fraction(25)
+        self.fps = Fraction(rate)
+        self.frame_count = int(self.stream.frames or 0)
+        self.size = (self.stream.codec_context.width, self.stream.codec_context.height)
+        self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
+
+    def frames(self) -> Iterator[np.ndarray]:
+        av = _av()
+        try:
+            for frame in self.container.decode(self.stream):
+                yield frame.to_ndarray(format="rgb24")
+        except av.error.FFmpegError as exc:
+            raise UserError(f"{self.path} could not be decoded past a point ({exc}); the file may be "
+                            "truncated") from None
+
+    def audio_packets(self) -> Iterator:
+        if self.audio is None:
+            return
+        with _av().open(str(self.path)) as again:  # a second demuxer: the video one is being decoded
+            for packet in again.demux(again.streams.audio[0]):
+                if packet.dts is not None:
+                    yield packet
+
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_video(path) -> VideoReader:
+    return VideoReader(path)
+
+
+class VideoWriter:
+    """Write uint8 RGB frames to ``path`` at ``fps``; atomic (temp file, then rename) on a clean exit."""
+
+    def __init__(self, path, fps, audio_from: Optional[VideoReader] = None, crf: int = 20):
+        av = _av()
+        self.path = Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in _VIDEO_CODECS:
+            raise UserError(f"cannot write video as {self.path.name}; end the name with one of "
+                            f"{', '.join(VIDEO_EXTENSIONS)} (or .gif/.webp for an animation)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=ext, dir=self.path.parent)
+        os.close(fd)
+        self.container = av.open(self.tmp, mode="w")
+        self.stream = self.container.add_stream(_VIDEO_CODECS[ext], rate=Fraction(fps).limit_denominator(100000))
+        self.stream.pix_fmt = "yuv420p"
+        self.stream.options = {"crf": str(crf)} if _VIDEO_CODECS[ext] == "libx264" else {"crf": str(crf + 12),
+                                                                                         "b": "0"}
+        self.audio_from, self.audio_out = None, None
+        if audio_from is not None and audio_from.audio is not None:
+            name = audio_from.audio.codec_context.name
+            if name in _AUDIO_OK[ext]:
+                self.audio_out = self.container.add_stream_from_template(audio_from.audio)
+                self.audio_from = audio_from
+            else:
+                log.warning("the input's %s audio cannot go into a %s file; the output has no sound", name, ext)
+        self.frames_written = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        av = _av()
+        h, w = frame.shape[:2]
+        frame = np.ascontiguousarray(frame[: h - h % 2, : w - w % 2])  # yuv420p needs even sides
+        if self.frames_written == 0:
+            self.stream.width, self.stream.height = frame.shape[1], frame.shape[0]
+        for packet in self.stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            self.container.mux(packet)
+        self.frames_written += 1
+
+    def _finish(self) -> None:
+        for packet in self.stream.encode():
+            self.container.mux(packet)
+        if self.audio_out is not None:
+            for packet in self.audio_from.audio_packets():
+                packet.stream = self.audio_out
+                self.container.mux(packet)
+        self.container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self._finish()
+                os.replace(self.tmp, self.path)
+                return
+            self.container.close()
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)

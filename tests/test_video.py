@@ -1,0 +1,138 @@
+"""Video: PyAV in and out (frames, rate, audio), DIS flow and occlusion, the warping error (Lai et al.
+2018), and stylised clips that flicker far less than independent frames."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+pytest.importorskip("cv2")
+
+from clitools import one_line_error, run_cli  # noqa: E402
+from nst_tf import images, temporal, video  # noqa: E402
+
+APPLY = "nst_tf.cli.apply_fast"
+
+
+def make_pan(path, photo, frames=20, size=(128, 96), step=3, fps=12, audio=True):
+    """A clip of a window panning right over ``photo`` by ``step`` px per frame (known motion), with a tone."""
+    w, h = size
+    src = images.to_uint8(photo)
+    c = av.open(str(path), "w")
+    v = c.add_stream("libx264", rate=fps)
+    v.width, v.height, v.pix_fmt = w, h, "yuv420p"
+    for i in range(frames):
+        frame = np.ascontiguousarray(src[20:20 + h, 10 + step * i:10 + step * i + w])
+        for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            c.mux(p)
+    streams = [v]
+    if audio:
+        a = c.add_stream("aac", rate=44100)
+        t = np.arange(int(44100 * frames / fps)) / 44100.0
+        tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
+        for s in range(0, tone.shape[1], 1024):
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, s:s + 1024]), format="fltp", layout="mono")
+            af.sample_rate = 44100
+            for p in a.encode(af):
+                c.mux(p)
+        streams.append(a)
+    for st in streams:
+        for p in st.encode():
+            c.mux(p)
+    c.close()
+    return path
+
+
+def read(path):
+    with video.open_video(path) as clip:
+        return list(clip.frames()), clip.fps, clip.audio is not None
+
+
+@pytest.fixture(scope="module")
+def pan(tmp_path_factory, content_path):
+    return make_pan(tmp_path_factory.mktemp("clip") / "pan.mp4", images.load_image(content_path))
+
+
+def test_flow_warp_and_occlusion_on_a_known_shift(content_path):
+    photo = images.to_uint8(images.resize(images.load_image(content_path), 160))
+    a, b = photo[:, 10:130], photo[:, 14:134]  # b is a moved 4 px left: a(x) = b(x - 4)
+    f = temporal.Flow()(a, b)
+    inner = (slice(10, -10), slice(10, -20))
+    assert np.median(f[inner][..., 0]) == pytest.approx(-4, abs=0.3)
+    assert np.abs(np.median(f[inner][..., 1])) < 0.3
+    back = temporal.warp(b.astype(np.float32) / 255, f)
+    assert np.abs(back[inner] - a[inner].astype(np.float32) / 255).mean() < 0.03
+    mask = temporal.reliable(f, temporal.Flow()(b, a))
+    assert mask[inner].mean() > 0.9
+    assert mask[:, :3].mean() < 0.2  # x - 4 leaves the frame: occluded
+
+
+def test_warping_error_follows_lai_et_al(pan):
+    frames, _, _ = read(pan)
+    noisy = [np.clip(f / 255 + np.random.default_rng(i).normal(0, 0.1, f.shape), 0, 1) for i, f in enumerate(frames)]
+    clean = temporal.warping_error(frames, frames)
+    assert clean < 5e-4  # the input moves exactly along its own flow
+    assert temporal.warping_error(noisy, frames) > 0.02 > 40 * clean  # independent noise: about 3 x 0.1^2 x 2
+    with pytest.raises(Exception, match="at least two frames"):
+        temporal.warping_error(frames[:1], frames[:1])
+
+
+def test_blender_does_not_drift_or_darken_on_a_static_shot(content_path):
+    photo = images.resize(images.load_image(content_path), 96)
+    rng = np.random.default_rng(0)
+    blender = temporal.TemporalBlender(0.8)
+    for i in range(60):  # the same photo; each "stylised" frame is the same painting plus fresh noise
+        styled = np.clip(1 - photo + rng.normal(0, 0.05, photo.shape), 0, 1).astype(np.float32)
+        out = blender(photo, styled)
+    assert abs(float(out.mean()) - float((1 - photo).mean())) < 0.01  # no drift in brightness
+    assert float(np.abs(out - (1 - photo)).mean()) < 0.03  # the noise (flicker) is averaged away
+    assert min(blender.trusted) > 0.95
+    with pytest.raises(Exception, match="temporal_weight"):
+        temporal.TemporalBlender(1.0)
+
+
+def test_nst_apply_video_flickers_far_less_and_keeps_rate_and_audio(pan, style_path, tmp_path):
+    base = ["--model=arbitrary", f"--style={style_path}", f"--input={pan}", "--precision=float32"]
+    r = run_cli(*base, f"--output={tmp_path / 'temporal.mp4'}", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "wrote" in r.stdout and "20 frames" in r.stdout
+    r = run_cli(*base, f"--output={tmp_path / 'independent.mp4'}", "--temporal_weight=0", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    inputs, fps, _ = read(pan)
+    blended, fps_out, has_audio = read(tmp_path / "temporal.mp4")
+    independent, _, _ = read(tmp_path / "independent.mp4")
+    assert len(blended) == len(independent) == len(inputs) == 20 and fps_out == fps == Fraction(12)
+    assert has_audio and blended[0].shape == inputs[0].shape
+    assert float(np.abs(blended[5] / 255 - inputs[5] / 255).mean()) > 0.05  # stylised, not copied
+    e_blend, e_ind = temporal.warping_error(blended, inputs), temporal.warping_error(independent, inputs)
+    assert e_blend < 0.5 * e_ind, (e_blend, e_ind)
+
+
+def test_webm_and_odd_sizes(tmp_path, content_path, style_path):
+    clip = make_pan(tmp_path / "odd.mp4", images.load_image(content_path), frames=6, size=(66, 50), audio=False)
+    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={clip}", f"--output={tmp_path / 'o.webm'}",
+                "--size=45", "--precision=float32", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    frames, _, has_audio = read(tmp_path / "o.webm")
+    assert len(frames) == 6 and frames[0].shape == (34, 44, 3) and not has_audio  # 45x34 -> even 44x34
+
+
+@pytest.mark.parametrize("output, extra, needle", [
+    ("o.jpg", [], "a video becomes a video"),
+    ("o.mp4", ["--temporal_weight=1"], "temporal_weight must be at least 0 and below 1"),
+])
+def test_video_mistakes(pan, style_path, tmp_path, output, extra, needle):
+    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={pan}", f"--output={tmp_path / output}",
+                *extra, module=APPLY)
+    assert needle in one_line_error(r, prog="nst-apply")
+    assert not list(tmp_path.iterdir())
+
+
+def test_damaged_video_is_refused(tmp_path, style_path):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={bad}", f"--output={tmp_path / 'o.mp4'}",
+                module=APPLY)
+    assert "could not be opened as a video" in one_line_error(r, prog="nst-apply")
+    assert not (tmp_path / "o.mp4").exists() and len(list(tmp_path.iterdir())) == 1
