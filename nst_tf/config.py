@@ -378,7 +378,7 @@ class ApplyConfig:
                                       "per image shape (seconds) and then runs ~30% faster, so auto turns it on "
                                       f"for runs of at least {XLA_MIN_IMAGES} inputs; on or off.", choices=JIT_OPTIONS)
 
-    temporal_weight: float = option(0.6, "Videos and animations: how much of the previous output, warped along the "
+    temporal_weight: float = option(0.5, "Videos and animations: how much of the previous output, warped along the "
                                          "optical flow, is kept where the motion is reliable (0 = independent "
                                          "frames, which flicker; below 1).")
 

@@ -16,6 +16,7 @@ stylise (by default the offline HED VGG16, so figures are comparable across mach
 from __future__ import annotations
 
 import math
+import os
 from typing import Optional, Sequence
 
 import numpy as np
@@ -90,12 +91,24 @@ class FeatureMetrics:
         n = self.content_layer
         return float(tf.reduce_mean(tf.square(f[n] - fc[n])))
 
+    def _style_grams(self, style) -> dict:
+        """The style's Gram matrices; a style given by path is computed once (clips score many frames)."""
+        key = str(style) if isinstance(style, (str, os.PathLike)) else None
+        cache = self.__dict__.setdefault("_grams", {})
+        if key is None or key not in cache:
+            _, fs = self._features(style)
+            grams = {n: losses.gram_matrix(fs[n]) for n in self.style_layers}
+            if key is None:
+                return grams
+            cache[key] = grams
+        return cache[key]
+
     def style_distance(self, image, style) -> float:
         _, f = self._features(image)
-        _, fs = self._features(style)
+        grams = self._style_grams(style)
         dists = []
         for n in self.style_layers:
-            g, a = losses.gram_matrix(f[n]), losses.gram_matrix(fs[n])
+            g, a = losses.gram_matrix(f[n]), grams[n]
             dists.append(float(tf.norm(g - a) / (tf.norm(a) + 1e-12)))
         return float(np.mean(dists))
 
@@ -113,3 +126,29 @@ def evaluate(output, content, style, features: Optional[FeatureMetrics] = None) 
         "content_distance": features.content_distance(out, c),
         "style_distance": features.style_distance(out, style),
     }
+
+
+def evaluate_video(output, content, style, features: Optional[FeatureMetrics] = None, sample_every: int = 5) -> dict:
+    """A stylised clip against the clip it came from, streamed: the warping error (Lai et al.
+    2018) of the output and of the input, and the pixel and feature metrics of every
+    ``sample_every``-th frame, averaged."""
+    from nst_tf import temporal, video
+
+    features = features or FeatureMetrics()
+    flow = temporal.Flow()
+    out_err, in_err = temporal.WarpingError(flow), temporal.WarpingError(flow)
+    per_frame, n = [], 0
+    with video.open_video(output) as o, video.open_video(content) as c:
+        for i, (of, cf) in enumerate(zip(o.frames(), c.frames())):
+            cf = images.to_uint8(images.resize_to(cf.astype(np.float32) / 255.0, of.shape[:2])) \
+                if cf.shape != of.shape else cf
+            out_err.add(of, cf)
+            in_err.add(cf, cf)
+            n += 1
+            if i % sample_every == 0:
+                out_f, c_f = of.astype(np.float32) / 255.0, cf.astype(np.float32) / 255.0
+                per_frame.append({"mse": mse(out_f, c_f), "ssim": ssim(out_f, c_f),
+                                  "content_distance": features.content_distance(out_f, c_f),
+                                  "style_distance": features.style_distance(out_f, style)})
+    result = {k: float(np.mean([r[k] for r in per_frame])) for k in per_frame[0]} if per_frame else {}
+    return {"frames": n, "warping_error": out_err.value, "input_warping_error": in_err.value, **result}

@@ -82,7 +82,7 @@ def _as_float(frame: np.ndarray) -> np.ndarray:
 class TemporalBlender:
     """Blend each stylised frame with the previous output warped along the photo's motion."""
 
-    def __init__(self, weight: float = 0.6, flow: Optional[Flow] = None):
+    def __init__(self, weight: float = 0.5, flow: Optional[Flow] = None):
         if not 0.0 <= weight < 1.0:
             raise UserError(f"temporal_weight must be at least 0 and below 1, got {weight}")
         self.weight, self.flow = weight, flow or Flow()
@@ -105,21 +105,36 @@ class TemporalBlender:
         return np.clip(out, 0.0, 1.0)
 
 
+class WarpingError:
+    """Lai et al. 2018's warping error, accumulated frame by frame (a clip is never held whole): for
+    each pair (t, t+1), the sum over pixels of ``M * ||O_t - warp(O_{t+1})||^2`` divided by the sum
+    of ``M`` (``M`` the non-occluded pixels, flow and occlusion from the *input* frames, RGB in
+    [0, 1]), averaged over the pairs."""
+
+    def __init__(self, flow: Optional[Flow] = None):
+        self.flow = flow or Flow()
+        self.errors: list = []
+        self.prev_in = self.prev_out = None
+
+    def add(self, output: np.ndarray, photo: np.ndarray) -> None:
+        o = _as_float(output)
+        if self.prev_in is not None:
+            fwd = self.flow(self.prev_in, photo)
+            mask = reliable(fwd, self.flow(photo, self.prev_in))
+            diff = np.sum((self.prev_out - warp(o, fwd)) ** 2, -1)
+            self.errors.append(float(np.sum(mask * diff) / max(float(np.sum(mask)), 1.0)))
+        self.prev_in, self.prev_out = photo, o
+
+    @property
+    def value(self) -> float:
+        if not self.errors:
+            raise UserError("the warping error needs at least two frames")
+        return float(np.mean(self.errors))
+
+
 def warping_error(outputs, inputs, flow: Optional[Flow] = None) -> float:
-    """Lai et al. 2018's warping error of a clip: for each pair (t, t+1), the sum over pixels of
-    ``M * ||O_t - warp(O_{t+1})||^2`` divided by the sum of ``M`` (``M`` the non-occluded pixels,
-    flow and occlusion from the *input* frames, RGB in [0, 1]), averaged over the pairs."""
-    flow = flow or Flow()
-    errors = []
-    prev_in = prev_out = None
+    """:class:`WarpingError` of a clip given as two iterables of frames (outputs, inputs)."""
+    acc = WarpingError(flow)
     for o, i in zip(outputs, inputs):
-        o = _as_float(o)
-        if prev_in is not None:
-            fwd = flow(prev_in, i)
-            mask = reliable(fwd, flow(i, prev_in))
-            diff = np.sum((prev_out - warp(o, fwd)) ** 2, -1)
-            errors.append(float(np.sum(mask * diff) / max(float(np.sum(mask)), 1.0)))
-        prev_in, prev_out = i, o
-    if not errors:
-        raise UserError("the warping error needs at least two frames")
-    return float(np.mean(errors))
+        acc.add(o, i)
+    return acc.value

@@ -23,6 +23,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from nst_tf.errors import UserError
+from nst_tf.files import _umask
 
 log = logging.getLogger("nst_tf")
 
@@ -150,6 +151,7 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
+                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp made it private; give the usual permissions
                 os.replace(self.tmp, self.path)
                 return
             self.container.close()

@@ -1,7 +1,9 @@
 """Video: PyAV in and out (frames, rate, audio), DIS flow and occlusion, the warping error (Lai et al.
 2018), and stylised clips that flicker far less than independent frames."""
 
+import json
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +109,20 @@ def test_nst_apply_video_flickers_far_less_and_keeps_rate_and_audio(pan, style_p
     assert float(np.abs(blended[5] / 255 - inputs[5] / 255).mean()) > 0.05  # stylised, not copied
     e_blend, e_ind = temporal.warping_error(blended, inputs), temporal.warping_error(independent, inputs)
     assert e_blend < 0.5 * e_ind, (e_blend, e_ind)
+
+    # nst-evaluate on videos: the same warping errors, the input's own, per-frame distances
+    report = tmp_path / "report.json"
+    r = run_cli(f"--content={pan}", f"--style={style_path}",
+                f"--outputs={tmp_path / 'temporal.mp4'},{tmp_path / 'independent.mp4'}", f"--report={report}",
+                module="nst_tf.cli.evaluate")
+    assert r.returncode == 0, r.stderr[-3000:]
+    rows = {Path(row["output"]).stem: row for row in json.loads(report.read_text())["results"]}
+    assert rows["temporal"]["warping_error"] == pytest.approx(e_blend, rel=1e-4)
+    assert rows["independent"]["warping_error"] == pytest.approx(e_ind, rel=1e-4)
+    assert rows["temporal"]["frames"] == 20 and rows["temporal"]["input_warping_error"] < 0.1 * e_blend
+    for row in rows.values():
+        assert 0 < row["style_distance"] < 2 and row["content_distance"] > 0
+    assert "warping_error" in r.stdout
 
 
 def test_webm_and_odd_sizes(tmp_path, content_path, style_path):

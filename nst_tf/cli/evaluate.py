@@ -63,6 +63,10 @@ def main(argv) -> int:
             raise UserError(f"{report} already exists; pass --overwrite to replace it")
     if FLAGS.sheet:
         images.check_output_path(FLAGS.sheet, FLAGS.overwrite)
+    from nst_tf import video
+
+    if video.is_video(FLAGS.content):
+        return _evaluate_videos(outputs, report)
     for p in [FLAGS.content, FLAGS.style, *outputs]:
         images.load_image(p)
 
@@ -100,6 +104,44 @@ def main(argv) -> int:
         sheet = images.contact_sheet([cells], cell=224, captions=[captions])
         images.save_image(sheet, FLAGS.sheet, overwrite=FLAGS.overwrite)
         print(f"wrote {FLAGS.sheet}")
+    return common.EXIT_OK
+
+
+VIDEO_COLUMNS = ["output", "frames", "warping_error", "input_warping_error", "ssim", "content_distance",
+                 "style_distance"]
+
+
+def _evaluate_videos(outputs, report) -> int:
+    """Clips made from the video --content: warping error of each output and of the input, and
+    the per-frame scores of every 5th frame."""
+    from nst_tf import files, images, metrics, video
+
+    if FLAGS.sheet:
+        raise UserError("--sheet is for images; for videos use --report")
+    images.load_image(FLAGS.style)
+    for p in [FLAGS.content, *outputs]:
+        if not video.is_video(p):
+            raise UserError(f"{p} is not a video; with a video --content every --outputs must be a video "
+                            f"({', '.join(video.VIDEO_EXTENSIONS)})")
+        video.open_video(p).close()
+    feats = metrics.FeatureMetrics(backbone=FLAGS.backbone, weights=FLAGS.weights)
+    rows = [{"output": str(o), **metrics.evaluate_video(o, FLAGS.content, FLAGS.style, feats)} for o in outputs]
+    widths = [max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in VIDEO_COLUMNS]
+    print("  ".join(c.ljust(w) for c, w in zip(VIDEO_COLUMNS, widths)))
+    for r in rows:
+        print("  ".join(_fmt(r.get(c)).ljust(w) for c, w in zip(VIDEO_COLUMNS, widths)))
+    print("(warping error: Lai et al. 2018, lower = steadier; input_warping_error is the input clip's own; "
+          "scores of every 5th frame)")
+    if report is not None:
+        if report.suffix.lower() == ".json":
+            files.write_json(report, {"content": FLAGS.content, "style": FLAGS.style, "results": rows})
+        else:
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=VIDEO_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            files.atomic_write(report, lambda fh: fh.write(buf.getvalue().encode("utf-8")))
+        print(f"wrote {report}")
     return common.EXIT_OK
 
 
