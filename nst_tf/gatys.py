@@ -30,7 +30,7 @@ import numpy as np
 from nst_tf import backbones, calibrate, images, memory, precision, tiling, vgg
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
-from nst_tf.masks import Masks
+from nst_tf.masks import Masks, resize_mask
 from nst_tf.monitor import ProgressPrinter
 from nst_tf.objective import Objective
 from nst_tf.optimize import RunState, StepInfo, optimize  # noqa: F401  (StepInfo: part of the API)
@@ -118,7 +118,8 @@ def _load_inputs(content, style, config: StylizeConfig) -> _Inputs:
     return _Inputs(content_full, styles_full, blend, Masks.load(config, len(style_list)))
 
 
-def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int, previous) -> np.ndarray:
+def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int, previous,
+               init_image=None, temporal=None) -> np.ndarray:
     """Plan memory, resize, build the objective and optimise one stage; returns its image."""
     config = run.config
     content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
@@ -130,7 +131,12 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
     ss = [images.resize(s, max(1, round(size * config.style_scale))) for s in inputs.styles]
     for label, img in [("content", c)] + [("style", s) for s in ss]:
         _check_min_size(label, img, content_layers + style_layers)
-    init = _initial_image(config, c, ss[0]) if previous is None else images.resize_to(previous, c.shape[:2])
+    if previous is not None:
+        init = images.resize_to(previous, c.shape[:2])
+    elif init_image is not None:
+        init = images.resize_to(np.asarray(init_image, np.float32), c.shape[:2])
+    else:
+        init = _initial_image(config, c, ss[0])
     stage = f"scale {scale}/{run.scales}: " if run.scales > 1 else ""
     run.announce(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps_at(scale)} {config.optimizer} steps, "
                  f"{extractor.describe()}, {plan.describe()}")
@@ -140,7 +146,13 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
     else:
         objective = Objective(extractor, config, c, ss, inputs.blend, jit_compile=run.jit_compile,
                               masks=inputs.masks)
+    if temporal is not None and scale == run.scales:
+        target, mask, weight = temporal
+        if plan.tile:
+            raise UserError("video frames are optimised whole, and this size needs tiles; lower --size")
+        objective.set_temporal(images.resize_to(target, c.shape[:2]), resize_mask(mask, c.shape[:2]), weight)
     return optimize(run, objective, init, scale, size)
+
 
 
 def stylize(
@@ -151,12 +163,16 @@ def stylize(
     extractor: Optional[backbones.FeatureExtractor] = None,
     callbacks: Sequence[Callable[[StepInfo], None]] = (),
     verbose: bool = True,
+    init_image: Optional[np.ndarray] = None,
+    temporal: Optional[tuple] = None,
 ) -> StylizeResult:
     """Paint ``content`` in the style of ``style``.
 
     ``content`` is a file path, PIL image or array (uint8, or float in [0, 1]); ``style``
     is one of those or a list of them, blended with ``config.style_weights``.
-    ``extractor`` reuses a model from :func:`build_extractor` across calls.
+    ``extractor`` reuses a model from :func:`build_extractor` across calls. ``init_image``
+    (H x W x 3) replaces ``config.init``; ``temporal=(target, mask, weight)`` adds a temporal
+    loss at the last scale (video frames: :mod:`nst_tf.video_gatys`).
     ``callbacks`` are called after every step with a :class:`StepInfo`; ``verbose`` adds a
     progress printer. Returns a :class:`StylizeResult`; ``result.image`` is the picture as
     float32 H x W x 3 in [0, 1].
@@ -175,7 +191,7 @@ def stylize(
     for scale, size in enumerate(sizes, start=1):
         run.get_latest = None
         try:
-            image = _run_scale(run, extractor, inputs, scale, size, image)
+            image = _run_scale(run, extractor, inputs, scale, size, image, init_image, temporal)
         except KeyboardInterrupt:
             interrupted = True
             if run.get_latest:

@@ -123,7 +123,20 @@ class Objective:
             grams = [{n: losses.masked_gram_matrix(feats[n], m[n]) for n in self.style_layers}
                      for m in self.style_masks]
         style = self.style_term(grams)
-        return self.combine(content, style, losses.total_variation_loss(image, self.formulation))
+        terms = self.combine(content, style, losses.total_variation_loss(image, self.formulation))
+        temporal = getattr(self, "temporal", None)
+        if temporal is not None:  # video frames (Ruder et al. 2016): stay near the warped previous result
+            target, mask, weight = temporal
+            diff = tf.square(tf.cast(image, tf.float32) - target) * mask
+            terms["temporal"] = weight * tf.reduce_sum(diff) / (3.0 * tf.reduce_sum(mask) + 1e-6)
+            terms["total"] = terms["total"] + terms["temporal"]
+        return terms
+
+    def set_temporal(self, target: np.ndarray, mask: np.ndarray, weight: float) -> None:
+        """Add ``weight * mean over M of (x - target)^2`` (``target``: the previous frame's result
+        warped onto this frame, ``mask`` H x W: where that warp is trusted). Before the first step."""
+        self.temporal = (tf.constant(np.asarray(target, np.float32)[None]),
+                         tf.constant(np.asarray(mask, np.float32)[None, ..., None]), float(weight))
 
     def value_and_grad(self, image, scale: float = 1.0):
         """The terms (float32 scalars) and the gradient of ``scale * total`` with respect to ``image``."""

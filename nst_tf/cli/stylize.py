@@ -29,6 +29,9 @@ flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refus
 flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as <output>.stepN.<ext> "
                                       "(<output>.scaleS.stepN.<ext> with several scales; 0: off).")
 flags.DEFINE_string("logdir", None, "Write TensorBoard scalars and images, and loss_curve.png, here.")
+flags.DEFINE_float("temporal_weight", 50.0, "Video --content: weight of the temporal loss holding each frame near "
+                                          "the previous result warped along the optical flow (Ruder et al. 2016; "
+                                          "0: warm start only).")
 common.define_tpu_flag()
 config_from_flags = config_flags.define(StylizeConfig)  # every StylizeConfig field is a flag
 
@@ -49,6 +52,10 @@ def main(argv) -> int:
 
     contents, styles = _inputs("content"), _inputs("style")
     config = config_from_flags()
+    from nst_tf import video
+
+    if any(video.is_video(c) for c in contents):
+        return _video(contents, styles, config)
     with common.device_scope(FLAGS.tpu):
         outcome = batch.run_batch(contents, styles, config, FLAGS.output, overwrite=FLAGS.overwrite,
                                   save_every=FLAGS.save_every, logdir=FLAGS.logdir)
@@ -57,6 +64,27 @@ def main(argv) -> int:
     if outcome.refused:
         return common.fail(PROG, batch.refused_summary(outcome.refused, outcome.folder / "manifest.json"),
                            code=common.EXIT_SOME_REFUSED)
+    return common.EXIT_OK
+
+
+def _video(contents, styles, config) -> int:
+    """One video --content: optimised frame by frame with the temporal loss, written to a video --output."""
+    from nst_tf import images, video, video_gatys
+
+    if len(contents) > 1:
+        raise UserError("give one video --content at a time (several photos, or one video)")
+    if len(styles) > 1 and not config.combines_styles:
+        raise UserError(f"a video takes one style; blend the {len(styles)} styles with --style_weights")
+    for s in styles:
+        images.load_image(s)
+    video.open_video(contents[0]).close()
+    from pathlib import Path
+
+    output = FLAGS.output or f"outputs/{Path(str(contents[0])).stem}_styled.mp4"
+    with common.device_scope(FLAGS.tpu):
+        done = video_gatys.stylize_video(contents[0], styles if config.combines_styles else styles[0], config, output,
+                                         FLAGS.temporal_weight, overwrite=FLAGS.overwrite, verbose=True)
+    print(f"wrote {output} ({done['frames']} frames, {done['seconds'] / done['frames']:.1f} s per frame)", flush=True)
     return common.EXIT_OK
 
 

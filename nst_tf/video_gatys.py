@@ -1,0 +1,80 @@
+"""Optimisation on videos (Ruder, Dosovitskiy & Brox 2016): each frame starts from the previous
+result warped along the optical flow and is held near it by a temporal loss where the flow is
+trusted.
+
+    from nst_tf import StylizeConfig, video_gatys
+    video_gatys.stylize_video("clip.mp4", "starry.jpg", StylizeConfig(size=256, steps=100), "clip_starry.mp4")
+
+Frame 1 is optimised as a still image (every scale of ``config``); every later frame runs only
+the last scale, initialised from ``M * warp(prev) + (1 - M) * frame`` (``M``: the occlusion mask
+of :mod:`nst_tf.temporal`), with the loss ``temporal_weight * mean over M of (x - warp(prev))^2``
+added. Frames are streamed; the output is written whole at the end (atomic).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nst_tf import images, temporal, video
+from nst_tf.config import StylizeConfig
+from nst_tf.errors import UserError
+
+log = logging.getLogger("nst_tf")
+
+
+def stylize_video(content, style, config: StylizeConfig, output, temporal_weight: float = 50.0, *,
+                  overwrite: bool = False, extractor=None, verbose: bool = False) -> dict:
+    """Stylise the video ``content`` into ``output``; returns frames, seconds and the mean trusted fraction."""
+    from nst_tf.gatys import build_extractor, stylize
+
+    if temporal_weight < 0:
+        raise UserError(f"temporal_weight must be zero or more, got {temporal_weight}")
+    if not video.is_video(output):
+        raise UserError(f"a video --content needs a video --output ({', '.join(video.VIDEO_EXTENSIONS)})")
+    if Path(output).exists() and not overwrite:
+        raise UserError(f"{output} already exists; pass --overwrite to replace it or choose another name")
+    extractor = extractor or build_extractor(config)
+    flow = temporal.Flow()
+    later = config.replace(scales=1, steps=config.steps_at(config.scales))
+    prev_photo = prev_out = None
+    trusted, t0 = [], time.perf_counter()
+    interrupted = False
+    with video.open_video(content) as clip, video.VideoWriter(output, clip.fps, audio_from=clip) as out:
+        try:
+            for i, frame in enumerate(clip.frames(), start=1):
+                photo = frame.astype(np.float32) / 255.0
+                if prev_out is None:
+                    result = stylize(photo, style, config, extractor=extractor, verbose=verbose)
+                else:
+                    small = images.resize_to(photo, prev_out.shape[:2])
+                    to_prev = flow(small, prev_photo)
+                    mask = temporal.reliable(to_prev, flow(prev_photo, small))
+                    warped = temporal.warp(prev_out, to_prev)
+                    mask *= np.mean(np.abs(temporal.warp(prev_photo, to_prev) - small), -1) < temporal.PHOTO_TOLERANCE
+                    trusted.append(float(mask.mean()))
+                    init = mask[..., None] * warped + (1 - mask[..., None]) * small
+                    result = stylize(photo, style, later, extractor=extractor, verbose=verbose, init_image=init,
+                                     temporal=(warped, mask, temporal_weight) if temporal_weight else None)
+                prev_out = result.image
+                prev_photo = images.resize_to(photo, prev_out.shape[:2])
+                out.write(images.to_uint8(prev_out))
+                if result.interrupted:  # Ctrl-C / SIGTERM: keep the frames made so far (this one's latest image)
+                    interrupted = True
+                    break
+                done = time.perf_counter() - t0
+                total = clip.frame_count
+                log.info("frame %d%s: %.1f s per frame%s", i, f"/{total}" if total else "", done / i,
+                         f", about {done / i * (total - i):.0f} s left" if total > i else "")
+        except KeyboardInterrupt:  # between frames (flow, encoding): the frames written so far stay
+            interrupted = True
+        n = out.frames_written
+    if interrupted:
+        log.warning("interrupted at frame %d; %s holds the %d frames made so far", n, output, n)
+        raise KeyboardInterrupt()
+    if n == 0:
+        raise UserError(f"{content} holds no video frames")
+    return {"frames": n, "seconds": time.perf_counter() - t0, "trusted": float(np.mean(trusted)) if trusted else None}
