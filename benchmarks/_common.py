@@ -76,9 +76,20 @@ def environment() -> dict:
     }
 
 
+def _relative(value):
+    """Paths under the repository as repository-relative strings (no machine's paths in results)."""
+    if isinstance(value, str):
+        return value.replace(ROOT + os.sep, "")
+    if isinstance(value, dict):
+        return {k: _relative(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v) for v in value]
+    return value
+
+
 def write_json(path: str, payload: dict) -> None:
     with open(path, "w") as fh:
-        json.dump(payload, fh, indent=2)
+        json.dump(_relative(payload), fh, indent=2)
     print(f"\nwrote {path}")
 
 
