@@ -5,6 +5,12 @@
             for frame in clip.frames():        # uint8 H x W x 3, one at a time
                 out.write(frame)
 
+A folder of frames is named by a printf-style pattern, as FFmpeg names image sequences:
+``frames/%04d.png`` reads ``frames/0001.png``, ``frames/0002.png``, ... in number order (any
+number of digits; the frame rate is ``fps``, 25 unless given) and, as an output, writes one image
+per frame under the same numbers as the input's (from 1 for a video). Each frame file is written
+atomically, so an interrupted run keeps the frames made so far.
+
 ``.mp4``/``.mov``/``.mkv`` are written as H.264 (yuv420p, so even sizes: an odd row or column is
 dropped), ``.webm`` as VP9. The audio of the input is copied when the output container accepts
 its codec (AAC in MP4/MOV/MKV, Opus/Vorbis in WebM and MKV); otherwise it is left out with a
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -33,8 +40,84 @@ _AUDIO_OK = {".mp4": {"aac", "mp3"}, ".mov": {"aac", "mp3"}, ".mkv": {"aac", "mp
              ".webm": {"opus", "vorbis"}}
 
 
+DEFAULT_SEQUENCE_FPS = Fraction(25)  # FFmpeg's rate for an image sequence with none given
+KINDS = f"{', '.join(VIDEO_EXTENSIONS)}, or a folder of frames named like frames/%04d.png"
+_NUMBER = re.compile(r"%(0?\d*)d")
+
+
+def is_sequence(path) -> bool:
+    """Whether ``path`` names a folder of frames by a pattern such as ``frames/%04d.png``."""
+    return len(_NUMBER.findall(Path(str(path)).name)) == 1
+
+
 def is_video(path) -> bool:
-    return Path(str(path)).suffix.lower() in VIDEO_EXTENSIONS
+    """A video file or a frame-sequence pattern."""
+    return Path(str(path)).suffix.lower() in VIDEO_EXTENSIONS or is_sequence(path)
+
+
+def _sequence_regex(pattern: Path) -> re.Pattern:
+    before, after = _NUMBER.split(pattern.name, maxsplit=1)[0::2]
+    return re.compile(re.escape(before) + r"(\d+)" + re.escape(after) + "$", re.IGNORECASE)
+
+
+def _numbered(pattern: Path, number: int) -> Path:
+    """The file of frame ``number`` (``frames/%04d.png``, 7 -> ``frames/0007.png``)."""
+    m = _NUMBER.search(pattern.name)
+    return pattern.parent / (pattern.name[: m.start()] + (m.group(0) % number) + pattern.name[m.end():])
+
+
+def sequence_frames(pattern) -> list:
+    """``[(number, path)]`` of the files that ``pattern`` names, in number order."""
+    pattern = Path(pattern).expanduser()
+    if not pattern.parent.is_dir():
+        return []
+    regex = _sequence_regex(pattern)
+    found = []
+    for f in pattern.parent.iterdir():
+        m = regex.match(f.name)
+        if m and f.is_file():
+            found.append((int(m.group(1)), f))
+    return sorted(found)
+
+
+def guess_pattern(folder: Path) -> Optional[str]:
+    """A pattern for the numbered images in ``folder`` (for messages), or None: ``%04d`` when every
+    number has 4 digits, ``%d`` when the widths differ."""
+    from nst_tf.images import READ_EXTENSIONS
+
+    named = [re.match(r"(.*?)(\d+)(\.[A-Za-z]+)$", f.name) for f in sorted(folder.iterdir())] if folder.is_dir() else []
+    named = [m for m in named if m and m.group(3).lower() in READ_EXTENSIONS]
+    if not named:
+        return None
+    prefix, ext = named[0].group(1), named[0].group(3)
+    widths = {len(m.group(2)) for m in named if (m.group(1), m.group(3)) == (prefix, ext)}
+    number = f"%0{widths.pop()}d" if len(widths) == 1 and min(widths) > 1 else "%d"
+    return str(folder / f"{prefix}{number}{ext}")
+
+
+def styled_name(src, folder) -> Path:
+    """Where the stylised ``src`` goes in ``folder``: ``clip_styled.mp4``, or for the frames
+    ``shot/%04d.png`` the frames ``shot_styled/%04d.png``."""
+    src = Path(str(src))
+    if is_sequence(src):
+        return Path(folder) / f"{src.parent.resolve().name or 'frames'}_styled" / src.name
+    return Path(folder) / f"{src.stem}_styled{src.suffix.lower()}"
+
+
+def check_fps(fps, sources) -> None:
+    """Refuse an ``fps`` that is not positive, or that no frame-pattern source would use."""
+    if fps is None:
+        return
+    if not 0 < fps < 10000:
+        raise UserError(f"--fps must be a frame rate above 0 (and below 10000), got {fps}")
+    if not any(is_sequence(s) for s in sources):
+        raise UserError("--fps is the frame rate of a folder of frames (named by a pattern such as shot/%04d.png); "
+                        "a video keeps its own rate and images have none")
+
+
+def output_exists(path) -> bool:
+    """Whether writing ``path`` (a file, or a frame pattern) would replace something."""
+    return bool(sequence_frames(path)) if is_sequence(path) else Path(path).exists()
 
 
 def _av():
@@ -93,8 +176,94 @@ class VideoReader:
         self.close()
 
 
-def open_video(path) -> VideoReader:
-    return VideoReader(path)
+class FrameSequence:
+    """A folder of numbered frames read as a clip (the :class:`VideoReader` interface); every frame
+    must have the first one's size."""
+
+    audio = None
+
+    def __init__(self, pattern, fps=None):
+        from nst_tf.images import READ_EXTENSIONS, load_image
+
+        self.path = Path(pattern).expanduser()
+        if self.path.suffix.lower() not in READ_EXTENSIONS:
+            raise UserError(f"frame pattern {pattern} must end with an image extension "
+                            f"({', '.join(READ_EXTENSIONS)}), e.g. frames/%04d.png")
+        self.files = sequence_frames(self.path)
+        if not self.files:
+            guess = guess_pattern(self.path.parent)
+            hint = f"; the folder holds numbered images: try {guess}" if guess else ""
+            raise UserError(f"no frames match {pattern} (files such as "
+                            f"{_numbered(self.path, 1)}){hint}")
+        numbers = [n for n, _ in self.files]
+        if numbers[-1] - numbers[0] + 1 != len(numbers):
+            log.warning("%s: %d frame numbers missing between %d and %d; the clip jumps there", pattern,
+                        numbers[-1] - numbers[0] + 1 - len(numbers), numbers[0], numbers[-1])
+        self.start = numbers[0]
+        self.fps = Fraction(fps).limit_denominator(100000) if fps else DEFAULT_SEQUENCE_FPS
+        self.frame_count = len(self.files)
+        first = load_image(self.files[0][1])  # a broken first frame is refused here, before any work
+        self.size = (first.shape[1], first.shape[0])
+
+    def frames(self) -> Iterator[np.ndarray]:
+        from nst_tf.images import load_image, to_uint8
+
+        for _, f in self.files:
+            frame = to_uint8(load_image(f))
+            if (frame.shape[1], frame.shape[0]) != self.size:
+                raise UserError(f"frame {f} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
+                                f"{self.size[0]}x{self.size[1]}; every frame of a clip needs one size")
+            yield frame
+
+    def audio_packets(self) -> Iterator:
+        return iter(())
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_video(path, fps=None):
+    """A :class:`VideoReader` for a video file, a :class:`FrameSequence` for a frame pattern
+    (``fps`` is the sequence's rate; a video keeps its own)."""
+    return FrameSequence(path, fps) if is_sequence(path) else VideoReader(path)
+
+
+def open_writer(path, like):
+    """A writer for ``path`` (a video file or a frame pattern) with the rate, audio and frame
+    numbers of the opened clip ``like``."""
+    if is_sequence(path):
+        return FrameWriter(path, start=getattr(like, "start", 1))
+    return VideoWriter(path, like.fps, audio_from=like)
+
+
+class FrameWriter:
+    """Write frames as numbered image files (``out/%04d.png``), each one atomically."""
+
+    def __init__(self, pattern, start: int = 1):
+        from nst_tf.images import check_output_path
+
+        self.path = Path(pattern).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_output_path(_numbered(self.path, 1), overwrite=True)
+        self.start, self.frames_written = start, 0
+
+    def write(self, frame: np.ndarray) -> None:
+        from nst_tf.images import save_image
+
+        save_image(frame, _numbered(self.path, self.start + self.frames_written), overwrite=True)
+        self.frames_written += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass  # every frame is already in place
 
 
 class VideoWriter:

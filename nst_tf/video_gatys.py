@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -27,15 +26,16 @@ log = logging.getLogger("nst_tf")
 
 
 def stylize_video(content, style, config: StylizeConfig, output, temporal_weight: float = 50.0, *,
-                  overwrite: bool = False, extractor=None, verbose: bool = False) -> dict:
-    """Stylise the video ``content`` into ``output``; returns frames, seconds and the mean trusted fraction."""
+                  overwrite: bool = False, extractor=None, verbose: bool = False, fps=None) -> dict:
+    """Stylise the video ``content`` (a file or a frame pattern, read at ``fps`` if a pattern) into
+    ``output`` (either too); returns frames, seconds and the mean trusted fraction."""
     from nst_tf.gatys import build_extractor, stylize
 
     if temporal_weight < 0:
         raise UserError(f"temporal_weight must be zero or more, got {temporal_weight}")
     if not video.is_video(output):
-        raise UserError(f"a video --content needs a video --output ({', '.join(video.VIDEO_EXTENSIONS)})")
-    if Path(output).exists() and not overwrite:
+        raise UserError(f"a video --content needs a video --output ({video.KINDS})")
+    if video.output_exists(output) and not overwrite:
         raise UserError(f"{output} already exists; pass --overwrite to replace it or choose another name")
     extractor = extractor or build_extractor(config)
     flow = temporal.Flow()
@@ -43,7 +43,7 @@ def stylize_video(content, style, config: StylizeConfig, output, temporal_weight
     prev_photo = prev_out = None
     trusted, t0 = [], time.perf_counter()
     interrupted = False
-    with video.open_video(content) as clip, video.VideoWriter(output, clip.fps, audio_from=clip) as out:
+    with video.open_video(content, fps) as clip, video.open_writer(output, like=clip) as out:
         try:
             for i, frame in enumerate(clip.frames(), start=1):
                 photo = frame.astype(np.float32) / 255.0

@@ -199,3 +199,94 @@ def test_nst_stylize_video_sigterm_keeps_the_frames_made(tmp_path, content_path,
     frames, _, _ = read(out)
     assert 3 <= len(frames) < 30  # a playable file with the frames made so far
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+def write_frames(folder, frames, start=1, name="%04d.png"):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, f in enumerate(frames):
+        images.save_image(f, folder / (name % (start + i)))
+    return folder / name
+
+
+def test_frame_folder_reads_in_number_order_and_refuses_mixed_sizes(tmp_path, caplog):
+    frames = [np.full((8, 12, 3), v, np.uint8) for v in (10, 20, 30, 40)]
+    for n, f in zip((8, 9, 10, 12), frames):  # unpadded numbers: 10 must come after 9; 11 missing
+        images.save_image(f, tmp_path / f"f{n}.png")
+    (tmp_path / "notes.txt").write_text("not a frame")
+    with caplog.at_level("WARNING", logger="nst_tf"), video.open_video(tmp_path / "f%d.png", fps=8) as clip:
+        got = [int(f[0, 0, 0]) for f in clip.frames()]
+        assert (clip.size, clip.frame_count, clip.fps, clip.start) == ((12, 8), 4, Fraction(8), 8)
+    assert got == [10, 20, 30, 40] and "1 frame numbers missing between 8 and 12" in caplog.text
+    assert video.open_video(tmp_path / "f%d.png").fps == video.DEFAULT_SEQUENCE_FPS
+    images.save_image(np.zeros((9, 12, 3), np.uint8), tmp_path / "f13.png")
+    with pytest.raises(video.UserError, match="f13.png is 12x9, the first frame 12x8"):
+        list(video.open_video(tmp_path / "f%d.png").frames())
+    with pytest.raises(video.UserError, match=r"no frames match .*frame_%03d.png \(files such as .*frame_001.png\); "
+                                              r"the folder holds numbered images: try .*f%d.png"):
+        video.open_video(tmp_path / "frame_%03d.png")
+    with pytest.raises(video.UserError, match="must end with an image extension"):
+        video.open_video(tmp_path / "f%d.txt")
+    for fps, sources, needle in [(0, ["a/%04d.png"], "above 0"), (float("inf"), ["a/%04d.png"], "above 0"),
+                                 (24, ["clip.mp4", "a.jpg"], "frame rate of a folder of frames")]:
+        with pytest.raises(video.UserError, match=needle):
+            video.check_fps(fps, sources)
+    video.check_fps(None, ["clip.mp4"])
+    assert video.styled_name(tmp_path / "shot" / "%04d.png", "out") == Path("out/shot_styled/%04d.png")
+    assert video.styled_name("clip.MP4", "out") == Path("out/clip_styled.mp4")
+
+
+def test_nst_apply_on_a_folder_of_frames_matches_the_video(pan, style_path, tmp_path):
+    """Frames in, frames or a video out: the same stylised frames as from the video itself, the
+    input's numbers kept, --fps the rate; existing frames are refused, and a batch skips them."""
+    inputs, _, _ = read(pan)
+    pattern = write_frames(tmp_path / "shot", inputs, start=7)
+    base = ["--model=arbitrary", f"--style={style_path}", "--precision=float32"]
+    r = run_cli(*base, f"--input={pan}", f"--output={tmp_path / 'from_video' / '%04d.png'}", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert sorted(p.name for p in (tmp_path / "from_video").iterdir())[:2] == ["0001.png", "0002.png"]
+    r = run_cli(*base, f"--input={pattern}", f"--output={tmp_path / 'from_frames' / 'f%03d.png'}", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "20 frames" in r.stdout
+    made = video.sequence_frames(tmp_path / "from_frames" / "f%03d.png")
+    assert [n for n, _ in made] == list(range(7, 27))
+    from_video = [f for f in read(tmp_path / "from_video" / "%04d.png")[0]]
+    from_frames = [f for f in read(tmp_path / "from_frames" / "f%03d.png")[0]]
+    diff = max(float(np.abs(a.astype(int) - b.astype(int)).max()) for a, b in zip(from_video, from_frames))
+    assert diff <= 1, diff  # PNG frames are lossless: the same pixels in, the same blended frames out
+    assert float(np.abs(from_frames[5] / 255 - inputs[5] / 255).mean()) > 0.05  # stylised, not copied
+
+    r = run_cli(*base, f"--input={pattern}", f"--output={tmp_path / 'clip.webm'}", "--fps=8", module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    frames, fps, has_audio = read(tmp_path / "clip.webm")
+    assert len(frames) == 20 and fps == Fraction(8) and not has_audio
+
+    r = run_cli(*base, f"--input={pattern}", f"--output={tmp_path / 'from_frames' / 'f%03d.png'}", module=APPLY)
+    assert "already exists; pass --overwrite" in one_line_error(r, prog="nst-apply")
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "from_frames").iterdir()}
+    batch_out = tmp_path / "batch"
+    args = [*base, f"--input={pattern},{pan}", f"--output={batch_out}", "--size=64"]
+    r = run_cli(*args, module=APPLY)
+    assert r.returncode == 0, r.stderr[-3000:]
+    manifest = json.loads((batch_out / "manifest.json").read_text())
+    assert sorted(manifest["outputs"]) == ["pan_styled.mp4", "shot_styled/%04d.png"]
+    assert len(video.sequence_frames(batch_out / "shot_styled" / "%04d.png")) == 20
+    r = run_cli(*args, module=APPLY)
+    assert r.returncode == 0 and r.stdout.count("skipping") == 2, r.stdout
+    assert before == {p: p.stat().st_mtime_ns for p in (tmp_path / "from_frames").iterdir()}
+
+    r = run_cli(*base, f"--input={tmp_path / 'shot'}", f"--output={tmp_path / 'x.mp4'}", module=APPLY)
+    assert "name them by a pattern: --input=" in one_line_error(r, prog="nst-apply")
+    assert "%04d.png" in r.stderr
+    r = run_cli(*base, f"--input={pan}", f"--output={tmp_path / 'y.mp4'}", "--fps=10", module=APPLY)
+    assert "--fps is the frame rate of a folder of frames" in one_line_error(r, prog="nst-apply")
+
+
+def test_nst_stylize_on_a_folder_of_frames(tmp_path, content_path, style_path):
+    clip = make_pan(tmp_path / "small.mp4", images.load_image(content_path), frames=4, size=(48, 32), audio=False)
+    pattern = write_frames(tmp_path / "shot", read(clip)[0], start=0, name="frame_%05d.jpg")
+    r = run_cli(f"--content={pattern}", f"--style={style_path}", "--size=48", "--steps=4", "--backbone=vgg16",
+                "--weights=hed", "--precision=float32", "--jit_compile=off", "--fps=6",
+                f"--output={tmp_path / 'out.mp4'}")
+    assert r.returncode == 0, r.stderr[-3000:]
+    frames, fps, _ = read(tmp_path / "out.mp4")
+    assert len(frames) == 4 and fps == Fraction(6) and frames[0].shape == (32, 48, 3)

@@ -3,6 +3,7 @@
     nst-apply --model=arbitrary --style=painting.jpg --input=photo.jpg --output=photo_styled.jpg
     nst-apply --model=runs/starry --input=photos/ --output=stylised/
     nst-apply --model=runs/starry/model.tflite --input=clip.gif --output=clip_starry.gif
+    nst-apply --model=arbitrary --style=painting.jpg --input=shot/%04d.png --output=shot.mp4 --fps=24
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ flags.DEFINE_list("style", None, "With --model=arbitrary: painting images (or .n
 flags.DEFINE_string("save_style_vector", None, "With --model=arbitrary: also write the (mixed) style vector to this "
                                                ".npy file, to reuse with --style=FILE.npy.")
 flags.DEFINE_list("input", None, "Images, folders or globs; animated GIFs keep their animation; videos (.mp4, .mov, "
-                                 ".webm, .mkv) are streamed frame by frame, blended along the motion.")
+                                 ".webm, .mkv) and folders of frames named by a pattern (shot/%04d.png) are "
+                                 "streamed frame by frame, blended along the motion.")
+flags.DEFINE_float("fps", None, "Frame rate of a folder-of-frames --input (default 25); a video keeps its own.")
 flags.DEFINE_string("output", None, "Output file (one input) or folder (default: outputs/<name>_styled.<ext>).")
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refused, or skipped in a batch).")
 config_from_flags = config_flags.define(ApplyConfig)  # every ApplyConfig field is a flag
@@ -48,18 +51,21 @@ def _targets(inputs, output):
         return [(inputs[0], out)], None
     folder = out or Path("outputs")
     if folder.suffix:
-        raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}")
-    kept = (".gif", ".png", ".webp") + video.VIDEO_EXTENSIONS
-    return [(p, folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in kept else '.jpg'}")
+        guess = video.guess_pattern(Path(inputs[0]).parent) if video.is_video(folder) else None
+        hint = f" (to make one clip of a folder of frames, name them by a pattern: --input={guess})" if guess else ""
+        raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}{hint}")
+    kept = (".gif", ".png", ".webp")
+    return [(p, video.styled_name(p, folder) if video.is_video(p) else
+             folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in kept else '.jpg'}")
             for p in inputs], folder
 
 
 def _check_output(dst, src, overwrite: bool) -> None:
     if video.is_video(dst) or video.is_video(src):
         if not video.is_video(dst) or not video.is_video(src):
-            raise UserError(f"{src} -> {dst}: a video becomes a video ({', '.join(video.VIDEO_EXTENSIONS)}) and an "
+            raise UserError(f"{src} -> {dst}: a video becomes a video ({video.KINDS}) and an "
                             "image an image (animations: .gif or .webp)")
-        if Path(dst).exists() and not overwrite:
+        if video.output_exists(dst) and not overwrite:
             raise UserError(f"{dst} already exists; pass --overwrite to replace it or choose another name")
         files.check_folder_writable(Path(dst).parent, "choose another output path")
     else:
@@ -69,7 +75,7 @@ def _check_output(dst, src, overwrite: bool) -> None:
 def _probe(path) -> None:
     """Refuse an input that cannot be read (a video is opened, an image decoded)."""
     if video.is_video(path):
-        video.open_video(path).close()
+        video.open_video(path, FLAGS.fps).close()
     else:
         images.load_image(path)
 
@@ -84,7 +90,7 @@ def _usable_jobs(jobs, folder, overwrite: bool) -> tuple:
         return jobs, {}
     todo = []
     for src, dst in jobs:
-        if dst.exists() and not overwrite:
+        if video.output_exists(dst) and not overwrite:
             print(f"skipping {dst} (exists; --overwrite redoes it)", flush=True)
             continue
         _check_output(dst, src, overwrite)
@@ -140,6 +146,7 @@ def main(argv) -> int:
     inputs = images.expand_paths(common.split_list(FLAGS.input))
     if not inputs:
         raise UserError("--input is required: image files, folders or globs")
+    video.check_fps(FLAGS.fps, inputs)
     jobs, folder = _targets(inputs, FLAGS.output)
     jobs, refused = _usable_jobs(jobs, folder, FLAGS.overwrite)
     models = common.split_list(FLAGS.model)
@@ -181,7 +188,8 @@ def main(argv) -> int:
             refused[str(src)] = str(exc)
         else:
             print(f"wrote {dst} ({n_frames} frame{'s' if n_frames > 1 else ''}, {ms:.0f} ms per frame)", flush=True)
-            manifest["outputs"][dst.name] = {"input": str(src), "frames": n_frames, "ms_per_frame": round(ms, 1)}
+            key = str(dst.relative_to(folder)) if folder else dst.name  # frames: shot_styled/%04d.png
+            manifest["outputs"][key] = {"input": str(src), "frames": n_frames, "ms_per_frame": round(ms, 1)}
         if folder is not None:
             files.write_json(folder / "manifest.json", manifest)
     if refused:
@@ -206,7 +214,7 @@ def _apply_video(apply, stylizers, style_masks, config, src, dst) -> tuple:
 
     blender = TemporalBlender(config.temporal_weight)
     t0, shown = time.perf_counter(), time.perf_counter()
-    with video.open_video(src) as clip, video.VideoWriter(dst, clip.fps, audio_from=clip) as out:
+    with video.open_video(src, FLAGS.fps) as clip, video.open_writer(dst, like=clip) as out:
         total, chunk = clip.frame_count, []
 
         def flush():

@@ -122,7 +122,7 @@ def _evaluate_videos(outputs, report) -> int:
     for p in [FLAGS.content, *outputs]:
         if not video.is_video(p):
             raise UserError(f"{p} is not a video; with a video --content every --outputs must be a video "
-                            f"({', '.join(video.VIDEO_EXTENSIONS)})")
+                            f"({video.KINDS})")
         video.open_video(p).close()
     feats = metrics.FeatureMetrics(backbone=FLAGS.backbone, weights=FLAGS.weights)
     rows = [{"output": str(o), **metrics.evaluate_video(o, FLAGS.content, FLAGS.style, feats)} for o in outputs]

@@ -19,7 +19,9 @@ from nst_tf.errors import UserError
 
 PROG = "nst-stylize"
 
-flags.DEFINE_list("content", None, "Content photo(s): files, folders or globs, comma-separated.")
+flags.DEFINE_list("content", None, "Content photo(s): files, folders or globs, comma-separated; or one video "
+                                   "(.mp4, .mov, .webm, .mkv, or a folder of frames named by a pattern: shot/%04d.png).")
+flags.DEFINE_float("fps", None, "Frame rate of a folder-of-frames --content (default 25); a video keeps its own.")
 flags.DEFINE_list("style", None, "Style painting(s): files, folders or globs, comma-separated. Without "
                                  "--style_weights, each style image gives its own output.")
 flags.DEFINE_string("output", None,
@@ -56,6 +58,7 @@ def main(argv) -> int:
 
     if any(video.is_video(c) for c in contents):
         return _video(contents, styles, config)
+    video.check_fps(FLAGS.fps, contents)
     with common.device_scope(FLAGS.tpu):
         outcome = batch.run_batch(contents, styles, config, FLAGS.output, overwrite=FLAGS.overwrite,
                                   save_every=FLAGS.save_every, logdir=FLAGS.logdir)
@@ -77,13 +80,12 @@ def _video(contents, styles, config) -> int:
         raise UserError(f"a video takes one style; blend the {len(styles)} styles with --style_weights")
     for s in styles:
         images.load_image(s)
-    video.open_video(contents[0]).close()
-    from pathlib import Path
-
-    output = FLAGS.output or f"outputs/{Path(str(contents[0])).stem}_styled.mp4"
+    video.check_fps(FLAGS.fps, contents)
+    video.open_video(contents[0], FLAGS.fps).close()
+    output = FLAGS.output or video.styled_name(contents[0], "outputs")
     with common.device_scope(FLAGS.tpu):
         done = video_gatys.stylize_video(contents[0], styles if config.combines_styles else styles[0], config, output,
-                                         FLAGS.temporal_weight, overwrite=FLAGS.overwrite, verbose=True)
+                                         FLAGS.temporal_weight, overwrite=FLAGS.overwrite, verbose=True, fps=FLAGS.fps)
     print(f"wrote {output} ({done['frames']} frames, {done['seconds'] / done['frames']:.1f} s per frame)", flush=True)
     return common.EXIT_OK
 
