@@ -119,8 +119,10 @@ def _load_inputs(content, style, config: StylizeConfig) -> _Inputs:
 
 
 def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int, previous,
-               init_image=None, temporal=None) -> np.ndarray:
-    """Plan memory, resize, build the objective and optimise one stage; returns its image."""
+               init_image=None, temporal=None, reuse: Optional[dict] = None) -> np.ndarray:
+    """Plan memory, resize, build the objective and optimise one stage; returns its image.
+    With ``reuse``, an objective (and its compiled step) from an earlier call at the same size
+    is retargeted to this content instead of built again."""
     config = run.config
     content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
     style_layers = backbones.resolve_layers(config.style_layers, extractor.backbone)
@@ -140,18 +142,26 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
     stage = f"scale {scale}/{run.scales}: " if run.scales > 1 else ""
     run.announce(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps_at(scale)} {config.optimizer} steps, "
                  f"{extractor.describe()}, {plan.describe()}")
-    if plan.tile:
+    temporal = temporal if scale == run.scales else None
+    key = (scale, c.shape, run.jit_compile, temporal is not None)
+    if temporal is not None and plan.tile:
+        raise UserError("video frames are optimised whole, and this size needs tiles; lower --size")
+    if reuse is not None and not plan.tile and reuse.get("key") == key:
+        objective = reuse["objective"]
+        objective.set_content(c)
+    elif plan.tile:
         objective = tiling.TiledObjective(extractor, config, c, ss, inputs.blend, tile=plan.tile,
                                           jit_compile=run.jit_compile, masks=inputs.masks)
     else:
         objective = Objective(extractor, config, c, ss, inputs.blend, jit_compile=run.jit_compile,
                               masks=inputs.masks)
-    if temporal is not None and scale == run.scales:
+        if reuse is not None:
+            reuse.clear()
+            reuse.update(key=key, objective=objective)
+    if temporal is not None:
         target, mask, weight = temporal
-        if plan.tile:
-            raise UserError("video frames are optimised whole, and this size needs tiles; lower --size")
         objective.set_temporal(images.resize_to(target, c.shape[:2]), resize_mask(mask, c.shape[:2]), weight)
-    return optimize(run, objective, init, scale, size)
+    return optimize(run, objective, init, scale, size, reuse)
 
 
 
@@ -165,6 +175,7 @@ def stylize(
     verbose: bool = True,
     init_image: Optional[np.ndarray] = None,
     temporal: Optional[tuple] = None,
+    reuse: Optional[dict] = None,
 ) -> StylizeResult:
     """Paint ``content`` in the style of ``style``.
 
@@ -172,7 +183,9 @@ def stylize(
     is one of those or a list of them, blended with ``config.style_weights``.
     ``extractor`` reuses a model from :func:`build_extractor` across calls. ``init_image``
     (H x W x 3) replaces ``config.init``; ``temporal=(target, mask, weight)`` adds a temporal
-    loss at the last scale (video frames: :mod:`nst_tf.video_gatys`).
+    loss at the last scale (video frames: :mod:`nst_tf.video_gatys`). ``reuse``: a dict the
+    caller keeps between calls with the same style, config and extractor on content of one size
+    (video frames); the objective's style targets and the compiled step are then built once.
     ``callbacks`` are called after every step with a :class:`StepInfo`; ``verbose`` adds a
     progress printer. Returns a :class:`StylizeResult`; ``result.image`` is the picture as
     float32 H x W x 3 in [0, 1].
@@ -191,7 +204,7 @@ def stylize(
     for scale, size in enumerate(sizes, start=1):
         run.get_latest = None
         try:
-            image = _run_scale(run, extractor, inputs, scale, size, image, init_image, temporal)
+            image = _run_scale(run, extractor, inputs, scale, size, image, init_image, temporal, reuse)
         except KeyboardInterrupt:
             interrupted = True
             if run.get_latest:

@@ -80,7 +80,15 @@ class Objective:
 
     def _init_content(self, content: np.ndarray) -> None:
         feats = self.extractor(tf.constant(content[None]))
-        self.content_targets = {n: tf.cast(feats[n], tf.float32) for n in self.content_layers}
+        # Variables, not constants: set_content retargets a traced step without tracing it again.
+        self.content_targets = {n: tf.Variable(tf.cast(feats[n], tf.float32), trainable=False)
+                                for n in self.content_layers}
+
+    def set_content(self, content: np.ndarray) -> None:
+        """A new content image of the same size (the next video frame); the style targets stay."""
+        feats = self.extractor(tf.constant(content[None]))
+        for n in self.content_layers:
+            self.content_targets[n].assign(tf.cast(feats[n], tf.float32))
 
     def grams(self, image: np.ndarray, mask: np.ndarray = None) -> dict:
         """Gram matrices of ``image`` (H x W x 3) at the style layers; with ``mask`` (any size),
@@ -134,9 +142,15 @@ class Objective:
 
     def set_temporal(self, target: np.ndarray, mask: np.ndarray, weight: float) -> None:
         """Add ``weight * mean over M of (x - target)^2`` (``target``: the previous frame's result
-        warped onto this frame, ``mask`` H x W: where that warp is trusted). Before the first step."""
-        self.temporal = (tf.constant(np.asarray(target, np.float32)[None]),
-                         tf.constant(np.asarray(mask, np.float32)[None, ..., None]), float(weight))
+        warped onto this frame, ``mask`` H x W: where that warp is trusted). First before the first
+        step; again (same size and weight) for each later frame."""
+        target = np.asarray(target, np.float32)[None]
+        mask = np.asarray(mask, np.float32)[None, ..., None]
+        if getattr(self, "temporal", None) is not None and self.temporal[2] == float(weight):
+            self.temporal[0].assign(target)
+            self.temporal[1].assign(mask)
+            return
+        self.temporal = (tf.Variable(target, trainable=False), tf.Variable(mask, trainable=False), float(weight))
 
     def value_and_grad(self, image, scale: float = 1.0):
         """The terms (float32 scalars) and the gradient of ``scale * total`` with respect to ``image``."""

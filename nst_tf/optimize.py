@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import keras
 import numpy as np
@@ -168,6 +168,15 @@ class AdamStepper:
             values = [float(terms[k]) for k in TERMS]
         return dict(zip(TERMS, values)), lr
 
+    def restart(self, init: np.ndarray) -> None:
+        """Start again from ``init`` (same size) as if new: fresh moments, step 0, the full learning
+        rate; the compiled step is kept (video frames after the first)."""
+        for v in (self.image, self.last_good, self.best):
+            v.assign(init[None])
+        reset_slots(self.optimizer)
+        self.iterations.assign(0)
+        self.schedule.factor.assign(1.0)
+
     def recover(self) -> None:
         """Back to the best image, fresh moments, half the learning rate."""
         self.image.assign(self.best)
@@ -196,10 +205,18 @@ class _EarlyStop:
         return self.tol > 0 and self.still >= self.patience
 
 
-def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
-    """Adam / SGD steps with the divergence guard and early stopping; returns the final image."""
+def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, size: int,
+                     reuse: Optional[dict] = None) -> np.ndarray:
+    """Adam / SGD steps with the divergence guard and early stopping; returns the final image.
+    ``reuse`` (a dict kept by the caller) keeps the stepper of ``objective`` for the next call."""
     config = run.config
-    u = AdamStepper(run, objective, init)
+    u = reuse.get("stepper") if reuse is not None else None
+    if u is not None and u.objective is objective and u.image.shape[1:] == init.shape:
+        u.restart(init)
+    else:
+        u = AdamStepper(run, objective, init)
+        if reuse is not None:
+            reuse["stepper"] = u
     early = _EarlyStop(config.tol, config.patience)
     best_total = math.inf
     steps = config.steps_at(scale)
@@ -235,7 +252,8 @@ def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, siz
 # --------------------------------------------------------------------------- L-BFGS
 
 
-def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
+def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int,
+          reuse: Optional[dict] = None) -> np.ndarray:
     """scipy L-BFGS-B on the loss and its gradient (whole-image or tiled), pixels bounded to [0, 1]."""
     try:
         from scipy.optimize import minimize
@@ -284,6 +302,8 @@ def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> 
 OPTIMIZERS = {"adam": gradient_descent, "sgd": gradient_descent, "lbfgs": lbfgs}
 
 
-def optimize(run: RunState, objective, init: np.ndarray, scale: int, size: int) -> np.ndarray:
-    """Run the configured optimiser for one scale; returns the image (H x W x 3, [0, 1])."""
-    return OPTIMIZERS[run.config.optimizer](run, objective, init, scale, size)
+def optimize(run: RunState, objective, init: np.ndarray, scale: int, size: int,
+             reuse: Optional[dict] = None) -> np.ndarray:
+    """Run the configured optimiser for one scale; returns the image (H x W x 3, [0, 1]).
+    ``reuse``: see :func:`gradient_descent` (L-BFGS reuses the objective's compiled gradient)."""
+    return OPTIMIZERS[run.config.optimizer](run, objective, init, scale, size, reuse)

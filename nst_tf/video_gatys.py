@@ -42,6 +42,7 @@ def stylize_video(content, style, config: StylizeConfig, output, temporal_weight
     later = config.replace(scales=1, steps=config.steps_at(config.scales))
     prev_photo = prev_out = None
     trusted, t0 = [], time.perf_counter()
+    reuse = {}  # frames 2..n share one objective and compiled step (same size, style and settings)
     interrupted = False
     with video.open_video(content, fps) as clip, video.open_writer(output, like=clip) as out:
         try:
@@ -58,7 +59,8 @@ def stylize_video(content, style, config: StylizeConfig, output, temporal_weight
                     trusted.append(float(mask.mean()))
                     init = mask[..., None] * warped + (1 - mask[..., None]) * small
                     result = stylize(photo, style, later, extractor=extractor, verbose=verbose, init_image=init,
-                                     temporal=(warped, mask, temporal_weight) if temporal_weight else None)
+                                     temporal=(warped, mask, temporal_weight) if temporal_weight else None,
+                                     reuse=reuse)
                 prev_out = result.image
                 prev_photo = images.resize_to(photo, prev_out.shape[:2])
                 out.write(images.to_uint8(prev_out))

@@ -189,3 +189,30 @@ def test_steps_per_scale(hed_extractor, small_config, small_images):
                      callbacks=[lambda info: seen.append((info.scale, info.step, info.steps))])
     assert seen == [(1, 1, 3), (1, 2, 3), (1, 3, 3), (2, 1, 2), (2, 2, 2)]
     assert result.steps_done == 5 and result.image.shape[:2] == (43, 64)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_reuse_retargets_one_compiled_step_to_new_content(hed_extractor, small_config, small_images, optimizer):
+    """Video frames share one objective and compiled step (``reuse``): a frame run after another
+    gives the same result and losses as the frame run alone, with temporal targets updated too."""
+    c, s = small_images
+    cfg = small_config.replace(steps=4, size=48, optimizer=optimizer, jit_compile="off")
+    other = np.ascontiguousarray(c[:, ::-1])  # a different frame of the same size
+    mask = np.ones(c.shape[:2], np.float32)
+    mask[:, :10] = 0
+    warped_a, warped_b = np.full_like(c, 0.3), np.clip(c * 0.8, 0, 1)
+    reuse = {}
+    first = stylize(other, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_a, mask, 20.0),
+                    reuse=reuse)
+    objective = reuse["objective"]
+    again = stylize(c, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_b, mask, 20.0),
+                    reuse=reuse, init_image=c)
+    assert reuse["objective"] is objective  # not rebuilt
+    alone = stylize(c, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_b, mask, 20.0),
+                    init_image=c)
+    np.testing.assert_allclose(again.image, alone.image, atol=1e-4)
+    for key in ("content", "style", "total"):  # total includes the temporal term
+        np.testing.assert_allclose([h[key] for h in again.history], [h[key] for h in alone.history], rtol=1e-4)
+    assert not np.allclose(first.image, again.image, atol=0.05)
+    if optimizer == "adam":
+        assert reuse["stepper"].objective is objective
