@@ -4,7 +4,9 @@
     python benchmarks/video_temporal.py --frames=96 --weights=0.4,0.6,0.8
 
 The clips are camera moves over the held-out photos (a diagonal pan over rocket.jpg, a vertical
-pan over grace_hopper.jpg; 256x192 / 192x256 px): real photo content with a known, smooth motion.
+pan over grace_hopper.jpg; 256x192 / 192x256 px): real photo content with a known, smooth motion;
+and a simulated handheld phone shot over rocket.jpg (zoom and turn with shake, exposure wobble and
+sensor noise; handheld_clip).
 Each clip is stylised with Starry Night by the any-style network (the style vector made once),
 in batches of 4 as nst-apply does, then either kept as is (independent frames) or passed through
 nst_tf.temporal.TemporalBlender (DIS flow both ways, occlusion mask, blend). Reported per clip
@@ -26,13 +28,41 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import ROOT, STYLE, environment, write_json  # noqa: E402
 
-CLIPS = {"rocket_pan": ("rocket.jpg", (256, 192), (3, 1)), "grace_hopper_pan": ("grace_hopper.jpg", (192, 256), (1, 4))}
+CLIPS = {"rocket_pan": ("rocket.jpg", (256, 192), (3, 1)), "grace_hopper_pan": ("grace_hopper.jpg", (192, 256), (1, 4)),
+         "rocket_handheld": ("rocket.jpg", (256, 192), None)}
+
+
+def handheld_clip(src: np.ndarray, size: tuple, frames: int, seed: int = 0) -> list:
+    """What a phone held in the hand records, roughly: a slow zoom (1.0 -> 1.25) and turn (4 degrees)
+    with hand shake (a random walk of about 2 px and 0.3 degrees a frame), exposure wobble (+-3%)
+    and sensor noise (sigma 2/255), then rounded to 8 bits. Not a real clip: none is available here."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    w, h = size
+    base = cv2.resize(src, (int(w * 1.4), int(h * 1.4)), interpolation=cv2.INTER_AREA)
+    cx, cy = base.shape[1] / 2, base.shape[0] / 2
+    shake, turn, out = np.zeros(2), 0.0, []
+    for i in range(frames):
+        t = i / max(1, frames - 1)
+        shake = 0.8 * shake + rng.normal(0, 2.0, 2)
+        turn = 0.8 * turn + rng.normal(0, 0.3)
+        m = cv2.getRotationMatrix2D((cx, cy), 4 * t + turn, 1.0 + 0.25 * t)
+        m[:, 2] += np.array([w / 2 - cx, h / 2 - cy]) + shake
+        frame = cv2.warpAffine(base, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        frame = frame * (1 + 0.03 * np.sin(i * 1.7)) + rng.normal(0, 2 / 255, frame.shape)
+        out.append(np.clip(frame, 0, 1).astype(np.float32))
+    return out
 
 
 def make_clip(name: str, frames: int) -> list:
     from nst_tf import images
 
-    file, (w, h), (dx, dy) = CLIPS[name]
+    file, (w, h), step = CLIPS[name]
+    if step is None:
+        src = images.load_image(os.path.join(ROOT, "benchmarks", "holdout", file))
+        return [images.to_uint8(f) for f in handheld_clip(src, (w, h), frames)]
+    dx, dy = step
     src = images.load_image(os.path.join(ROOT, "benchmarks", "holdout", file))
     need_w, need_h = w + dx * frames, h + dy * frames
     scale = max(need_w / src.shape[1], need_h / src.shape[0], 1.0)
