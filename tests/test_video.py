@@ -272,6 +272,7 @@ def test_nst_apply_on_a_folder_of_frames_matches_the_video(pan, style_path, tmp_
     assert len(video.sequence_frames(batch_out / "shot_styled" / "%04d.png")) == 20
     r = run_cli(*args, module=APPLY)
     assert r.returncode == 0 and r.stdout.count("skipping") == 2, r.stdout
+    assert "nothing to do" in r.stdout and "network" not in r.stdout  # nothing built for a finished batch
     assert before == {p: p.stat().st_mtime_ns for p in (tmp_path / "from_frames").iterdir()}
 
     r = run_cli(*base, f"--input={tmp_path / 'shot'}", f"--output={tmp_path / 'x.mp4'}", module=APPLY)

@@ -149,6 +149,9 @@ def main(argv) -> int:
     video.check_fps(FLAGS.fps, inputs)
     jobs, folder = _targets(inputs, FLAGS.output)
     jobs, refused = _usable_jobs(jobs, folder, FLAGS.overwrite)
+    if not jobs and not refused:  # a rerun of a finished batch: no network to build
+        print("nothing to do: every output exists (--overwrite redoes them)", flush=True)
+        return common.EXIT_OK
     models = common.split_list(FLAGS.model)
     trained_any_style = len(models) == 1 and workdir_arch(models[0]) == ARBITRARY  # nst-train-fast --arch=arbitrary
     arbitrary = models == [ARBITRARY] or trained_any_style
