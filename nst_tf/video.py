@@ -29,6 +29,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
+from nst_tf import images
 from nst_tf.errors import UserError
 from nst_tf.files import _umask
 
@@ -83,10 +84,8 @@ def sequence_frames(pattern) -> list:
 def guess_pattern(folder: Path) -> Optional[str]:
     """A pattern for the numbered images in ``folder`` (for messages), or None: ``%04d`` when every
     number has 4 digits, ``%d`` when the widths differ."""
-    from nst_tf.images import READ_EXTENSIONS
-
     named = [re.match(r"(.*?)(\d+)(\.[A-Za-z]+)$", f.name) for f in sorted(folder.iterdir())] if folder.is_dir() else []
-    named = [m for m in named if m and m.group(3).lower() in READ_EXTENSIONS]
+    named = [m for m in named if m and m.group(3).lower() in images.READ_EXTENSIONS]
     if not named:
         return None
     prefix, ext = named[0].group(1), named[0].group(3)
@@ -183,12 +182,10 @@ class FrameSequence:
     audio = None
 
     def __init__(self, pattern, fps=None):
-        from nst_tf.images import READ_EXTENSIONS, load_image
-
         self.path = Path(pattern).expanduser()
-        if self.path.suffix.lower() not in READ_EXTENSIONS:
+        if self.path.suffix.lower() not in images.READ_EXTENSIONS:
             raise UserError(f"frame pattern {pattern} must end with an image extension "
-                            f"({', '.join(READ_EXTENSIONS)}), e.g. frames/%04d.png")
+                            f"({', '.join(images.READ_EXTENSIONS)}), e.g. frames/%04d.png")
         self.files = sequence_frames(self.path)
         if not self.files:
             guess = guess_pattern(self.path.parent)
@@ -202,14 +199,12 @@ class FrameSequence:
         self.start = numbers[0]
         self.fps = Fraction(fps).limit_denominator(100000) if fps else DEFAULT_SEQUENCE_FPS
         self.frame_count = len(self.files)
-        first = load_image(self.files[0][1])  # a broken first frame is refused here, before any work
-        self.size = (first.shape[1], first.shape[0])
+        self._first = images.to_uint8(images.load_image(self.files[0][1]))  # a broken one is refused now
+        self.size = (self._first.shape[1], self._first.shape[0])
 
     def frames(self) -> Iterator[np.ndarray]:
-        from nst_tf.images import load_image, to_uint8
-
-        for _, f in self.files:
-            frame = to_uint8(load_image(f))
+        for i, (_, f) in enumerate(self.files):
+            frame = self._first if i == 0 else images.to_uint8(images.load_image(f))  # decoded once
             if (frame.shape[1], frame.shape[0]) != self.size:
                 raise UserError(f"frame {f} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
                                 f"{self.size[0]}x{self.size[1]}; every frame of a clip needs one size")
@@ -246,17 +241,13 @@ class FrameWriter:
     """Write frames as numbered image files (``out/%04d.png``), each one atomically."""
 
     def __init__(self, pattern, start: int = 1):
-        from nst_tf.images import check_output_path
-
         self.path = Path(pattern).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        check_output_path(_numbered(self.path, 1), overwrite=True)
+        images.check_output_path(_numbered(self.path, 1), overwrite=True)
         self.start, self.frames_written = start, 0
 
     def write(self, frame: np.ndarray) -> None:
-        from nst_tf.images import save_image
-
-        save_image(frame, _numbered(self.path, self.start + self.frames_written), overwrite=True)
+        images.save_image(frame, _numbered(self.path, self.start + self.frames_written), overwrite=True)
         self.frames_written += 1
 
     def __enter__(self):

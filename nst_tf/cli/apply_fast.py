@@ -54,10 +54,16 @@ def _targets(inputs, output):
         guess = video.guess_pattern(Path(inputs[0]).parent) if video.is_video(folder) else None
         hint = f" (to make one clip of a folder of frames, name them by a pattern: --input={guess})" if guess else ""
         raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}{hint}")
-    kept = (".gif", ".png", ".webp")
-    return [(p, video.styled_name(p, folder) if video.is_video(p) else
-             folder / f"{Path(p).stem}_styled{Path(p).suffix.lower() if Path(p).suffix.lower() in kept else '.jpg'}")
-            for p in inputs], folder
+    return [(p, _styled_name(p, folder)) for p in inputs], folder
+
+
+def _styled_name(src, folder: Path) -> Path:
+    """A batch output: videos and frame folders as video.styled_name, GIF/PNG/WebP keep their
+    format, other images become JPEG."""
+    if video.is_video(src):
+        return video.styled_name(src, folder)
+    ext = Path(src).suffix.lower()
+    return folder / f"{Path(src).stem}_styled{ext if ext in ('.gif', '.png', '.webp') else '.jpg'}"
 
 
 def _check_output(dst, src, overwrite: bool) -> None:
