@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import backbones, losses
+from nst_tf import backbones, losses, precision
 from nst_tf.config import StylizeConfig
 from nst_tf.errors import UserError
 from nst_tf.masks import layer_masks, resize_mask
@@ -155,7 +155,6 @@ class Objective:
     def value_and_grad(self, image, scale: float = 1.0):
         """The terms (float32 scalars) and the gradient of ``scale * total`` with respect to ``image``."""
         if self._value_and_grad is None:
-            @tf.function(jit_compile=self.jit_compile, reduce_retracing=True)
             def value_and_grad(x, factor):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
@@ -163,5 +162,5 @@ class Objective:
                     loss = terms["total"] * factor
                 return terms, tape.gradient(loss, x)
 
-            self._value_and_grad = value_and_grad
+            self._value_and_grad = precision.compiled(value_and_grad, self.jit_compile)
         return self._value_and_grad(tf.convert_to_tensor(image, tf.float32), tf.constant(scale, tf.float32))

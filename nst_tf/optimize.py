@@ -132,9 +132,9 @@ class AdamStepper:
         self.iterations = getattr(self.optimizer, "inner_optimizer", self.optimizer).iterations
         self.objective = objective
         if objective.fusable:
-            self._fused = tf.function(self._fused_step, jit_compile=run.jit_compile, reduce_retracing=True)
+            self._fused = precision.compiled(self._fused_step, run.jit_compile)
         else:
-            self._apply = tf.function(self._update, reduce_retracing=True)
+            self._apply = precision.compiled(self._update, False)
 
     def _update(self, grad, total):
         """Apply ``grad`` (of the scaled loss under a LossScaleOptimizer); returns the learning rate used."""

@@ -155,6 +155,16 @@ def wrap_optimizer(optimizer: keras.optimizers.Optimizer, policy: str) -> keras.
 # --------------------------------------------------------------------------- XLA, by measurement
 
 
+def compiled(fn: Callable, jit_compile) -> Callable:
+    """``fn`` as a graph (XLA-compiled when ``jit_compile``), traced without AutoGraph.
+
+    The step functions hold no Python control flow on tensors, so AutoGraph's source
+    rewriting of every function they call (the Keras layers included) only costs time:
+    0.7 s of the first 256 px step's 1.4 s on the offline VGG16 (benchmarks/RESULTS.md).
+    """
+    return tf.function(fn, jit_compile=bool(jit_compile), reduce_retracing=True, autograph=False)
+
+
 def cache_dir() -> Path:
     """Where nst_tf keeps what it measured or converted once: ``$NST_TF_CACHE``, else
     ``$XDG_CACHE_HOME/nst_tf``, else ``~/.cache/nst_tf``."""

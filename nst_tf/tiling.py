@@ -30,6 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf import backbones, losses, vgg
+from nst_tf.precision import compiled
 from nst_tf.masks import layer_masks, resize_mask
 from nst_tf.objective import Objective
 
@@ -114,9 +115,9 @@ class TiledObjective(Objective):
         self.halo = needed if halo is None else halo  # a smaller halo is for tests only: not exact
         self.tile = tile
         self.strides = {n: vgg.receptive_field(n, extractor.backbone)[0] for n in dict.fromkeys(layers)}
-        self._tile_grams = tf.function(self._tile_grams_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
-        self._tile_grad = tf.function(self._tile_grad_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
-        self._tv = tf.function(self._tv_fn, jit_compile=bool(jit_compile), reduce_retracing=True)
+        self._tile_grams = compiled(self._tile_grams_fn, jit_compile)
+        self._tile_grad = compiled(self._tile_grad_fn, jit_compile)
+        self._tv = compiled(self._tv_fn, jit_compile)
         super().__init__(extractor, config, content, styles, style_blend, jit_compile=jit_compile, masks=masks)
         # The regions whose Gram matrices the style term compares: the whole image, or one per
         # style mask; per tile, the square roots of their weights (interior x mask) at each layer.
