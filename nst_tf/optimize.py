@@ -104,7 +104,8 @@ def make_optimizer(config: StylizeConfig, policy: str):
     """The configured Adam or SGD on a :class:`ScaledSchedule`, loss-scaled under float16."""
     schedule = ScaledSchedule(config)
     if config.optimizer == "adam":
-        inner = keras.optimizers.Adam(schedule, beta_1=config.adam_beta_1, epsilon=config.adam_epsilon)
+        inner = keras.optimizers.Adam(schedule, beta_1=config.adam_beta_1, beta_2=config.adam_beta_2,
+                                      epsilon=config.adam_epsilon)
     else:
         inner = keras.optimizers.SGD(schedule)
     return precision.wrap_optimizer(inner, policy), schedule

@@ -114,6 +114,16 @@ def test_loss_scale_optimizer_is_used_for_float16(monkeypatch, small_config, sma
     assert not isinstance(made[1], keras.optimizers.LossScaleOptimizer)
 
 
+@pytest.mark.parametrize("policy", ["float32", "mixed_float16"])
+def test_adam_takes_both_betas_from_the_config(policy):
+    from nst_tf import optimize
+
+    opt, _ = optimize.make_optimizer(StylizeConfig(adam_beta_1=0.8, adam_beta_2=0.95), policy)
+    inner = getattr(opt, "inner_optimizer", opt)
+    assert (inner.beta_1, inner.beta_2) == (0.8, 0.95)
+    assert StylizeConfig().adam_beta_2 == 0.9  # the measured default, not Keras' 0.999
+
+
 def test_seed_reproducible_noise_init(hed_extractor, small_config, small_images):
     cfg = small_config.replace(init="noise", seed=7, steps=3, size=32)
     a = stylize(*small_images, cfg, extractor=hed_extractor, verbose=False).image
@@ -160,6 +170,8 @@ def test_progress_lines(hed_extractor, small_config, small_images, capsys):
         ({"precision": "fp8"}, "unknown precision"),
         ({"style_layer_weights": (1.0, 2.0)}, "2 style layer weights for 5 style layers"),
         ({"size": 8}, "at least 16"),
+        ({"adam_beta_2": 1.0}, "adam_beta_2 must be below 1"),
+        ({"adam_beta_2": 0.0}, "adam_beta_2 must be"),
     ],
 )
 def test_config_validation(changes, pattern):
