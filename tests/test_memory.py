@@ -45,9 +45,13 @@ def test_estimate_covers_a_measured_peak(content_path, style_path):
         assert r.returncode == 0, r.stderr[-2000:]
         return tuple(map(int, r.stdout.split()[-3:]))
 
+    # The same run peaks differently from machine to machine (oneDNN's workspaces and the process
+    # baseline differ): 1307-1535 MiB on the AVX2 EPYC (dev and fresh CI venvs), 1068 MiB on the Zen 4
+    # EPYC, 1004 MiB on the Intel Xeon with AMX, against one estimate of 1749 MiB. The estimate covers
+    # the largest; on the leanest machine it is 1.74x the peak, so "not too pessimistic" is 2x.
     h, w, peak = measure()
     est = memory.estimate_peak_bytes(LAYERS, "vgg16", h, w, "float32")
-    assert peak <= est <= 1.5 * peak, (h, w, peak / 2**20, est / 2**20)
+    assert peak <= est <= 2.0 * peak, (h, w, peak / 2**20, est / 2**20)
 
 
 def test_refuses_with_largest_fitting_size():
