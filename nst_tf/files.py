@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -59,3 +60,19 @@ def write_json(path, data) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def atomic_write_dir(directory, write: Callable[[str], None]) -> Path:
+    """Write a folder (a SavedModel) through ``write(path)`` beside ``directory`` and swap it in,
+    so an interrupted write leaves an earlier folder of that name intact."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        write(str(tmp / "new"))
+        if directory.exists():
+            shutil.rmtree(directory)
+        (tmp / "new").rename(directory)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory

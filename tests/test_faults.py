@@ -237,3 +237,25 @@ def test_read_only_output_folder_is_refused_before_any_work(content_path, style_
     finally:
         os.chmod(base / "locked", 0o755)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_failed_folder_write_keeps_the_earlier_folder(tmp_path):
+    # SavedModel exports go through files.atomic_write_dir: a write that fails half-way (disk full,
+    # Ctrl-C) leaves the earlier export whole and no temporary folder behind.
+    from nst_tf import files
+
+    target = tmp_path / "model"
+    files.atomic_write_dir(target, lambda p: (os.mkdir(p), Path(p, "v.txt").write_text("one")))
+    assert (target / "v.txt").read_text() == "one"
+
+    def broken(p):
+        os.mkdir(p)
+        Path(p, "v.txt").write_text("tw")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        files.atomic_write_dir(target, broken)
+    assert (target / "v.txt").read_text() == "one"
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["model"]
+    files.atomic_write_dir(target, lambda p: (os.mkdir(p), Path(p, "v.txt").write_text("two")))
+    assert (target / "v.txt").read_text() == "two"

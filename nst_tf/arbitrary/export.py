@@ -19,8 +19,6 @@ with float16 weights or with dynamic-range int8 weights.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -29,7 +27,7 @@ import tensorflow as tf
 
 from nst_tf.arbitrary import networks
 from nst_tf.errors import UserError
-from nst_tf.files import atomic_write
+from nst_tf.files import atomic_write, atomic_write_dir
 
 SIGNATURES = ("serve", "style_vector", "transfer")
 TFLITE_SIGNATURES = {"predict": "predict_resized", "transfer": "apply_vector"}
@@ -105,16 +103,7 @@ def export_saved_model(predictor: keras.Model, transfer: keras.Model, directory)
     archive.add_endpoint("transfer", transfer_sig)
     archive.add_endpoint("predict_resized", predict_resized)
     archive.add_endpoint("apply_vector", apply_vector)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        archive.write_out(str(tmp / "model"), verbose=False)
-        if directory.exists():
-            shutil.rmtree(directory)
-        (tmp / "model").rename(directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return directory
+    return atomic_write_dir(directory, lambda path: archive.write_out(path, verbose=False))
 
 
 def export_tflite(saved_model_dir, folder, quantization: str = "float16", parts=tuple(TFLITE_SIGNATURES)) -> dict:

@@ -9,8 +9,6 @@ the tests.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -20,7 +18,7 @@ import tensorflow as tf
 from nst_tf import precision
 from nst_tf.errors import UserError
 from nst_tf.fast.transformer import arch_of, build_transformer, stylize_images
-from nst_tf.files import atomic_write
+from nst_tf.files import atomic_write, atomic_write_dir
 
 SIGNATURE = "serve"
 
@@ -52,17 +50,7 @@ def export_saved_model(model: keras.Model, directory) -> Path:
         return tf.cast(tf.round(tf.clip_by_value(y, 0.0, 1.0) * 255.0), tf.uint8)
 
     archive.add_endpoint(SIGNATURE, serve)
-    # Write beside the target and swap in, so an interrupted export leaves the old one intact.
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        archive.write_out(str(tmp / "model"), verbose=False)
-        if directory.exists():
-            shutil.rmtree(directory)
-        (tmp / "model").rename(directory)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return directory
+    return atomic_write_dir(directory, lambda path: archive.write_out(path, verbose=False))
 
 
 def export_tflite(saved_model_dir, path, float16_weights: bool = False) -> Path:
