@@ -344,7 +344,7 @@ def test_parse_params_defaults_aliases_and_limits():
     assert (p.method, p.size, p.strength, p.preserve_colors) == ("arbitrary", 451, 1.0, "none")
     assert parse_params({}, (3000, 4000)).size == 1024  # instant default: the photo's size, at most 1024
     p = parse_params({"method": "paint", "preserve_colors": "true"}, (300, 451))
-    assert (p.method, p.size, p.steps, p.preserve_colors) == ("optimize", 384, 150, "luminance")
+    assert (p.method, p.size, p.steps, p.preserve_colors) == ("optimize", 384, 100, "luminance")
     assert parse_params({"method": "instant"}, (10, 20)).size == 64
     with pytest.raises(UserError, match="steps must be between 1 and 5"):
         parse_params({"steps": "6"}, (64, 64), Limits(max_steps=5))
