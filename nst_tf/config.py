@@ -157,8 +157,8 @@ class StylizeConfig:
                                    "over every this many steps.", unit="steps")
     decay_rate: float = option(0.9, "ExponentialDecay factor (1 keeps the rate constant).")
     adam_beta_1: float = option(0.9, "Adam first-moment decay.")
-    adam_beta_2: float = option(0.9, "Adam second-moment decay. 0.9 reaches the quality of 0.999 (Keras' default) "
-                                     "in about 25% fewer steps here (benchmarks/time_to_quality.py).")
+    adam_beta_2: float = option(0.9, "Adam second-moment decay. 0.9 reaches the result of Keras' default 0.999 in "
+                                     "about 25% fewer steps (measured: benchmarks/RESULTS.md, time to quality).")
     adam_epsilon: float = option(1e-8, "Adam epsilon (the TF tutorial used 0.1 with its larger losses).")
     content_weight: float = option(1.0, "Weight of the content loss.")
     style_weight: float = option(10.0, "Weight of the style loss.")

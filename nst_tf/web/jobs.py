@@ -46,7 +46,7 @@ class Limits:
     default_size_arbitrary: int = 1024  #: or the photo's own size, if smaller
     default_size_optimize: int = 384
     max_steps: int = 1000
-    default_steps: int = 100  # reaches the earlier 150-step result at 384 px (benchmarks/RESULTS.md, AMX)
+    default_steps: int = 100  #: reaches the earlier 150-step result at 384 px (benchmarks/RESULTS.md, AMX)
     max_style_weight: float = 1e4
     default_style_weight: float = 10.0
 
