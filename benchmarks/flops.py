@@ -23,6 +23,7 @@ import time
 
 from _common import CONTENT, ROOT, STYLE, environment, random_weights, write_json
 
+
 def step_flops(backbone: str, content_layers, style_layers, height: int, width: int) -> int:
     from nst_tf import vgg
 
@@ -36,7 +37,7 @@ def step_flops(backbone: str, content_layers, style_layers, height: int, width: 
         h, w = height // layer.stride, width // layer.stride
         flops += 2 * (2 * 9 * layer.fan_in * layer.channels * h * w)  # forward + input gradient
         if layer.name in style_layers:
-            flops += 2 * (2 * h * w * layer.channels ** 2)  # Gram forward + backward
+            flops += 2 * (2 * h * w * layer.channels**2)  # Gram forward + backward
     return flops
 
 
@@ -99,18 +100,35 @@ def main() -> int:
             for size in map(int, args.sizes.split(",")):
                 sec, config = time_step(backbone, weights, size)
                 flops = step_flops(backbone, config.content_layers, config.style_layers, size, size)
-                row = {"backbone": backbone, "size": size, "s_per_step": round(sec, 3),
-                       "gflop_per_step": round(flops / 1e9, 1), "gflops_achieved": round(flops / sec / 1e9, 1),
-                       "fraction_of_peak": round(flops / sec / peak, 3) if peak else None,
-                       "fraction_of_matmul": round(flops / sec / mm, 3)}
+                row = {
+                    "backbone": backbone,
+                    "size": size,
+                    "s_per_step": round(sec, 3),
+                    "gflop_per_step": round(flops / 1e9, 1),
+                    "gflops_achieved": round(flops / sec / 1e9, 1),
+                    "fraction_of_peak": round(flops / sec / peak, 3) if peak else None,
+                    "fraction_of_matmul": round(flops / sec / mm, 3),
+                }
                 rows.append(row)
                 print(row, flush=True)
-    print("\n| backbone | size | s/step | GFLOP/step | GFLOP/s | of peak | of TF matmul |\n|---|---|---|---|---|---|---|")
+    print(
+        "\n| backbone | size | s/step | GFLOP/step | GFLOP/s | of peak | of TF matmul |\n|---|---|---|---|---|---|---|"
+    )
     for r in rows:
-        print(f"| {r['backbone']} | {r['size']} | {r['s_per_step']} | {r['gflop_per_step']} | {r['gflops_achieved']} | "
-              f"{r['fraction_of_peak']:.0%} | {r['fraction_of_matmul']:.0%} |")
-    write_json(args.json, {"environment": environment(), "peak_gflops": peak and round(peak / 1e9, 1),
-                           "peak_from": how, "matmul_gflops": round(mm / 1e9, 1), "results": rows})
+        print(
+            f"| {r['backbone']} | {r['size']} | {r['s_per_step']} | {r['gflop_per_step']} | {r['gflops_achieved']} | "
+            f"{r['fraction_of_peak']:.0%} | {r['fraction_of_matmul']:.0%} |"
+        )
+    write_json(
+        args.json,
+        {
+            "environment": environment(),
+            "peak_gflops": peak and round(peak / 1e9, 1),
+            "peak_from": how,
+            "matmul_gflops": round(mm / 1e9, 1),
+            "results": rows,
+        },
+    )
     return 0
 
 

@@ -57,29 +57,50 @@ def main() -> int:
 
     from nst_tf import StylizeConfig, build_extractor
 
-    base = StylizeConfig(size=args.size, backbone=args.backbone, weights=args.weights, precision="float32",
-                         init=args.init)
+    base = StylizeConfig(
+        size=args.size, backbone=args.backbone, weights=args.weights, precision="float32", init=args.init
+    )
     extractor = build_extractor(base)
     runs = {}
     runs["adam"] = trajectory(args.content, args.style, base.replace(steps=args.adam_steps), extractor)
-    runs["lbfgs"] = trajectory(args.content, args.style,
-                               base.replace(optimizer="lbfgs", steps=args.lbfgs_steps), extractor)
+    runs["lbfgs"] = trajectory(
+        args.content, args.style, base.replace(optimizer="lbfgs", steps=args.lbfgs_steps), extractor
+    )
     target = runs["adam"][-1][1]
     rows = []
     for name, points in runs.items():
         reach = first_time_below(points, target)
-        rows.append({
-            "optimizer": name, "steps": len(points), "wall_s": round(points[-1][0], 2),
-            "final_loss": round(points[-1][1], 5), "s_to_adam_final_loss": None if reach is None else round(reach, 2),
-        })
-    print(f"content {os.path.basename(args.content)}, style {os.path.basename(args.style)}, "
-          f"{args.size} px, {args.backbone} ({args.weights}), float32, init {args.init}; target = Adam's final loss {target:.4f}\n")
+        rows.append(
+            {
+                "optimizer": name,
+                "steps": len(points),
+                "wall_s": round(points[-1][0], 2),
+                "final_loss": round(points[-1][1], 5),
+                "s_to_adam_final_loss": None if reach is None else round(reach, 2),
+            }
+        )
+    print(
+        f"content {os.path.basename(args.content)}, style {os.path.basename(args.style)}, "
+        f"{args.size} px, {args.backbone} ({args.weights}), float32, init {args.init}; "
+        f"target = Adam's final loss {target:.4f}\n"
+    )
     print("| optimizer | steps | wall s | final loss | s to reach Adam's final loss |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['optimizer']} | {r['steps']} | {r['wall_s']} | {r['final_loss']} | {r['s_to_adam_final_loss']} |")
     with open(args.json, "w") as fh:
-        json.dump({"size": args.size, "init": args.init, "backbone": args.backbone, "weights": args.weights, "target": target,
-                   "results": rows, "trajectories": runs}, fh, indent=1)
+        json.dump(
+            {
+                "size": args.size,
+                "init": args.init,
+                "backbone": args.backbone,
+                "weights": args.weights,
+                "target": target,
+                "results": rows,
+                "trajectories": runs,
+            },
+            fh,
+            indent=1,
+        )
     print(f"\nwrote {args.json}")
     return 0
 

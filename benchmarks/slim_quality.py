@@ -36,12 +36,11 @@ def main() -> int:
     import numpy as np
 
     from nst_tf import images, metrics
-    from nst_tf.fast import apply as fast_apply
+    from nst_tf.feedforward import open_stylizer
 
     style = images.load_image(args.style)
     feats = metrics.FeatureMetrics(max_side=args.size)
-    nets = {a: fast_apply.load_stylizer(_train(args.style, argparse.Namespace(**{**vars(args), "arch": a})))
-            for a in ARCHS}
+    nets = {a: open_stylizer(_train(args.style, argparse.Namespace(**{**vars(args), "arch": a}))) for a in ARCHS}
     rows, sheet = [], []
     for ph in sorted(glob.glob(os.path.join(ROOT, "benchmarks", "holdout", "*.jpg"))):
         photo = images.resize(images.load_image(ph), args.size)
@@ -51,16 +50,21 @@ def main() -> int:
             net(batch)  # tracing
             t = time.perf_counter()
             out = np.asarray(net(batch)[0], np.float32) / 255.0
-            row = {"photo": os.path.basename(ph), "method": arch, "ms": round((time.perf_counter() - t) * 1000, 1),
-                   **scores(out, photo, style, feats)}
+            row = {
+                "photo": os.path.basename(ph),
+                "method": arch,
+                "ms": round((time.perf_counter() - t) * 1000, 1),
+                **scores(out, photo, style, feats),
+            }
             rows.append(row)
             outs.append(out)
             print(row, flush=True)
         sheet.append([photo] + outs)
     summary = summarise(rows, "ms")
     write_json(args.json, {"environment": environment(), "args": vars(args), "rows": rows, "mean": summary})
-    images.save_image(images.contact_sheet(sheet, cell=256, captions=[["photo", *ARCHS]] * len(sheet)),
-                      args.sheet, overwrite=True)
+    images.save_image(
+        sheet.contact_sheet(sheet, cell=256, captions=[["photo", *ARCHS]] * len(sheet)), args.sheet, overwrite=True
+    )
     print("| arch | ms / image | MSE | SSIM | content distance | style distance |\n|---|---|---|---|---|---|")
     for m, v in summary.items():
         print(f"| {m} | {v['ms']} | {v['mse']} | {v['ssim']} | {v['content_distance']} | {v['style_distance']} |")

@@ -36,8 +36,9 @@ def main() -> int:
     from nst_tf import StylizeConfig, build_extractor, images
     from nst_tf.objective import Objective
 
-    cfg = StylizeConfig(size=args.size, backbone=args.backbone, weights=args.weights, precision=args.precision,
-                        jit_compile="off")
+    cfg = StylizeConfig(
+        size=args.size, backbone=args.backbone, weights=args.weights, precision=args.precision, jit_compile="off"
+    )
     ex = build_extractor(cfg)
     c = images.resize(images.load_image(CONTENT), args.size)
     s = images.resize(images.load_image(STYLE), args.size)
@@ -65,9 +66,12 @@ def main() -> int:
         return tape.gradient(loss, x)
 
     rows = []
-    for name, fn in [("forward", forward), ("forward + losses", forward_losses),
-                     ("forward + backward", forward_backward),
-                     ("forward + backward, no Gram/losses", forward_backward_no_losses)]:
+    for name, fn in [
+        ("forward", forward),
+        ("forward + losses", forward_losses),
+        ("forward + backward", forward_backward),
+        ("forward + backward, no Gram/losses", forward_backward_no_losses),
+    ]:
         tf.nest.map_structure(lambda t: t.numpy(), fn())
         times = []
         for _ in range(args.repeats):
@@ -80,8 +84,16 @@ def main() -> int:
     print("| part | s (median) | s (min) |\n|---|---|---|")
     for r in rows:
         print(f"| {r['part']} | {r['s_median']} | {r['s_min']} |")
-    write_json(args.json, {"environment": environment(), "command": " ".join(sys.argv), "size": [h, w],
-                           "network": ex.describe(), "results": rows})
+    write_json(
+        args.json,
+        {
+            "environment": environment(),
+            "command": " ".join(sys.argv),
+            "size": [h, w],
+            "network": ex.describe(),
+            "results": rows,
+        },
+    )
     return 0
 
 

@@ -3,7 +3,8 @@
     python benchmarks/step_time.py                       # VGG19 (random weights), 128/256/512 px
     python benchmarks/step_time.py --backbone=vgg16 --weights=hed --sizes=256
     python benchmarks/step_time.py --precisions=float32,mixed_float16 --xla=off,on --steps=5
-    python benchmarks/step_time.py --backbone=vgg16 --sizes=256,512 --precisions=auto,float32,mixed_bfloat16 --xla=auto,off,on
+    python benchmarks/step_time.py --backbone=vgg16 --sizes=256,512 \
+        --precisions=auto,float32,mixed_bfloat16 --xla=auto,off,on
 
 ``auto`` (precision or XLA) is what a default run chooses on this machine (the XLA choice is
 read from, or measured into, the calibration cache); the JSON records what it chose and why.
@@ -30,8 +31,12 @@ def one(args) -> dict:
     from nst_tf import StylizeConfig, build_extractor, images, stylize
 
     config = StylizeConfig(
-        size=args.size, steps=args.warmup + args.steps, backbone=args.backbone, weights=args.weights,
-        precision=args.precision, jit_compile=args.xla,
+        size=args.size,
+        steps=args.warmup + args.steps,
+        backbone=args.backbone,
+        weights=args.weights,
+        precision=args.precision,
+        jit_compile=args.xla,
     )
     ex = build_extractor(config)
     # A square image of exactly size x size px, so that sizes are comparable.
@@ -39,10 +44,11 @@ def one(args) -> dict:
     style = images.resize_to(images.load_image(STYLE), (args.size, args.size))
     stamps = []
     t0 = time.perf_counter()
-    result = stylize(content, style, config, extractor=ex, verbose=False,
-                     callbacks=[lambda info: stamps.append(time.perf_counter())])
+    result = stylize(
+        content, style, config, extractor=ex, verbose=False, callbacks=[lambda info: stamps.append(time.perf_counter())]
+    )
     first = stamps[0] - t0
-    per_step = [b - a for a, b in zip(stamps[args.warmup - 1:], stamps[args.warmup:])]
+    per_step = [b - a for a, b in zip(stamps[args.warmup - 1 :], stamps[args.warmup :])]
     return {
         "size": args.size,
         "precision": args.precision,
@@ -81,24 +87,39 @@ def main() -> int:
         for size in [int(s) for s in args.sizes.split(",")]:
             for prec in args.precisions.split(","):
                 for xla in args.xla.split(","):
-                    cmd = [sys.executable, os.path.abspath(__file__), "--one", f"--size={size}", f"--precision={prec}",
-                           f"--xla={xla}", f"--backbone={args.backbone}", f"--weights={weights}",
-                           f"--steps={args.steps}", f"--warmup={args.warmup}"]
+                    cmd = [
+                        sys.executable,
+                        os.path.abspath(__file__),
+                        "--one",
+                        f"--size={size}",
+                        f"--precision={prec}",
+                        f"--xla={xla}",
+                        f"--backbone={args.backbone}",
+                        f"--weights={weights}",
+                        f"--steps={args.steps}",
+                        f"--warmup={args.warmup}",
+                    ]
                     row = run_child(cmd, f"size={size} precision={prec} xla={xla}")
                     if row is None:
                         continue
                     rows.append(row)
-                    print(f"{row['size']:>5} px  {row['precision']:<15} XLA {row['xla']:<3}  "
-                          f"{row['step_s_median']:8.3f} s/step  (first step {row['first_step_s']:.1f} s)  "
-                          f"peak RSS {row['peak_rss_mib']:.0f} MiB", flush=True)
+                    print(
+                        f"{row['size']:>5} px  {row['precision']:<15} XLA {row['xla']:<3}  "
+                        f"{row['step_s_median']:8.3f} s/step  (first step {row['first_step_s']:.1f} s)  "
+                        f"peak RSS {row['peak_rss_mib']:.0f} MiB",
+                        flush=True,
+                    )
 
     env = environment()
     print("\n| size | precision | XLA | s/step (median) | first step s | peak RSS MiB |\n|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['size']} | {r['precision']} | {r['xla']} | {r['step_s_median']:.3f} | "
-              f"{r['first_step_s']:.1f} | {r['peak_rss_mib']:.0f} |")
-    write_json(args.json, {"environment": env, "backbone": args.backbone, "command": " ".join(sys.argv),
-                           "results": rows})
+        print(
+            f"| {r['size']} | {r['precision']} | {r['xla']} | {r['step_s_median']:.3f} | "
+            f"{r['first_step_s']:.1f} | {r['peak_rss_mib']:.0f} |"
+        )
+    write_json(
+        args.json, {"environment": env, "backbone": args.backbone, "command": " ".join(sys.argv), "results": rows}
+    )
     return 0 if rows else 1
 
 

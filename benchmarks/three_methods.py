@@ -33,10 +33,21 @@ def _train(style: str, args) -> str:
     if os.path.isdir(os.path.join(workdir, "saved_model")):
         print(f"reusing {workdir}", flush=True)
         return workdir
-    cmd = [sys.executable, "-m", "nst_tf.cli.train_fast", f"--style={style}",
-           f"--data_dir={os.path.join(ROOT, 'examples', 'content')}", f"--workdir={workdir}",
-           f"--arch={args.arch}", f"--steps={args.train_steps}", f"--image_size={args.train_size}",
-           "--batch_size=4", "--backbone=vgg16", "--weights=hed", f"--checkpoint_every={args.train_steps}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nst_tf.cli.train_fast",
+        f"--style={style}",
+        f"--data_dir={os.path.join(ROOT, 'examples', 'content')}",
+        f"--workdir={workdir}",
+        f"--arch={args.arch}",
+        f"--steps={args.train_steps}",
+        f"--image_size={args.train_size}",
+        "--batch_size=4",
+        "--backbone=vgg16",
+        "--weights=hed",
+        f"--checkpoint_every={args.train_steps}",
+    ]
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     print(f"trained {workdir} in {time.perf_counter() - t:.0f} s", flush=True)
@@ -69,8 +80,7 @@ def main() -> int:
     import numpy as np
 
     from nst_tf import StylizeConfig, build_extractor, images, metrics, stylize
-    from nst_tf.arbitrary import ArbitraryStylizer
-    from nst_tf.fast import apply as fast_apply
+    from nst_tf.feedforward import ArbitraryStylizer, open_stylizer
 
     styles = sorted(glob.glob(os.path.join(ROOT, "examples", "style", "*.jpg")))
     photos = sorted(glob.glob(os.path.join(ROOT, "benchmarks", "holdout", "*.jpg")))
@@ -83,7 +93,7 @@ def main() -> int:
     rows, sheet, captions = [], [], []
     for s in styles:
         style = images.load_image(s)
-        per_style = fast_apply.load_stylizer(workdirs[s])
+        per_style = open_stylizer(workdirs[s])
         vector = anystyle.style_vector(style)
         for ph in photos:
             photo = images.resize(images.load_image(ph), args.size)
@@ -97,17 +107,31 @@ def main() -> int:
             outs["any-style network"], secs["any-style network"] = _best_of(lambda: anystyle.transfer(photo, vector))
             for m in METHODS:
                 out = outs[m]
-                row = {"photo": os.path.basename(ph), "style": os.path.basename(s), "method": m,
-                       "seconds": round(secs[m], 3), **scores(out, photo, style, feats)}
+                row = {
+                    "photo": os.path.basename(ph),
+                    "style": os.path.basename(s),
+                    "method": m,
+                    "seconds": round(secs[m], 3),
+                    **scores(out, photo, style, feats),
+                }
                 rows.append(row)
                 print(row, flush=True)
             sheet.append([photo, images.resize(style, args.size)] + [outs[m] for m in METHODS])
             captions.append([os.path.basename(ph), os.path.basename(s)] + list(METHODS))
 
     summary = summarise(rows, "seconds")
-    write_json(args.json, {"environment": environment(), "args": vars(args), "rows": rows, "mean": summary,
-                           "anystyle": anystyle.describe(), "extractor": extractor.describe()})
-    images.save_image(images.contact_sheet(sheet, cell=192, captions=captions), args.sheet, overwrite=True)
+    write_json(
+        args.json,
+        {
+            "environment": environment(),
+            "args": vars(args),
+            "rows": rows,
+            "mean": summary,
+            "anystyle": anystyle.describe(),
+            "extractor": extractor.describe(),
+        },
+    )
+    images.save_image(sheet.contact_sheet(sheet, cell=192, captions=captions), args.sheet, overwrite=True)
     bar_chart(summary, ("seconds", "ssim", "content_distance", "style_distance"), args.chart, log_keys=("seconds",))
     print(f"\nmeans over {len(photos)} held-out photos x {len(styles)} styles at {args.size} px")
     print("| method | s / image (median) | MSE | SSIM | content distance | style distance |\n|---|---|---|---|---|---|")

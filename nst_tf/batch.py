@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from nst_tf import files, images
+from nst_tf import files, images, sheet
 from nst_tf.config import StylizeConfig
 from nst_tf.errors import UserError
 
@@ -124,7 +124,7 @@ def write_batch_files(folder: Path, manifest: dict, jobs, contents, styles, blen
             out = next((j.output for j in jobs if j.content == c and (blend or j.styles == [s])), None)
             row.append(out if out is not None and out.exists() else None)
         rows.append(row)
-    images.save_image(images.contact_sheet(rows, cell=SHEET_CELL), folder / "sheet.jpg", overwrite=True)
+    images.save_image(sheet.contact_sheet(rows, cell=SHEET_CELL), folder / "sheet.jpg", overwrite=True)
     log.info("wrote %s and %s", folder / "manifest.json", folder / "sheet.jpg")
 
 
@@ -152,10 +152,13 @@ def _job_callbacks(job: Job, config: StylizeConfig, save_every: int, logdir) -> 
 
     callbacks: list = []
     if save_every:
+
         def save_snapshot(info):
             if info.step % save_every == 0:
-                images.save_image(info.get_image(), snapshot_path(job.output, info.step, info.scale, info.scales),
-                                  overwrite=True)
+                images.save_image(
+                    info.get_image(), snapshot_path(job.output, info.step, info.scale, info.scales), overwrite=True
+                )
+
         callbacks.append(save_snapshot)
     tb = None
     if logdir is not None:
@@ -211,8 +214,11 @@ def run_batch(
         refused = {}
     else:
         _, refused = check_inputs(needed)
-        if refused and not skipped and all(str(j.content) in refused or any(str(s) in refused for s in j.styles)
-                                    for j in todo):
+        if (
+            refused
+            and not skipped
+            and all(str(j.content) in refused or any(str(s) in refused for s in j.styles) for j in todo)
+        ):
             first = next(iter(refused.values()))
             raise UserError(f"none of the inputs could be used ({len(refused)} refused; the first: {first})")
         todo = [j for j in todo if str(j.content) not in refused and not any(str(s) in refused for s in j.styles)]
@@ -229,8 +235,14 @@ def run_batch(
         job_logdir = None if logdir is None else (Path(logdir) / job.name if batch else Path(logdir))
         job_callbacks, tb = _job_callbacks(job, config, save_every, job_logdir)
         try:
-            result = stylize(job.content, job.styles if blend else job.styles[0], config, extractor=extractor,
-                             callbacks=job_callbacks + list(callbacks), verbose=verbose)
+            result = stylize(
+                job.content,
+                job.styles if blend else job.styles[0],
+                config,
+                extractor=extractor,
+                callbacks=job_callbacks + list(callbacks),
+                verbose=verbose,
+            )
         except UserError as exc:
             if not batch:
                 raise
@@ -248,7 +260,9 @@ def run_batch(
             save_loss_curve(result.history, job_logdir / "loss_curve.png", title=job.name)
         h, w = result.image.shape[:2]
         state = "interrupted, kept the latest image" if result.interrupted else "done"
-        log.info("wrote %s (%dx%d px, %d steps, %.1f s, %s)", job.output, w, h, result.steps_done, result.seconds, state)
+        log.info(
+            "wrote %s (%dx%d px, %d steps, %.1f s, %s)", job.output, w, h, result.steps_done, result.seconds, state
+        )
         manifest["outputs"][job.output.name] = _record(result, job, config, blend)
         if batch:
             write_batch_files(folder, manifest, jobs, contents, styles, blend)

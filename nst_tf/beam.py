@@ -33,7 +33,6 @@ import posixpath
 import re
 import time
 import uuid
-from collections import defaultdict
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -53,8 +52,8 @@ try:
 finally:
     _root.setLevel(_level)
 
-from nst_tf import images
-from nst_tf.errors import UserError
+from nst_tf import images  # noqa: E402  (after Beam, whose import is quietened above)
+from nst_tf.errors import UserError  # noqa: E402
 
 NAMESPACE = "nst_tf"
 COUNTERS = ("done", "skipped", "failed", "ignored")
@@ -83,21 +82,24 @@ def input_glob(spec: str) -> str:
     return spec
 
 
-def check_matches(pattern: str) -> None:
-    """Refuse a glob that matches no file (Beam would fail the pipeline with a terse error)."""
+def check_matches(pattern: str, limit: int = 1) -> int:
+    """Refuse a glob that matches no file (Beam would fail the pipeline with a terse error); returns
+    how many files it matches, counting up to ``limit``."""
     try:
-        found = FileSystems.match([pattern], limits=[1])[0].metadata_list
+        found = FileSystems.match([pattern], limits=[limit])[0].metadata_list
     except Exception:  # noqa: BLE001  (BeamIOError for a missing non-wildcard path, per filesystem)
         found = []
     if not found:
-        raise UserError(f"no files match --input {pattern}; check the path (quote globs so the shell leaves "
-                        "the * alone)")
+        raise UserError(
+            f"no files match --input {pattern}; check the path (quote globs so the shell leaves the * alone)"
+        )
+    return len(found)
 
 
 def output_name(path: str, base: str) -> str:
     """The output's name relative to ``--output``: the input's path below ``base``, with an
     extension Beam's writers can keep (others become ``.png``)."""
-    rel = path[len(base):] if base and path.startswith(base) else posixpath.basename(path)
+    rel = path[len(base) :] if base and path.startswith(base) else posixpath.basename(path)
     rel = rel.lstrip("/")
     stem, ext = posixpath.splitext(rel)
     return rel if ext.lower() in KEEP_EXTENSIONS else stem + ".png"
@@ -119,41 +121,43 @@ class StylizerHandler(ModelHandler):
     strings are pickled to the workers; the networks are built in :meth:`load_model`.
     """
 
-    def __init__(self, model: str, styles: Sequence[str] = (), style_weights: Optional[Sequence[float]] = None,
-                 strength: float = 1.0, precision: str = "auto", jit_compile: str = "off", max_batch_size: int = 8):
+    def __init__(
+        self,
+        model: str,
+        styles: Sequence[str] = (),
+        style_weights: Optional[Sequence[float]] = None,
+        strength: float = 1.0,
+        precision: str = "auto",
+        jit_compile: str = "off",
+        max_batch_size: int = 8,
+    ):
         super().__init__()
         self.model, self.styles, self.style_weights = str(model), [str(s) for s in styles], style_weights
         self.strength, self.precision, self.jit_compile = strength, precision, jit_compile
         self.max_batch_size = max_batch_size
 
     def any_style(self) -> bool:
-        from nst_tf.fast import workdir_arch
+        from nst_tf.feedforward import workdir
 
-        return self.model == "arbitrary" or ("://" not in self.model and workdir_arch(self.model) == "arbitrary")
+        return workdir.is_any_style(self.model)
 
     def load_model(self):
-        from nst_tf.fast import apply
+        from nst_tf.feedforward import open_stylizer
 
         if not self.any_style():
-            return apply.load_stylizer(self.model)
-        from nst_tf.arbitrary.stylizer import ArbitraryStylizer, load_vector, mix_vectors
-
-        net = ArbitraryStylizer(self.precision, weights_source="published" if self.model == "arbitrary" else self.model,
-                                jit_compile=self.jit_compile == "on")
-        vectors = [load_vector(s) if s.lower().endswith(".npy") else net.style_vector(read_image(s)) for s in self.styles]
-        return net.stylizer(mix_vectors(vectors, self.style_weights), self.strength)
+            return open_stylizer(self.model)
+        return open_stylizer(
+            self.model,
+            self.styles,
+            style_weights=self.style_weights,
+            strength=self.strength,
+            precision=self.precision,
+            jit_compile=self.jit_compile == "on",
+            read=read_image,
+        )
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None) -> Iterable[np.ndarray]:
-        out: list = [None] * len(batch)
-        groups = defaultdict(list)
-        for i, image in enumerate(batch):
-            groups[image.shape].append(i)
-        for idx in groups.values():  # same-size images go through the network together
-            for start in range(0, len(idx), self.max_batch_size):
-                chunk = idx[start:start + self.max_batch_size]
-                for i, result in zip(chunk, model(np.stack([batch[i] for i in chunk]))):
-                    out[i] = np.asarray(result, np.uint8)
-        return out
+        return model.run_batches(list(batch), self.max_batch_size)
 
     def batch_elements_kwargs(self):
         return {"min_batch_size": 1, "max_batch_size": self.max_batch_size}
@@ -263,15 +267,16 @@ class BeamJob:
 def build(pipeline, job: BeamJob):
     """Add the stylisation to ``pipeline``; returns (written paths, failure records)."""
     pattern = input_glob(job.input)
-    todo = (pipeline
-            | "Match" >> fileio.MatchFiles(pattern)
-            | "Plan" >> beam.ParDo(Plan(glob_base(pattern), job.output, job.overwrite)))
+    todo = (
+        pipeline
+        | "Match" >> fileio.MatchFiles(pattern)
+        | "Plan" >> beam.ParDo(Plan(glob_base(pattern), job.output, job.overwrite))
+    )
     decoded = todo | "Decode" >> beam.ParDo(Decode(job.size, job.max_pixels)).with_outputs("failed", main="images")
     styled = decoded.images | "Stylize" >> RunInference(KeyedModelHandler(job.handler))
     written = styled | "Write" >> beam.ParDo(Write()).with_outputs("failed", main="written")
     failures = (decoded.failed, written.failed) | "Failures" >> beam.Flatten()
-    (failures
-     | "WriteFailures" >> beam.io.WriteToText(job.failures_path, num_shards=1, shard_name_template=""))
+    (failures | "WriteFailures" >> beam.io.WriteToText(job.failures_path, num_shards=1, shard_name_template=""))
     return written.written, failures
 
 

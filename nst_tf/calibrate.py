@@ -35,8 +35,9 @@ def _synthetic(side: int, seed: int) -> np.ndarray:
     return np.kron(coarse, np.ones((8, 8, 1), np.float32))
 
 
-def step_seconds(config: StylizeConfig, extractor, jit_compile: bool, side: int = CALIBRATION_SIDE,
-                 steps: int = CALIBRATION_STEPS) -> float:
+def step_seconds(
+    config: StylizeConfig, extractor, jit_compile: bool, side: int = CALIBRATION_SIDE, steps: int = CALIBRATION_STEPS
+) -> float:
     """Median seconds of one Adam step (whole image, ``side`` px square) after a warm-up step."""
     cfg = config.replace(optimizer="adam", steps=steps + 1, scales=1, tol=0.0)
     content, style = _synthetic(side, 1), _synthetic(side, 2)
@@ -61,10 +62,15 @@ def choose_speed(config: StylizeConfig, extractor) -> precision.SpeedChoice:
         policy_reason = "chosen"
 
     def measure(jit: bool) -> float:
-        log.info("calibrating: timing %d steps at %d px with XLA %s (once for this machine)",
-                 CALIBRATION_STEPS, CALIBRATION_SIDE, "on" if jit else "off")
+        log.info(
+            "calibrating: timing %d steps at %d px with XLA %s (once for this machine)",
+            CALIBRATION_STEPS,
+            CALIBRATION_SIDE,
+            "on" if jit else "off",
+        )
         return step_seconds(config, extractor, jit)
 
-    jit, jit_reason = precision.decide_jit(config.jit_compile, extractor.backbone, policy, measure,
-                                           recalibrate=config.calibrate)
+    jit, jit_reason = precision.decide_jit(
+        config.jit_compile, extractor.backbone, policy, measure, recalibrate=config.calibrate
+    )
     return precision.SpeedChoice(policy, jit, policy_reason, jit_reason)

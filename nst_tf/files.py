@@ -29,7 +29,7 @@ def check_folder_writable(folder, fix: str) -> None:
         raise UserError(f"cannot write to the folder {existing}; {fix}")
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -45,7 +45,7 @@ def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, p)
     except BaseException:
         try:

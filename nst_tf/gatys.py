@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from nst_tf import backbones, calibrate, images, memory, precision, tiling, vgg
+from nst_tf import backbones, calibrate, colour, images, memory, precision, tiling, vgg
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
 from nst_tf.masks import Masks, resize_mask
@@ -109,17 +109,31 @@ def _load_inputs(content, style, config: StylizeConfig) -> _Inputs:
     blend = config.blend_weights(len(style_list))
     styles_full = [images.load_image(s) for s in style_list]
     if config.preserve_colors == "histogram":
-        styles_full = [images.match_color(s, content_full) for s in styles_full]
+        styles_full = [colour.match_color(s, content_full) for s in styles_full]
     if config.init not in INITS:
         images.load_image(config.init)  # fail now on a bad --init path
     if max(content_full.shape[:2]) * 2 < config.size:
-        log.warning("the content image is only %dx%d px; upscaling it to %d px makes a soft result "
-                    "(use a larger photo or a smaller --size)", content_full.shape[1], content_full.shape[0], config.size)
+        log.warning(
+            "the content image is only %dx%d px; upscaling it to %d px makes a soft result "
+            "(use a larger photo or a smaller --size)",
+            content_full.shape[1],
+            content_full.shape[0],
+            config.size,
+        )
     return _Inputs(content_full, styles_full, blend, Masks.load(config, len(style_list)))
 
 
-def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int, previous,
-               init_image=None, temporal=None, reuse: Optional[dict] = None) -> np.ndarray:
+def _run_scale(
+    run: RunState,
+    extractor,
+    inputs: _Inputs,
+    scale: int,
+    size: int,
+    previous,
+    init_image=None,
+    temporal=None,
+    reuse: Optional[dict] = None,
+) -> np.ndarray:
     """Plan memory, resize, build the objective and optimise one stage; returns its image.
     With ``reuse``, an objective (and its compiled step) from an earlier call at the same size
     is retargeted to this content instead of built again."""
@@ -127,8 +141,14 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
     content_layers = backbones.resolve_layers(config.content_layers, extractor.backbone)
     style_layers = backbones.resolve_layers(config.style_layers, extractor.backbone)
     # Check memory before resizing: a huge --size must be refused, not allocated.
-    plan = memory.plan_memory(config.tile, content_layers, style_layers, extractor.backbone,
-                              *images.fit_size(inputs.content.shape, size), run.policy)
+    plan = memory.plan_memory(
+        config.tile,
+        content_layers,
+        style_layers,
+        extractor.backbone,
+        *images.fit_size(inputs.content.shape, size),
+        run.policy,
+    )
     c = images.resize(inputs.content, size)
     ss = [images.resize(s, max(1, round(size * config.style_scale))) for s in inputs.styles]
     for label, img in [("content", c)] + [("style", s) for s in ss]:
@@ -140,8 +160,10 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
     else:
         init = _initial_image(config, c, ss[0])
     stage = f"scale {scale}/{run.scales}: " if run.scales > 1 else ""
-    run.announce(f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps_at(scale)} {config.optimizer} steps, "
-                 f"{extractor.describe()}, {plan.describe()}")
+    run.announce(
+        f"{stage}stylizing {c.shape[1]}x{c.shape[0]} px, {config.steps_at(scale)} {config.optimizer} steps, "
+        f"{extractor.describe()}, {plan.describe()}"
+    )
     temporal = temporal if scale == run.scales else None
     key = (scale, c.shape, run.jit_compile, temporal is not None)
     if temporal is not None and plan.tile:
@@ -150,11 +172,11 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
         objective = reuse["objective"]
         objective.set_content(c)
     elif plan.tile:
-        objective = tiling.TiledObjective(extractor, config, c, ss, inputs.blend, tile=plan.tile,
-                                          jit_compile=run.jit_compile, masks=inputs.masks)
+        objective = tiling.TiledObjective(
+            extractor, config, c, ss, inputs.blend, tile=plan.tile, jit_compile=run.jit_compile, masks=inputs.masks
+        )
     else:
-        objective = Objective(extractor, config, c, ss, inputs.blend, jit_compile=run.jit_compile,
-                              masks=inputs.masks)
+        objective = Objective(extractor, config, c, ss, inputs.blend, jit_compile=run.jit_compile, masks=inputs.masks)
         if reuse is not None:
             reuse.clear()
             reuse.update(key=key, objective=objective)
@@ -162,7 +184,6 @@ def _run_scale(run: RunState, extractor, inputs: _Inputs, scale: int, size: int,
         target, mask, weight = temporal
         objective.set_temporal(images.resize_to(target, c.shape[:2]), resize_mask(mask, c.shape[:2]), weight)
     return optimize(run, objective, init, scale, size, reuse)
-
 
 
 def stylize(
@@ -196,8 +217,13 @@ def stylize(
         extractor = build_extractor(config)
     speed = calibrate.choose_speed(config, extractor)
     sizes = scale_sizes(config)
-    run = RunState(config, extractor.policy, ([ProgressPrinter()] if verbose else []) + list(callbacks),
-                   len(sizes), speed.jit_compile)
+    run = RunState(
+        config,
+        extractor.policy,
+        ([ProgressPrinter()] if verbose else []) + list(callbacks),
+        len(sizes),
+        speed.jit_compile,
+    )
     run.announce(f"speed: {speed.describe()}")
     image = None
     interrupted = False
@@ -210,8 +236,9 @@ def stylize(
             if run.get_latest:
                 image = run.get_latest()
             else:  # interrupted before this stage's first step: the previous stage's image, or the photo
-                image = images.resize_to(inputs.content if image is None else image,
-                                         images.fit_size(inputs.content.shape, size))
+                image = images.resize_to(
+                    inputs.content if image is None else image, images.fit_size(inputs.content.shape, size)
+                )
             log.warning("interrupted after %d steps; keeping the latest image", len(run.history))
             break
     return StylizeResult(
@@ -230,10 +257,6 @@ def stylize(
 
 
 def postprocess(image: np.ndarray, content: np.ndarray, config: StylizeConfig) -> np.ndarray:
-    """Luminance-only colour preservation, then blending with the content, as configured."""
-    out = np.clip(image, 0.0, 1.0).astype(np.float32)
-    if config.preserve_colors == "luminance":
-        out = images.transfer_luminance(out, content)
-    if config.blend > 0:
-        out = images.blend(out, content, config.blend)
-    return out
+    """Luminance-only colour preservation, then blending with the content, as configured
+    (``histogram`` recoloured the style image before optimising)."""
+    return colour.postprocess(image, content, config.preserve_colors, config.blend)

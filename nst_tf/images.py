@@ -50,8 +50,7 @@ def _open(path: Union[str, os.PathLike]) -> Image.Image:
     text = str(path)
     if "://" in text:
         raise UserError(
-            f"{text} is a URL; download it first (for example: curl -L -o image.jpg '{text}') "
-            "and pass the local file"
+            f"{text} is a URL; download it first (for example: curl -L -o image.jpg '{text}') and pass the local file"
         )
     p = Path(text).expanduser()
     if not p.exists():
@@ -85,18 +84,16 @@ def _decode(source, text: str, max_pixels: Optional[int] = None) -> Image.Image:
     try:
         img = Image.open(source)
         if max_pixels is not None and img.width * img.height > max_pixels:
-            raise UserError(f"{text} is {img.width}x{img.height} px, over the {max_pixels / 1e6:g} megapixel "
-                            "limit; downscale it first")
+            raise UserError(
+                f"{text} is {img.width}x{img.height} px, over the {max_pixels / 1e6:g} megapixel "
+                "limit; downscale it first"
+            )
         img.seek(0)
         img.load()
     except Image.DecompressionBombError as exc:
-        raise UserError(
-            f"{text} is too large to decode safely ({exc}); downscale it first"
-        ) from None
+        raise UserError(f"{text} is too large to decode safely ({exc}); downscale it first") from None
     except UnidentifiedImageError:
-        raise UserError(
-            f"{text} is not an image Pillow can read; use JPEG, PNG, WebP, BMP, TIFF or GIF"
-        ) from None
+        raise UserError(f"{text} is not an image Pillow can read; use JPEG, PNG, WebP, BMP, TIFF or GIF") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UserError(f"{text} could not be decoded ({exc}); the file may be truncated or corrupt") from None
     return img
@@ -139,9 +136,7 @@ def _array_to_rgb(arr: np.ndarray) -> np.ndarray:
         if not np.all(np.isfinite(a)):
             raise UserError("the image array contains NaN or infinite values")
         if a.max(initial=0.0) > 1.0 + 1e-3:
-            raise UserError(
-                "float image arrays must hold values in [0, 1]; divide a 0..255 array by 255"
-            )
+            raise UserError("float image arrays must hold values in [0, 1]; divide a 0..255 array by 255")
         a = np.clip(a, 0.0, 1.0)
     if a.shape[-1] == 1:
         a = np.repeat(a, 3, axis=-1)
@@ -224,109 +219,13 @@ def encode_image(image: np.ndarray, fmt: str = "JPEG", max_side: Optional[int] =
     import io
 
     if max_side and max(np.asarray(image).shape[:2]) > max_side:
-        image = resize(np.asarray(image, np.float32) / (255.0 if np.asarray(image).dtype == np.uint8 else 1.0),
-                       max_side)
+        image = resize(
+            np.asarray(image, np.float32) / (255.0 if np.asarray(image).dtype == np.uint8 else 1.0), max_side
+        )
     data = image if np.asarray(image).dtype == np.uint8 else to_uint8(image)
     buf = io.BytesIO()
     Image.fromarray(data).save(buf, format=fmt, **({"quality": quality} if fmt in ("JPEG", "WEBP") else {}))
     return buf.getvalue()
-
-
-def contact_sheet(rows, cell: int = 256, pad: int = 4, background: float = 1.0, captions=None) -> np.ndarray:
-    """Grid of images (a list of rows, each a list of images/paths, or None for an empty cell).
-
-    Each image is fitted inside a ``cell x cell`` square, keeping its aspect ratio, centred.
-    ``captions``, if given, has the same shape as ``rows``; each text (lines split on newlines)
-    is drawn under its cell.
-    """
-    n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    lines = max((len(str(t).splitlines()) for r in (captions or []) for t in r if t), default=0)
-    text_h = 13 * lines + (4 if lines else 0)
-    row_h = cell + text_h
-    h = n_rows * row_h + (n_rows + 1) * pad
-    w = n_cols * cell + (n_cols + 1) * pad
-    sheet = np.full((h, w, 3), background, np.float32)
-    for i, row in enumerate(rows):
-        for j, img in enumerate(row):
-            if img is None:
-                continue
-            small = resize(load_image(img), cell)
-            y = pad + i * (row_h + pad) + (cell - small.shape[0]) // 2
-            x = pad + j * (cell + pad) + (cell - small.shape[1]) // 2
-            sheet[y:y + small.shape[0], x:x + small.shape[1]] = small
-    if not lines:
-        return sheet
-    from PIL import ImageDraw, ImageFont
-
-    canvas = Image.fromarray(to_uint8(sheet))
-    draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    for i, row in enumerate(captions):
-        for j, text in enumerate(row):
-            if text:
-                y = pad + i * (row_h + pad) + cell + 3
-                draw.multiline_text((pad + j * (cell + pad) + 2, y), str(text), fill=(0, 0, 0), font=font, spacing=2)
-    return np.asarray(canvas, dtype=np.float32) / 255.0
-
-
-# --------------------------------------------------------------------------- colour
-
-# RGB <-> YIQ (NTSC), as used by Gatys et al., "Preserving Color in Neural Artistic Style
-# Transfer" (2016) for luminance-only transfer.
-_RGB2YIQ = np.array(
-    [[0.299, 0.587, 0.114], [0.595716, -0.274453, -0.321263], [0.211456, -0.522591, 0.311135]],
-    np.float32,
-)
-_YIQ2RGB = np.linalg.inv(_RGB2YIQ).astype(np.float32)
-
-
-def rgb_to_yiq(image: np.ndarray) -> np.ndarray:
-    return image @ _RGB2YIQ.T
-
-
-def yiq_to_rgb(image: np.ndarray) -> np.ndarray:
-    return image @ _YIQ2RGB.T
-
-
-def transfer_luminance(result: np.ndarray, content: np.ndarray) -> np.ndarray:
-    """The luminance (Y) of ``result`` with the colour (I, Q) of ``content``: style without its colours."""
-    if result.shape != content.shape:
-        content = resize_to(content, result.shape[:2])
-    yiq = rgb_to_yiq(content)
-    yiq[..., 0] = rgb_to_yiq(result)[..., 0]
-    return np.clip(yiq_to_rgb(yiq), 0.0, 1.0).astype(np.float32)
-
-
-def _sqrtm(cov: np.ndarray, inverse: bool = False) -> np.ndarray:
-    vals, vecs = np.linalg.eigh(cov)
-    vals = np.maximum(vals, 1e-8)
-    power = -0.5 if inverse else 0.5
-    return (vecs * vals**power) @ vecs.T
-
-
-def match_color(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Recolour ``source`` so its RGB mean and covariance equal ``reference``'s.
-
-    The linear colour transfer Gatys et al. (2016) use to keep the content's colours:
-    applied to the style image before optimising (``preserve_colors="histogram"``).
-    """
-    src = source.reshape(-1, 3).astype(np.float64)
-    ref = reference.reshape(-1, 3).astype(np.float64)
-    mu_s, mu_r = src.mean(0), ref.mean(0)
-    a = _sqrtm(np.cov(ref, rowvar=False)) @ _sqrtm(np.cov(src, rowvar=False), inverse=True)
-    out = (src - mu_s) @ a.T + mu_r
-    return np.clip(out, 0.0, 1.0).reshape(source.shape).astype(np.float32)
-
-
-def blend(result: np.ndarray, original: np.ndarray, amount: float) -> np.ndarray:
-    """Mix ``amount`` (0..1) of ``original`` back into ``result``; 0 keeps the result unchanged."""
-    if not 0.0 <= amount <= 1.0:
-        raise UserError(f"blend must be between 0 and 1, got {amount}")
-    if amount == 0.0:
-        return result
-    if original.shape != result.shape:
-        original = resize_to(original, result.shape[:2])
-    return ((1.0 - amount) * result + amount * original).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- paths

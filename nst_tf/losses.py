@@ -39,6 +39,7 @@ def _check(formulation: str) -> None:
 def _gram_sum(f: tf.Tensor):
     """``F^T F`` of B x N x C features, with the gradient of a symmetric product: one matmul
     ``F (dG + dG^T)`` where autodiff of ``F^T F`` would take two (one per operand)."""
+
     def grad(dg):
         return tf.linalg.matmul(f, dg + tf.linalg.matrix_transpose(dg))
 
@@ -93,8 +94,9 @@ def style_normalizer(formulation: str, target_gram: tf.Tensor) -> tf.Tensor:
     return 1.0 / (4.0 * tf.square(channels))
 
 
-def content_loss(features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized",
-                 mask: tf.Tensor = None) -> tf.Tensor:
+def content_loss(
+    features: tf.Tensor, target: tf.Tensor, formulation: str = "normalized", mask: tf.Tensor = None
+) -> tf.Tensor:
     """Content term of one layer: distance of ``features`` to the content image's ``target``;
     ``mask`` (B x H x W x 1) weights each position (a content weight map)."""
     p = tf.cast(target, tf.float32)
@@ -145,3 +147,13 @@ def total_variation_loss(image: tf.Tensor, formulation: str = "normalized") -> t
     dy = x[:, 1:, :, :] - x[:, :-1, :, :]
     dx = x[:, :, 1:, :] - x[:, :, :-1, :]
     return tf.reduce_mean(tf.square(dy)) + tf.reduce_mean(tf.square(dx))
+
+
+def perceptual_loss(weights, content, style, tv) -> dict:
+    """The one weighted perceptual loss of the optimiser and the trainers: the (unweighted, layer-
+    averaged) ``content``, ``style`` and ``tv`` terms times their ``(content, style, tv)`` weights,
+    and their ``total``."""
+    cw, sw, tw = weights
+    terms = {"content": cw * content, "style": sw * style, "tv": tw * tv}
+    terms["total"] = terms["content"] + terms["style"] + terms["tv"]
+    return terms

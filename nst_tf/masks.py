@@ -63,8 +63,9 @@ class Masks:
         for name in ("style_masks", "style_image_masks"):
             given = getattr(config, name)
             if given and len(given) != n_styles:
-                raise UserError(f"{len(given)} {name.replace('_', ' ')} for {n_styles} style images; "
-                                "give one mask per style image")
+                raise UserError(
+                    f"{len(given)} {name.replace('_', ' ')} for {n_styles} style images; give one mask per style image"
+                )
         style = tuple(load_mask(p) for p in config.style_masks) if config.style_masks else None
         if style is not None and not any(float(m.max()) > 0 for m in style):
             raise UserError("every style mask is black (all zero); white marks where a style goes")

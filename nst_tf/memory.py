@@ -36,8 +36,10 @@ def activation_bytes(layers: Sequence[str], backbone: str, height: int, width: i
     seq = vgg.vgg_layers(backbone)
     wanted = set(layers)
     deepest = max(i for i, layer in enumerate(seq) if layer.name in wanted)
-    return itemsize * sum(math.ceil(height / layer.stride) * math.ceil(width / layer.stride) * layer.channels
-                          for layer in seq[: deepest + 1])
+    return itemsize * sum(
+        math.ceil(height / layer.stride) * math.ceil(width / layer.stride) * layer.channels
+        for layer in seq[: deepest + 1]
+    )
 
 
 def estimate_peak_bytes(layers, backbone: str, height: int, width: int, policy: str) -> int:
@@ -50,8 +52,9 @@ def estimate_peak_bytes(layers, backbone: str, height: int, width: int, policy: 
 IMAGE_COPIES = 12
 
 
-def tiled_peak_bytes(layers, backbone: str, height: int, width: int, tile_height: int, tile_width: int,
-                     policy: str, target_bytes: int) -> int:
+def tiled_peak_bytes(
+    layers, backbone: str, height: int, width: int, tile_height: int, tile_width: int, policy: str, target_bytes: int
+) -> int:
     """Peak of a tiled step: one tile (halo included) at a time, plus the whole-image state and
     ``target_bytes`` of content-feature targets kept for all tiles."""
     one_tile = estimate_peak_bytes(layers, backbone, tile_height, tile_width, policy)
@@ -67,8 +70,12 @@ def gpu_total_bytes() -> Optional[int]:
     if not shutil.which("nvidia-smi"):
         return None
     try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=10).stdout.split()
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split()
         return int(float(out[0]) * 2**20) if out else None
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
@@ -138,8 +145,7 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.1f} GiB"
 
 
-def check_fits(layers, backbone: str, height: int, width: int, policy: str,
-               available: Optional[int] = None) -> int:
+def check_fits(layers, backbone: str, height: int, width: int, policy: str, available: Optional[int] = None) -> int:
     """Estimated peak bytes; raises :class:`UserError` with the largest size that fits if it does not."""
     need = estimate_peak_bytes(layers, backbone, height, width, policy)
     avail = available if available is not None else limit_bytes()
@@ -152,8 +158,9 @@ def check_fits(layers, backbone: str, height: int, width: int, policy: str,
     fit -= fit % 16
     raise UserError(
         f"a {width}x{height} px run needs about {gib(need)} of memory but {gib(avail)} is available; "
-        f"the largest --size that fits is about {fit} px (or use --tile=auto, or free some memory)" if fit >= 16 else
-        f"a {width}x{height} px run needs about {gib(need)} of memory but only {gib(avail)} is available"
+        f"the largest --size that fits is about {fit} px (or use --tile=auto, or free some memory)"
+        if fit >= 16
+        else f"a {width}x{height} px run needs about {gib(need)} of memory but only {gib(avail)} is available"
     )
 
 
@@ -192,8 +199,16 @@ class MemoryPlan:
         return text
 
 
-def plan_memory(option, content_layers, style_layers, backbone: str, height: int, width: int, policy: str,
-                available: int | None = None) -> MemoryPlan:
+def plan_memory(
+    option,
+    content_layers,
+    style_layers,
+    backbone: str,
+    height: int,
+    width: int,
+    policy: str,
+    available: int | None = None,
+) -> MemoryPlan:
     """Decide between a whole-image step and tiles for ``--tile=option`` (``auto``, ``off`` or a size).
 
     ``auto`` tiles only when the whole image would not fit, with the largest tiles that fit.
@@ -213,8 +228,16 @@ def plan_memory(option, content_layers, style_layers, backbone: str, height: int
             return whole, 1
         th = max(t.outer[1] - t.outer[0] for t in tiles)
         tw = max(t.outer[3] - t.outer[2] for t in tiles)
-        need = tiled_peak_bytes(layers, backbone, height, width, th, tw, policy,
-                                       _content_target_bytes(tiles, content_layers, strides, backbone))
+        need = tiled_peak_bytes(
+            layers,
+            backbone,
+            height,
+            width,
+            th,
+            tw,
+            policy,
+            _content_target_bytes(tiles, content_layers, strides, backbone),
+        )
         return need, len(tiles)
 
     if option != "auto":
@@ -222,8 +245,10 @@ def plan_memory(option, content_layers, style_layers, backbone: str, height: int
         if count == 1:
             return MemoryPlan(None, check_fits(layers, backbone, height, width, policy, avail))
         if avail is not None and need > avail:
-            raise UserError(f"tiles of {option} px need about {gib(need)} of memory but "
-                            f"{gib(avail)} is available; use a smaller --tile or --tile=auto")
+            raise UserError(
+                f"tiles of {option} px need about {gib(need)} of memory but "
+                f"{gib(avail)} is available; use a smaller --tile or --tile=auto"
+            )
         return MemoryPlan(int(option), need, count, halo)
     if avail is None or whole <= avail:
         return MemoryPlan(None, whole)
@@ -237,7 +262,8 @@ def plan_memory(option, content_layers, style_layers, backbone: str, height: int
     # Not even the smallest tiles fit: the whole-image state is too large.
     grow = ((AUTO_MIN_TILE + 2 * halo) / AUTO_MIN_TILE) ** 2  # content targets are kept for halos too
     per_pixel = IMAGE_COPIES * 3 * 4 + sum(
-        grow * vgg.layer_info(n, backbone).channels * 4 / strides[n] ** 2 for n in dict.fromkeys(content_layers))
+        grow * vgg.layer_info(n, backbone).channels * 4 / strides[n] ** 2 for n in dict.fromkeys(content_layers)
+    )
     one_tile = estimate_peak_bytes(layers, backbone, AUTO_MIN_TILE + 2 * halo, AUTO_MIN_TILE + 2 * halo, policy)
     need = one_tile + per_pixel * height * width
     room = max(avail - one_tile, 0)

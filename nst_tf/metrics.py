@@ -69,12 +69,19 @@ def ms_ssim(image, reference) -> Optional[float]:
 class FeatureMetrics:
     """Content and style distances on one fixed feature network (built once)."""
 
-    def __init__(self, backbone: str = "vgg16", weights: str = "hed", content_layer: str = "block4_conv2",
-                 style_layers: Sequence[str] = GATYS_STYLE_LAYERS, max_side: int = 512):
+    def __init__(
+        self,
+        backbone: str = "vgg16",
+        weights: str = "hed",
+        content_layer: str = "block4_conv2",
+        style_layers: Sequence[str] = GATYS_STYLE_LAYERS,
+        max_side: int = 512,
+    ):
         self.content_layer = backbones.resolve_layer(content_layer, backbone)
         self.style_layers = backbones.resolve_layers(style_layers, backbone)
-        self.extractor = backbones.build_extractor((self.content_layer,) + self.style_layers,
-                                                   backbone=backbone, weights=weights, policy="float32")
+        self.extractor = backbones.build_extractor(
+            (self.content_layer,) + self.style_layers, backbone=backbone, weights=weights, policy="float32"
+        )
         self.max_side = max_side
 
     def _features(self, image):
@@ -140,15 +147,23 @@ def evaluate_video(output, content, style, features: Optional[FeatureMetrics] = 
     per_frame, n = [], 0
     with video.open_video(output) as o, video.open_video(content) as c:
         for i, (of, cf) in enumerate(zip(o.frames(), c.frames())):
-            cf = images.to_uint8(images.resize_to(cf.astype(np.float32) / 255.0, of.shape[:2])) \
-                if cf.shape != of.shape else cf
+            cf = (
+                images.to_uint8(images.resize_to(cf.astype(np.float32) / 255.0, of.shape[:2]))
+                if cf.shape != of.shape
+                else cf
+            )
             out_err.add(of, cf)
             in_err.add(cf, cf)
             n += 1
             if i % sample_every == 0:
                 out_f, c_f = of.astype(np.float32) / 255.0, cf.astype(np.float32) / 255.0
-                per_frame.append({"mse": mse(out_f, c_f), "ssim": ssim(out_f, c_f),
-                                  "content_distance": features.content_distance(out_f, c_f),
-                                  "style_distance": features.style_distance(out_f, style)})
+                per_frame.append(
+                    {
+                        "mse": mse(out_f, c_f),
+                        "ssim": ssim(out_f, c_f),
+                        "content_distance": features.content_distance(out_f, c_f),
+                        "style_distance": features.style_distance(out_f, style),
+                    }
+                )
     result = {k: float(np.mean([r[k] for r in per_frame])) for k in per_frame[0]} if per_frame else {}
     return {"frames": n, "warping_error": out_err.value, "input_warping_error": in_err.value, **result}

@@ -77,8 +77,10 @@ class TensorBoardLogger:
         from nst_tf.errors import UserError
 
         if importlib.util.find_spec("tensorboard") is None:
-            raise UserError("--logdir needs TensorBoard; install it with: pip install tensorboard "
-                            "(or pip install 'nst_tf[monitor]')")
+            raise UserError(
+                "--logdir needs TensorBoard; install it with: pip install tensorboard "
+                "(or pip install 'nst_tf[monitor]')"
+            )
 
         self._tf = tf
         self.writer = tf.summary.create_file_writer(str(logdir))

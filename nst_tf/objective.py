@@ -20,14 +20,6 @@ from nst_tf.masks import layer_masks, resize_mask
 TERMS = ("content", "style", "tv", "total")
 
 
-def weighted(weights: Sequence[float], content, style, tv) -> dict:
-    """The terms times their ``(content, style, tv)`` weights, and their total."""
-    cw, sw, tw = weights
-    terms = {"content": cw * content, "style": sw * style, "tv": tw * tv}
-    terms["total"] = terms["content"] + terms["style"] + terms["tv"]
-    return terms
-
-
 class Objective:
     """Weighted content + style + TV loss of an image batch (1 x H x W x 3, values in [0, 1]).
 
@@ -38,8 +30,17 @@ class Objective:
 
     fusable = True
 
-    def __init__(self, extractor, config: StylizeConfig, content: np.ndarray, styles: Sequence[np.ndarray],
-                 style_blend: Sequence[float] = (1.0,), *, jit_compile: bool = False, masks=None):
+    def __init__(
+        self,
+        extractor,
+        config: StylizeConfig,
+        content: np.ndarray,
+        styles: Sequence[np.ndarray],
+        style_blend: Sequence[float] = (1.0,),
+        *,
+        jit_compile: bool = False,
+        masks=None,
+    ):
         self.extractor = extractor
         self.pooling = config.pooling
         self.formulation = config.loss
@@ -73,16 +74,18 @@ class Objective:
             self.region_masks = [resize_mask(m, shape) for m in masks.style]
             self.style_masks = [layer_masks(m, self.style_layers, backbone, self.pooling) for m in self.region_masks]
         if masks is not None and masks.content is not None:
-            self.content_masks = layer_masks(resize_mask(masks.content, shape), self.content_layers, backbone,
-                                             self.pooling)
+            self.content_masks = layer_masks(
+                resize_mask(masks.content, shape), self.content_layers, backbone, self.pooling
+            )
 
     # -- targets (overridden by the tiled objective)
 
     def _init_content(self, content: np.ndarray) -> None:
         feats = self.extractor(tf.constant(content[None]))
         # Variables, not constants: set_content retargets a traced step without tracing it again.
-        self.content_targets = {n: tf.Variable(tf.cast(feats[n], tf.float32), trainable=False)
-                                for n in self.content_layers}
+        self.content_targets = {
+            n: tf.Variable(tf.cast(feats[n], tf.float32), trainable=False) for n in self.content_layers
+        }
 
     def set_content(self, content: np.ndarray) -> None:
         """A new content image of the same size (the next video frame); the style targets stay."""
@@ -107,29 +110,35 @@ class Objective:
         ``grams``: one ``{layer: Gram}`` shared by every style image, or with style masks a list
         of them, one per style image (each of its own region)."""
         per_style = grams if isinstance(grams, (list, tuple)) else None
-        return tf.add_n([
-            bw * lw * losses.style_loss_from_gram((per_style[k] if per_style else grams)[n], targets[n],
-                                                  self.formulation)
-            for bw, targets, k in self.style_targets
-            for n, lw in zip(self.style_layers, self.style_layer_weights)
-        ])
+        return tf.add_n(
+            [
+                bw
+                * lw
+                * losses.style_loss_from_gram((per_style[k] if per_style else grams)[n], targets[n], self.formulation)
+                for bw, targets, k in self.style_targets
+                for n, lw in zip(self.style_layers, self.style_layer_weights)
+            ]
+        )
 
     def combine(self, content, style, tv) -> dict:
         """The weighted terms and their total."""
-        return weighted(self.weights, content, style, tv)
+        return losses.perceptual_loss(self.weights, content, style, tv)
 
     def __call__(self, image: tf.Tensor) -> dict:
         feats = self.extractor(image)
         cm = self.content_masks or {}
-        content = tf.add_n([
-            losses.content_loss(feats[n], self.content_targets[n], self.formulation, cm.get(n))
-            for n in self.content_layers
-        ]) / float(len(self.content_layers))
+        content = tf.add_n(
+            [
+                losses.content_loss(feats[n], self.content_targets[n], self.formulation, cm.get(n))
+                for n in self.content_layers
+            ]
+        ) / float(len(self.content_layers))
         if self.style_masks is None:
             grams = {n: losses.gram_matrix(feats[n]) for n in self.style_layers}
         else:
-            grams = [{n: losses.masked_gram_matrix(feats[n], m[n]) for n in self.style_layers}
-                     for m in self.style_masks]
+            grams = [
+                {n: losses.masked_gram_matrix(feats[n], m[n]) for n in self.style_layers} for m in self.style_masks
+            ]
         style = self.style_term(grams)
         terms = self.combine(content, style, losses.total_variation_loss(image, self.formulation))
         temporal = getattr(self, "temporal", None)
@@ -155,6 +164,7 @@ class Objective:
     def value_and_grad(self, image, scale: float = 1.0):
         """The terms (float32 scalars) and the gradient of ``scale * total`` with respect to ``image``."""
         if self._value_and_grad is None:
+
             def value_and_grad(x, factor):
                 with tf.GradientTape() as tape:
                     tape.watch(x)

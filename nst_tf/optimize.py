@@ -53,8 +53,14 @@ class StepInfo:
 class RunState:
     """What one ``stylize`` call shares across its scales: history, callbacks, counters."""
 
-    def __init__(self, config: StylizeConfig, policy: str, callbacks: Sequence[Callable[[StepInfo], None]],
-                 scales: int, jit_compile: bool):
+    def __init__(
+        self,
+        config: StylizeConfig,
+        policy: str,
+        callbacks: Sequence[Callable[[StepInfo], None]],
+        scales: int,
+        jit_compile: bool,
+    ):
         self.config = config
         self.policy = policy
         self.jit_compile = jit_compile
@@ -75,8 +81,7 @@ class RunState:
 
     def report(self, step, steps, terms, lr, get_image, scale, size) -> None:
         self.get_latest = get_image
-        info = StepInfo(step, steps, terms, time.perf_counter() - self.start, lr, get_image,
-                        scale, self.scales, size)
+        info = StepInfo(step, steps, terms, time.perf_counter() - self.start, lr, get_image, scale, self.scales, size)
         for cb in self.callbacks:
             cb(info)
 
@@ -104,8 +109,9 @@ def make_optimizer(config: StylizeConfig, policy: str):
     """The configured Adam or SGD on a :class:`ScaledSchedule`, loss-scaled under float16."""
     schedule = ScaledSchedule(config)
     if config.optimizer == "adam":
-        inner = keras.optimizers.Adam(schedule, beta_1=config.adam_beta_1, beta_2=config.adam_beta_2,
-                                      epsilon=config.adam_epsilon)
+        inner = keras.optimizers.Adam(
+            schedule, beta_1=config.adam_beta_1, beta_2=config.adam_beta_2, epsilon=config.adam_epsilon
+        )
     else:
         inner = keras.optimizers.SGD(schedule)
     return precision.wrap_optimizer(inner, policy), schedule
@@ -206,8 +212,9 @@ class _EarlyStop:
         return self.tol > 0 and self.still >= self.patience
 
 
-def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, size: int,
-                     reuse: Optional[dict] = None) -> np.ndarray:
+def gradient_descent(
+    run: RunState, objective, init: np.ndarray, scale: int, size: int, reuse: Optional[dict] = None
+) -> np.ndarray:
     """Adam / SGD steps with the divergence guard and early stopping; returns the final image.
     ``reuse`` (a dict kept by the caller) keeps the stepper of ``objective`` for the next call."""
     config = run.config
@@ -232,19 +239,30 @@ def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, siz
             run.recoveries += 1
             u.recover()
             if run.recoveries > config.max_recoveries:
-                log.warning("step %d: the loss diverged %d times; stopping with the best image (loss %.4g). "
-                            "Lower --learning_rate.", step, run.recoveries, best_total)
+                log.warning(
+                    "step %d: the loss diverged %d times; stopping with the best image (loss %.4g). "
+                    "Lower --learning_rate.",
+                    step,
+                    run.recoveries,
+                    best_total,
+                )
                 break
             # Logged once as a warning; repeats go to the INFO level.
-            log.log(logging.WARNING if run.recoveries == 1 else logging.INFO,
-                    "step %d: loss %.4g (best %.4g) diverged; restored the best image and halved the "
-                    "learning rate to %.3g", step, total, best_total, float(u.schedule(u.iterations)))
+            log.log(
+                logging.WARNING if run.recoveries == 1 else logging.INFO,
+                "step %d: loss %.4g (best %.4g) diverged; restored the best image and halved the learning rate to %.3g",
+                step,
+                total,
+                best_total,
+                float(u.schedule(u.iterations)),
+            )
             early.reset()
             continue
         run.report(step, steps, terms, lr, lambda: u.image[0].numpy().copy(), scale, size)
         if early(total):
-            log.warning("converged at step %d: relative loss change below %g for %d steps",
-                        step, config.tol, config.patience)
+            log.warning(
+                "converged at step %d: relative loss change below %g for %d steps", step, config.tol, config.patience
+            )
             run.stopped_early = True
             break
     return u.result()
@@ -253,8 +271,9 @@ def gradient_descent(run: RunState, objective, init: np.ndarray, scale: int, siz
 # --------------------------------------------------------------------------- L-BFGS
 
 
-def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int,
-          reuse: Optional[dict] = None) -> np.ndarray:
+def lbfgs(
+    run: RunState, objective, init: np.ndarray, scale: int, size: int, reuse: Optional[dict] = None
+) -> np.ndarray:
     """scipy L-BFGS-B on the loss and its gradient (whole-image or tiled), pixels bounded to [0, 1]."""
     try:
         from scipy.optimize import minimize
@@ -286,11 +305,22 @@ def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int,
         state["step"] += 1
         state["x"] = np.array(intermediate_result.x)
         run.history.append(dict(state["terms"]))
-        run.report(state["step"], steps, state["terms"], 0.0,
-                   lambda: np.clip(state["x"].reshape(init.shape), 0, 1).astype(np.float32), scale, size)
+        run.report(
+            state["step"],
+            steps,
+            state["terms"],
+            0.0,
+            lambda: np.clip(state["x"].reshape(init.shape), 0, 1).astype(np.float32),
+            scale,
+            size,
+        )
 
     result = minimize(
-        fun, state["x"], jac=True, method="L-BFGS-B", bounds=[(0.0, 1.0)] * state["x"].size,
+        fun,
+        state["x"],
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, 1.0)] * state["x"].size,
         callback=callback,
         options={"maxiter": steps, "maxfun": max(20, steps * 3), "ftol": config.tol, "gtol": 0.0},
     )
@@ -303,8 +333,9 @@ def lbfgs(run: RunState, objective, init: np.ndarray, scale: int, size: int,
 OPTIMIZERS = {"adam": gradient_descent, "sgd": gradient_descent, "lbfgs": lbfgs}
 
 
-def optimize(run: RunState, objective, init: np.ndarray, scale: int, size: int,
-             reuse: Optional[dict] = None) -> np.ndarray:
+def optimize(
+    run: RunState, objective, init: np.ndarray, scale: int, size: int, reuse: Optional[dict] = None
+) -> np.ndarray:
     """Run the configured optimiser for one scale; returns the image (H x W x 3, [0, 1]).
     ``reuse``: see :func:`gradient_descent` (L-BFGS reuses the objective's compiled gradient)."""
     return OPTIMIZERS[run.config.optimizer](run, objective, init, scale, size, reuse)

@@ -33,7 +33,8 @@ import keras
 import tensorflow as tf
 
 from nst_tf import files
-from nst_tf.config import JIT_OPTIONS, PRECISIONS as CHOICES, check_choice
+from nst_tf.config import JIT_OPTIONS, check_choice
+from nst_tf.config import PRECISIONS as CHOICES
 from nst_tf.errors import UserError
 
 log = logging.getLogger("nst_tf")
@@ -76,8 +77,10 @@ def gpu_capabilities() -> list[tuple[int, int]]:
 
 
 def gpu_names() -> list[str]:
-    return [tf.config.experimental.get_device_details(g).get("device_name", "GPU")
-            for g in tf.config.list_physical_devices("GPU")]
+    return [
+        tf.config.experimental.get_device_details(g).get("device_name", "GPU")
+        for g in tf.config.list_physical_devices("GPU")
+    ]
 
 
 def has_tpu() -> bool:
@@ -200,8 +203,9 @@ def _write_calibration(key: str, entry: dict) -> None:
     try:
         files.write_json(calibration_path(), data)
     except OSError as exc:  # a read-only home must not stop a run
-        log.warning("could not cache the calibration in %s (%s); it will be measured again next time",
-                    calibration_path(), exc)
+        log.warning(
+            "could not cache the calibration in %s (%s); it will be measured again next time", calibration_path(), exc
+        )
 
 
 @dataclass(frozen=True)
@@ -217,8 +221,9 @@ class SpeedChoice:
         return f"{self.policy} ({self.policy_reason}), XLA {'on' if self.jit_compile else 'off'} ({self.jit_reason})"
 
 
-def decide_jit(option, backbone: str, policy: str, measure: Callable[[bool], float],
-               recalibrate: bool = False) -> tuple[bool, str]:
+def decide_jit(
+    option, backbone: str, policy: str, measure: Callable[[bool], float], recalibrate: bool = False
+) -> tuple[bool, str]:
     """``(jit_compile, reason)`` for ``jit_compile=option`` (``auto``, ``on``, ``off``).
 
     ``auto`` reads the cached calibration for this device, TF version, backbone and policy,
@@ -245,8 +250,7 @@ def decide_jit(option, backbone: str, policy: str, measure: Callable[[bool], flo
     return jit, f"auto: {faster:.3g} vs {slower:.3g} s/step {how}"
 
 
-def decide_policy(name: str, model: str, measure: Callable[[str], float],
-                  recalibrate: bool = False) -> tuple[str, str]:
+def decide_policy(name: str, model: str, measure: Callable[[str], float], recalibrate: bool = False) -> tuple[str, str]:
     """``(policy, reason)`` for ``precision=name`` of a small network (``model`` names it in the cache).
 
     ``auto`` takes the device's policy, except on a CPU with native bfloat16, where a network
@@ -287,6 +291,7 @@ def connect_tpu(address: str) -> tf.distribute.Strategy:
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, OSError, tf.errors.OpError) as exc:  # OSError: metadata lookup
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"could not connect to the TPU {address!r} ({first}); check the address, or run "
-                        "without --tpu") from None
+        raise UserError(
+            f"could not connect to the TPU {address!r} ({first}); check the address, or run without --tpu"
+        ) from None
     return tf.distribute.TPUStrategy(resolver)

@@ -44,8 +44,11 @@ class Flow:
 
     def __init__(self, preset: str = "medium"):
         cv2 = _cv2()
-        presets = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-                   "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+        presets = {
+            "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+            "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+        }
         self.dis = cv2.DISOpticalFlow_create(presets[preset])
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,8 +61,13 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     cv2 = _cv2()
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(np.asarray(image, np.float32), gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                     borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(
+        np.asarray(image, np.float32),
+        gx + flow[..., 0],
+        gy + flow[..., 1],
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def reliable(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
@@ -68,7 +76,7 @@ def reliable(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     h, w = forward.shape[:2]
     back = warp(backward, forward)
     total = forward + back
-    ok = np.sum(total ** 2, -1) <= 0.01 * (np.sum(forward ** 2, -1) + np.sum(back ** 2, -1)) + 0.5
+    ok = np.sum(total**2, -1) <= 0.01 * (np.sum(forward**2, -1) + np.sum(back**2, -1)) + 0.5
     gx, gy = np.meshgrid(np.arange(w), np.arange(h))
     x, y = gx + forward[..., 0], gy + forward[..., 1]
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
@@ -84,7 +92,7 @@ class TemporalBlender:
 
     def __init__(self, weight: float = 0.5, flow: Optional[Flow] = None):
         if not 0.0 <= weight < 1.0:
-            raise UserError(f"temporal_weight must be at least 0 and below 1, got {weight}")
+            raise UserError(f"temporal_blend must be at least 0 and below 1, got {weight}")
         self.weight, self.flow = weight, flow or Flow()
         self.prev_photo = self.prev_out = None
         self.trusted = []  #: fraction of pixels blended, per frame after the first

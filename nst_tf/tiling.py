@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
 import numpy as np
 import tensorflow as tf
 
 from nst_tf import backbones, losses, vgg
-from nst_tf.precision import compiled
 from nst_tf.masks import layer_masks, resize_mask
 from nst_tf.objective import Objective
-
+from nst_tf.precision import compiled
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,11 @@ def _axis(n: int, tile: int, halo: int, align: int) -> list:
 def plan(height: int, width: int, tile: int, halo: int, align: int) -> list:
     """Tiles with interiors of at most about ``tile`` px (balanced, multiples of ``align``) covering the image."""
     tile = max(align, tile - tile % align)
-    return [Tile((ya, yb, xa, xb), (yA, yB, xA, xB))
-            for (ya, yb), (yA, yB) in _axis(height, tile, halo, align)
-            for (xa, xb), (xA, xB) in _axis(width, tile, halo, align)]
+    return [
+        Tile((ya, yb, xa, xb), (yA, yB, xA, xB))
+        for (ya, yb), (yA, yB) in _axis(height, tile, halo, align)
+        for (xa, xb), (xA, xB) in _axis(width, tile, halo, align)
+    ]
 
 
 def _masks(t: Tile, strides: dict) -> dict:
@@ -66,7 +68,7 @@ def _masks(t: Tile, strides: dict) -> dict:
     out = {}
     for name, s in strides.items():
         m = np.zeros((1, (yB - yA) // s, (xB - xA) // s, 1), np.float32)
-        m[:, (ya - yA) // s: yb // s - yA // s, (xa - xA) // s: xb // s - xA // s] = 1.0
+        m[:, (ya - yA) // s : yb // s - yA // s, (xa - xA) // s : xb // s - xA // s] = 1.0
         out[name] = tf.constant(m)
     return out
 
@@ -84,7 +86,7 @@ def _masked_gram_sum(features, mask) -> tf.Tensor:
 def _crop_mask(full: tf.Tensor, t: Tile, stride: int, shape) -> tf.Tensor:
     """The part of a whole-image layer mask (1 x h x w x 1) under tile ``t``'s feature map."""
     y0, x0 = t.outer[0] // stride, t.outer[2] // stride
-    return full[:, y0:y0 + int(shape[1]), x0:x0 + int(shape[2])]
+    return full[:, y0 : y0 + int(shape[1]), x0 : x0 + int(shape[2])]
 
 
 def _region_weights(interior: dict, t: Tile, strides: dict, layers, region) -> dict:
@@ -107,10 +109,20 @@ class TiledObjective(Objective):
 
     fusable = False
 
-    def __init__(self, extractor, config, content, styles, style_blend=(1.0,), *, tile: int, halo: int = None,
-                 jit_compile: bool = False, masks=None):
-        layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers),
-                                          extractor.backbone)
+    def __init__(
+        self,
+        extractor,
+        config,
+        content,
+        styles,
+        style_blend=(1.0,),
+        *,
+        tile: int,
+        halo: int = None,
+        jit_compile: bool = False,
+        masks=None,
+    ):
+        layers = backbones.resolve_layers(tuple(config.content_layers) + tuple(config.style_layers), extractor.backbone)
         self.align, needed = vgg.geometry(layers, extractor.backbone)
         self.halo = needed if halo is None else halo  # a smaller halo is for tests only: not exact
         self.tile = tile
@@ -122,16 +134,18 @@ class TiledObjective(Objective):
         # The regions whose Gram matrices the style term compares: the whole image, or one per
         # style mask; per tile, the square roots of their weights (interior x mask) at each layer.
         regions = self.style_masks or [None]
-        self.tile_regions = [[_region_weights(m, t, self.strides, self.style_layers, r) for r in regions]
-                             for t, m in zip(self.tiles, self.tile_masks)]
+        self.tile_regions = [
+            [_region_weights(m, t, self.strides, self.style_layers, r) for r in regions]
+            for t, m in zip(self.tiles, self.tile_masks)
+        ]
         self.region_counts = [
             {n: sum(float(tf.reduce_sum(tr[i][n] ** 2)) for tr in self.tile_regions) for n in self.style_layers}
-            for i in range(len(regions))]
+            for i in range(len(regions))
+        ]
 
     def describe(self) -> str:
         inner = self.tiles[0].inner
-        return (f"{len(self.tiles)} tiles of {inner[1] - inner[0]}x{inner[3] - inner[2]} px "
-                f"+ {self.halo} px halo")
+        return f"{len(self.tiles)} tiles of {inner[1] - inner[0]}x{inner[3] - inner[2]} px + {self.halo} px halo"
 
     def plan(self, height: int, width: int) -> list:
         return plan(height, width, self.tile, self.halo, self.align)
@@ -145,7 +159,8 @@ class TiledObjective(Objective):
         cm = self.content_masks
         self.tile_content_weights = [
             {n: m[n] * (_crop_mask(cm[n], t, self.strides[n], m[n].shape) if cm else 1.0) for n in self.content_layers}
-            for t, m in zip(self.tiles, self.tile_masks)]
+            for t, m in zip(self.tiles, self.tile_masks)
+        ]
         self.tile_targets = []
         energy = {n: 0.0 for n in self.content_layers}
         count = {n: 0.0 for n in self.content_layers}
@@ -156,8 +171,9 @@ class TiledObjective(Objective):
                 energy[n] += float(tf.reduce_sum(tf.square(p)))
                 count[n] += float(tf.reduce_sum(masks[n])) * int(p.shape[-1])
             self.tile_targets.append(targets)
-        self.content_norms = {n: losses.content_normalizer(self.formulation, energy[n], count[n])
-                              for n in self.content_layers}
+        self.content_norms = {
+            n: losses.content_normalizer(self.formulation, energy[n], count[n]) for n in self.content_layers
+        }
 
     def _gram_sums(self, image: np.ndarray, tiles, weights) -> dict:
         """Sum over tiles of each tile's ``sum_p w_p f_p f_p^T`` (``weights``: per tile, sqrt(w) a layer)."""
@@ -172,12 +188,12 @@ class TiledObjective(Objective):
         tiles = self.plan(*image.shape[:2])
         region = None
         if mask is not None:
-            region = layer_masks(resize_mask(mask, image.shape), self.style_layers, self.extractor.backbone,
-                                 self.pooling)
+            region = layer_masks(
+                resize_mask(mask, image.shape), self.style_layers, self.extractor.backbone, self.pooling
+            )
         weights = [_region_weights(_masks(t, self.strides), t, self.strides, self.style_layers, region) for t in tiles]
         sums = self._gram_sums(image, tiles, weights)
-        return {n: sums[n] / (sum(float(tf.reduce_sum(w[n] ** 2)) for w in weights) + 1e-12)
-                for n in self.style_layers}
+        return {n: sums[n] / (sum(float(tf.reduce_sum(w[n] ** 2)) for w in weights) + 1e-12) for n in self.style_layers}
 
     # -- per-tile graphs
 
@@ -190,15 +206,21 @@ class TiledObjective(Objective):
         with tf.GradientTape() as tape:
             tape.watch(crop)
             feats = self.extractor(crop)
-            content = tf.add_n([
-                content_norms[n] * tf.reduce_sum(
-                    content_weights[n] * tf.square(tf.cast(feats[n], tf.float32) - targets[n]))
-                for n in self.content_layers
-            ]) / float(len(self.content_layers))
+            content = tf.add_n(
+                [
+                    content_norms[n]
+                    * tf.reduce_sum(content_weights[n] * tf.square(tf.cast(feats[n], tf.float32) - targets[n]))
+                    for n in self.content_layers
+                ]
+            ) / float(len(self.content_layers))
             # Linear in this tile's Gram sums; its gradient is the global style loss's.
-            style = tf.add_n([tf.reduce_sum(grads[n] * _masked_gram_sum(feats[n], weights[n]))
-                              for weights, grads in zip(region_weights, region_grads)
-                              for n in self.style_layers])
+            style = tf.add_n(
+                [
+                    tf.reduce_sum(grads[n] * _masked_gram_sum(feats[n], weights[n]))
+                    for weights, grads in zip(region_weights, region_grads)
+                    for n in self.style_layers
+                ]
+            )
             loss = (cw * content + style) * factor
         return content, tape.gradient(loss, crop)
 
@@ -220,16 +242,21 @@ class TiledObjective(Objective):
         factor = tf.constant(scale, tf.float32)
         # Pass 1: global Gram matrices (per region), the style loss and its gradient with respect to them.
         region_grams = [
-            {n: g / (self.region_counts[i][n] + 1e-12) for n, g in
-             self._gram_sums(x[0], self.tiles, [tr[i] for tr in self.tile_regions]).items()}
-            for i in range(len(self.region_counts))]
+            {
+                n: g / (self.region_counts[i][n] + 1e-12)
+                for n, g in self._gram_sums(x[0], self.tiles, [tr[i] for tr in self.tile_regions]).items()
+            }
+            for i in range(len(self.region_counts))
+        ]
         with tf.GradientTape() as tape:
             tape.watch(region_grams)
             style = self.style_term(region_grams if self.style_masks else region_grams[0])
         d_grams = tape.gradient(style, region_grams)
         sw = self.weights[1]
-        region_grads = [{n: sw * d[n] / (self.region_counts[i][n] + 1e-12) for n in self.style_layers}
-                        for i, d in enumerate(d_grams)]
+        region_grads = [
+            {n: sw * d[n] / (self.region_counts[i][n] + 1e-12) for n in self.style_layers}
+            for i, d in enumerate(d_grams)
+        ]
         # Pass 2: per-tile back-propagation, summed into the full-image gradient.
         grad = np.zeros_like(x)
         content = 0.0

@@ -31,14 +31,18 @@ import numpy as np
 
 from nst_tf import images
 from nst_tf.errors import UserError
-from nst_tf.files import _umask
+from nst_tf.files import current_umask
 
 log = logging.getLogger("nst_tf")
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv")
 _VIDEO_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
-_AUDIO_OK = {".mp4": {"aac", "mp3"}, ".mov": {"aac", "mp3"}, ".mkv": {"aac", "mp3", "opus", "vorbis", "flac"},
-             ".webm": {"opus", "vorbis"}}
+_AUDIO_OK = {
+    ".mp4": {"aac", "mp3"},
+    ".mov": {"aac", "mp3"},
+    ".mkv": {"aac", "mp3", "opus", "vorbis", "flac"},
+    ".webm": {"opus", "vorbis"},
+}
 
 
 DEFAULT_SEQUENCE_FPS = Fraction(25)  # FFmpeg's rate for an image sequence with none given
@@ -64,7 +68,7 @@ def _sequence_regex(pattern: Path) -> re.Pattern:
 def _numbered(pattern: Path, number: int) -> Path:
     """The file of frame ``number`` (``frames/%04d.png``, 7 -> ``frames/0007.png``)."""
     m = _NUMBER.search(pattern.name)
-    return pattern.parent / (pattern.name[: m.start()] + (m.group(0) % number) + pattern.name[m.end():])
+    return pattern.parent / (pattern.name[: m.start()] + (m.group(0) % number) + pattern.name[m.end() :])
 
 
 def sequence_frames(pattern) -> list:
@@ -110,8 +114,10 @@ def check_fps(fps, sources) -> None:
     if not 0 < fps < 10000:
         raise UserError(f"--fps must be a frame rate above 0 (and below 10000), got {fps}")
     if not any(is_sequence(s) for s in sources):
-        raise UserError("--fps is the frame rate of a folder of frames (named by a pattern such as shot/%04d.png); "
-                        "a video keeps its own rate and images have none")
+        raise UserError(
+            "--fps is the frame rate of a folder of frames (named by a pattern such as shot/%04d.png); "
+            "a video keeps its own rate and images have none"
+        )
 
 
 def output_exists(path) -> bool:
@@ -154,8 +160,9 @@ class VideoReader:
             for frame in self.container.decode(self.stream):
                 yield frame.to_ndarray(format="rgb24")
         except av.error.FFmpegError as exc:
-            raise UserError(f"{self.path} could not be decoded past a point ({exc}); the file may be "
-                            "truncated") from None
+            raise UserError(
+                f"{self.path} could not be decoded past a point ({exc}); the file may be truncated"
+            ) from None
 
     def audio_packets(self) -> Iterator:
         if self.audio is None:
@@ -184,18 +191,24 @@ class FrameSequence:
     def __init__(self, pattern, fps=None):
         self.path = Path(pattern).expanduser()
         if self.path.suffix.lower() not in images.READ_EXTENSIONS:
-            raise UserError(f"frame pattern {pattern} must end with an image extension "
-                            f"({', '.join(images.READ_EXTENSIONS)}), e.g. frames/%04d.png")
+            raise UserError(
+                f"frame pattern {pattern} must end with an image extension "
+                f"({', '.join(images.READ_EXTENSIONS)}), e.g. frames/%04d.png"
+            )
         self.files = sequence_frames(self.path)
         if not self.files:
             guess = guess_pattern(self.path.parent)
             hint = f"; the folder holds numbered images: try {guess}" if guess else ""
-            raise UserError(f"no frames match {pattern} (files such as "
-                            f"{_numbered(self.path, 1)}){hint}")
+            raise UserError(f"no frames match {pattern} (files such as {_numbered(self.path, 1)}){hint}")
         numbers = [n for n, _ in self.files]
         if numbers[-1] - numbers[0] + 1 != len(numbers):
-            log.warning("%s: %d frame numbers missing between %d and %d; the clip jumps there", pattern,
-                        numbers[-1] - numbers[0] + 1 - len(numbers), numbers[0], numbers[-1])
+            log.warning(
+                "%s: %d frame numbers missing between %d and %d; the clip jumps there",
+                pattern,
+                numbers[-1] - numbers[0] + 1 - len(numbers),
+                numbers[0],
+                numbers[-1],
+            )
         self.start = numbers[0]
         self.fps = Fraction(fps).limit_denominator(100000) if fps else DEFAULT_SEQUENCE_FPS
         self.frame_count = len(self.files)
@@ -206,8 +219,10 @@ class FrameSequence:
         for i, (_, f) in enumerate(self.files):
             frame = self._first if i == 0 else images.to_uint8(images.load_image(f))  # decoded once
             if (frame.shape[1], frame.shape[0]) != self.size:
-                raise UserError(f"frame {f} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
-                                f"{self.size[0]}x{self.size[1]}; every frame of a clip needs one size")
+                raise UserError(
+                    f"frame {f} is {frame.shape[1]}x{frame.shape[0]}, the first frame "
+                    f"{self.size[0]}x{self.size[1]}; every frame of a clip needs one size"
+                )
             yield frame
 
     def audio_packets(self) -> Iterator:
@@ -265,16 +280,17 @@ class VideoWriter:
         self.path = Path(path)
         ext = self.path.suffix.lower()
         if ext not in _VIDEO_CODECS:
-            raise UserError(f"cannot write video as {self.path.name}; end the name with one of "
-                            f"{', '.join(VIDEO_EXTENSIONS)} (or .gif/.webp for an animation)")
+            raise UserError(
+                f"cannot write video as {self.path.name}; end the name with one of "
+                f"{', '.join(VIDEO_EXTENSIONS)} (or .gif/.webp for an animation)"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=ext, dir=self.path.parent)
         os.close(fd)
         self.container = av.open(self.tmp, mode="w")
         self.stream = self.container.add_stream(_VIDEO_CODECS[ext], rate=Fraction(fps).limit_denominator(100000))
         self.stream.pix_fmt = "yuv420p"
-        self.stream.options = {"crf": str(crf)} if _VIDEO_CODECS[ext] == "libx264" else {"crf": str(crf + 12),
-                                                                                         "b": "0"}
+        self.stream.options = {"crf": str(crf)} if _VIDEO_CODECS[ext] == "libx264" else {"crf": str(crf + 12), "b": "0"}
         self.audio_from, self.audio_out = None, None
         if audio_from is not None and audio_from.audio is not None:
             name = audio_from.audio.codec_context.name
@@ -311,7 +327,7 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
-                os.chmod(self.tmp, 0o666 & ~_umask())  # mkstemp made it private; give the usual permissions
+                os.chmod(self.tmp, 0o666 & ~current_umask())  # mkstemp made it private; give the usual permissions
                 os.replace(self.tmp, self.path)
                 return
             self.container.close()

@@ -25,8 +25,18 @@ from nst_tf.errors import UserError
 log = logging.getLogger("nst_tf")
 
 
-def stylize_video(content, style, config: StylizeConfig, output, temporal_weight: float = 50.0, *,
-                  overwrite: bool = False, extractor=None, verbose: bool = False, fps=None) -> dict:
+def stylize_video(
+    content,
+    style,
+    config: StylizeConfig,
+    output,
+    temporal_weight: float = 50.0,
+    *,
+    overwrite: bool = False,
+    extractor=None,
+    verbose: bool = False,
+    fps=None,
+) -> dict:
     """Stylise the video ``content`` (a file or a frame pattern, read at ``fps`` if a pattern) into
     ``output`` (either too); returns frames, seconds and the mean trusted fraction."""
     from nst_tf.gatys import build_extractor, stylize
@@ -58,9 +68,16 @@ def stylize_video(content, style, config: StylizeConfig, output, temporal_weight
                     mask *= np.mean(np.abs(temporal.warp(prev_photo, to_prev) - small), -1) < temporal.PHOTO_TOLERANCE
                     trusted.append(float(mask.mean()))
                     init = mask[..., None] * warped + (1 - mask[..., None]) * small
-                    result = stylize(photo, style, later, extractor=extractor, verbose=verbose, init_image=init,
-                                     temporal=(warped, mask, temporal_weight) if temporal_weight else None,
-                                     reuse=reuse)
+                    result = stylize(
+                        photo,
+                        style,
+                        later,
+                        extractor=extractor,
+                        verbose=verbose,
+                        init_image=init,
+                        temporal=(warped, mask, temporal_weight) if temporal_weight else None,
+                        reuse=reuse,
+                    )
                 prev_out = result.image
                 prev_photo = images.resize_to(photo, prev_out.shape[:2])
                 out.write(images.to_uint8(prev_out))
@@ -69,8 +86,13 @@ def stylize_video(content, style, config: StylizeConfig, output, temporal_weight
                     break
                 done = time.perf_counter() - t0
                 total = clip.frame_count
-                log.info("frame %d%s: %.1f s per frame%s", i, f"/{total}" if total else "", done / i,
-                         f", about {done / i * (total - i):.0f} s left" if total > i else "")
+                log.info(
+                    "frame %d%s: %.1f s per frame%s",
+                    i,
+                    f"/{total}" if total else "",
+                    done / i,
+                    f", about {done / i * (total - i):.0f} s left" if total > i else "",
+                )
         except KeyboardInterrupt:  # between frames (flow, encoding): the frames written so far stay
             interrupted = True
         n = out.frames_written

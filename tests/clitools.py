@@ -15,8 +15,9 @@ def cli_env():
 
 
 def run_cli(*args, timeout=300, module="nst_tf.cli.stylize"):
-    return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=cli_env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _default_sigint():
@@ -26,9 +27,15 @@ def _default_sigint():
 
 
 def start_cli(*args, module="nst_tf.cli.stylize"):
-    return subprocess.Popen([sys.executable, "-m", module, *args], cwd=ROOT, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=_default_sigint)
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_sigint,
+    )
 
 
 def one_line_error(r, prog="nst-stylize") -> str:

@@ -22,8 +22,9 @@ STYLE = ROOT / "examples" / "style" / "starry_night.jpg"
 def small_config():
     from nst_tf import StylizeConfig
 
-    return StylizeConfig(size=64, steps=30, backbone="vgg16", weights="hed", precision="float32",
-                         jit_compile=False)  # XLA compiles per image size: seconds each; one test covers it
+    return StylizeConfig(
+        size=64, steps=30, backbone="vgg16", weights="hed", precision="float32", jit_compile=False
+    )  # XLA compiles per image size: seconds each; one test covers it
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,7 @@ def photo_dir(tmp_path_factory, content_path):
     (d / "sub").mkdir()
     for i in range(8):
         y, x = rng.integers(0, 200), rng.integers(0, 350)
-        crop = images.resize_to(src[y:y + 100, x:x + 100], (64 + 8 * (i % 3), 64))
+        crop = images.resize_to(src[y : y + 100, x : x + 100], (64 + 8 * (i % 3), 64))
         images.save_image(crop, d / ("sub" if i % 2 else ".") / f"p{i}.jpg")
     (d / "notes.txt").write_text("not a photo")
     (d / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")

@@ -28,25 +28,56 @@ TINY = ["--backbone=vgg16", "--weights=hed", "--precision=float32"]
 
 def base_args(module: str, tmp: str) -> list:
     return {
-        "nst_tf.cli.stylize": [f"--content={PHOTO}", f"--style={PAINTING}", f"--output={tmp}/out.jpg", "--size=32",
-                               "--steps=1", "--jit_compile=off", *TINY],
-        "nst_tf.cli.apply_fast": ["--model=arbitrary", f"--style={PAINTING}", f"--input={PHOTO}",
-                                  f"--output={tmp}/out.jpg", "--size=32", "--precision=float32"],
-        "nst_tf.cli.train_fast": [f"--style={PAINTING}", f"--data_dir={os.path.join(EX, 'content')}",
-                                  f"--workdir={tmp}/run", "--steps=1", "--image_size=32", "--batch_size=2",
-                                  "--noexport", *TINY],
-        "nst_tf.cli.evaluate": [f"--content={PHOTO}", f"--style={PAINTING}", f"--outputs={PHOTO}",
-                                f"--report={tmp}/r.json"],
+        "nst_tf.cli.stylize": [
+            f"--content={PHOTO}",
+            f"--style={PAINTING}",
+            f"--output={tmp}/out.jpg",
+            "--size=32",
+            "--steps=1",
+            "--jit_compile=off",
+            *TINY,
+        ],
+        "nst_tf.cli.apply_fast": [
+            "--model=arbitrary",
+            f"--style={PAINTING}",
+            f"--input={PHOTO}",
+            f"--output={tmp}/out.jpg",
+            "--size=32",
+            "--precision=float32",
+        ],
+        "nst_tf.cli.train_fast": [
+            f"--style={PAINTING}",
+            f"--data_dir={os.path.join(EX, 'content')}",
+            f"--workdir={tmp}/run",
+            "--steps=1",
+            "--image_size=32",
+            "--batch_size=2",
+            "--noexport",
+            *TINY,
+        ],
+        "nst_tf.cli.evaluate": [
+            f"--content={PHOTO}",
+            f"--style={PAINTING}",
+            f"--outputs={PHOTO}",
+            f"--report={tmp}/r.json",
+        ],
         "nst_tf.cli.web": ["--port=0", "--backbone=vgg16", "--weights=hed"],
-        "nst_tf.cli.apply_beam": [f"--input={os.path.join(EX, 'content')}", f"--output={tmp}/beam",
-                                  f"--style={PAINTING}", "--size=32", "--precision=float32"],
+        "nst_tf.cli.apply_beam": [
+            f"--input={os.path.join(EX, 'content')}",
+            f"--output={tmp}/beam",
+            f"--style={PAINTING}",
+            "--size=32",
+            "--precision=float32",
+        ],
     }[module]
 
 
 def flag_names(module: str) -> list:
-    code = ("import sys, importlib; from absl import flags; m = importlib.import_module(sys.argv[1]); "
-            "print('\\n'.join(sorted({f.name for mod, fl in flags.FLAGS.flags_by_module_dict().items() "
-            "if not mod.startswith('absl') for f in fl})))")
+    code = (
+        "import sys, importlib; from absl import flags; m = importlib.import_module(sys.argv[1]); "
+        "print('\\n'.join(sorted({f.name for mod, fl in flags.FLAGS.flags_by_module_dict().items() "
+        "if not mod.startswith('absl') for f in fl})))"
+    )
     out = subprocess.run([sys.executable, "-c", code, module], capture_output=True, text=True, check=True, cwd=ROOT)
     return [n for n in out.stdout.split() if n not in ("verbose", "helpxml")]
 
@@ -55,8 +86,14 @@ def run_one(module: str, flag: str, value: str, timeout: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = [a for a in base_args(module, tmp) if not a.startswith(f"--{flag}=")] + [f"--{flag}={value}"]
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=tmp, env=env, text=True,  # relative junk lands in tmp
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", module, *args],
+            cwd=tmp,
+            env=env,
+            text=True,  # relative junk lands in tmp
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
             code = proc.returncode
@@ -67,14 +104,23 @@ def run_one(module: str, flag: str, value: str, timeout: float) -> dict:
     lines = [l for l in err.strip().splitlines() if l.strip()]
     errors = [l for l in lines if ": error: " in l]
     bad = "Traceback" in err or code == 1 or (code == 2 and len(errors) != 1)
-    return {"module": module, "flag": flag, "value": value, "code": code, "bad": bad,
-            "message": (errors[0] if errors else (lines[-1] if lines else ""))[:300]}
+    return {
+        "module": module,
+        "flag": flag,
+        "value": value,
+        "code": code,
+        "bad": bad,
+        "message": (errors[0] if errors else (lines[-1] if lines else ""))[:300],
+    }
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--commands", default="nst_tf.cli.stylize,nst_tf.cli.apply_fast,nst_tf.cli.train_fast,"
-                                         "nst_tf.cli.evaluate,nst_tf.cli.web,nst_tf.cli.apply_beam")
+    p.add_argument(
+        "--commands",
+        default="nst_tf.cli.stylize,nst_tf.cli.apply_fast,nst_tf.cli.train_fast,"
+        "nst_tf.cli.evaluate,nst_tf.cli.web,nst_tf.cli.apply_beam",
+    )
     p.add_argument("--values", default="nonsense,-1", help="comma-separated wrong values tried on every flag")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--timeout", type=float, default=90)

@@ -48,8 +48,7 @@ def test_hed_needs_vgg16():
 
 def test_extractor_outputs_and_mixed_policy_scoped():
     before = keras.config.dtype_policy().name
-    ex = backbones.build_extractor(["relu1_1", "conv3_1"], backbone="vgg16", weights="hed",
-                                   policy="mixed_float16")
+    ex = backbones.build_extractor(["relu1_1", "conv3_1"], backbone="vgg16", weights="hed", policy="mixed_float16")
     assert keras.config.dtype_policy().name == before
     out = ex(tf.random.uniform((1, 32, 32, 3)))
     assert set(out) == {"block1_conv1", "block3_conv1"}
@@ -124,8 +123,9 @@ def test_imagenet_read_from_keras_cache(tmp_path, monkeypatch, caplog):
         ex = backbones.build_extractor(["conv4_2"], backbone="vgg16", weights="imagenet")
     assert "does not match the published md5" in caplog.text  # our file is not the published one
     assert ex.weights == "imagenet"
-    np.testing.assert_array_equal(ex.model.get_layer("block4_conv2").get_weights()[0],
-                                  model.get_layer("block4_conv2").get_weights()[0])
+    np.testing.assert_array_equal(
+        ex.model.get_layer("block4_conv2").get_weights()[0], model.get_layer("block4_conv2").get_weights()[0]
+    )
 
 
 def test_imagenet_unavailable_message_and_auto_fallback(tmp_path, monkeypatch, caplog):

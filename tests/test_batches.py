@@ -8,8 +8,8 @@ import json
 
 import numpy as np
 import pytest
-
 from clitools import TINY, run_cli
+
 from nst_tf import images
 
 EXIT_SOME_REFUSED = 3
@@ -21,7 +21,7 @@ def mixed_folder(tmp_path_factory, content_path):
     d = tmp_path_factory.mktemp("mixed")
     src = images.load_image(content_path)
     for i, (y, x) in enumerate([(0, 0), (100, 150), (50, 300)]):
-        images.save_image(images.resize_to(src[y:y + 120, x:x + 140], (56, 48)), d / f"good{i}.jpg")
+        images.save_image(images.resize_to(src[y : y + 120, x : x + 140], (56, 48)), d / f"good{i}.jpg")
     data = (d / "good0.jpg").read_bytes()
     (d / "truncated.jpg").write_bytes(data[: len(data) // 3])
     (d / "empty.png").write_bytes(b"")
@@ -39,7 +39,8 @@ def _check_refusals(r, manifest_path, prog):
         line = next(l for l in r.stderr.splitlines() if name in l)
         assert line.startswith(f"{prog}: warning: refused ") and reason in line, line
     assert r.stderr.strip().splitlines()[-1] == (
-        f"{prog}: error: 3 inputs refused (named above and in {manifest_path}); every other one was done")
+        f"{prog}: error: 3 inputs refused (named above and in {manifest_path}); every other one was done"
+    )
     manifest = json.loads(manifest_path.read_text())
     assert {p.split("/")[-1]: why for p, why in manifest["refused"].items()}.keys() == BAD.keys()
     for path, why in manifest["refused"].items():
@@ -60,16 +61,26 @@ def test_nst_stylize_batch_does_every_good_input(mixed_folder, style_path, tmp_p
 
 
 def test_nst_stylize_all_refused_is_a_user_error(mixed_folder, style_path, tmp_path):
-    r = run_cli(f"--content={mixed_folder / 'truncated.jpg'},{mixed_folder / 'text.jpg'}", f"--style={style_path}",
-                f"--output={tmp_path / 'out'}", *TINY, "--steps=1")
+    r = run_cli(
+        f"--content={mixed_folder / 'truncated.jpg'},{mixed_folder / 'text.jpg'}",
+        f"--style={style_path}",
+        f"--output={tmp_path / 'out'}",
+        *TINY,
+        "--steps=1",
+    )
     assert r.returncode == 2 and "none of the inputs could be used (2 refused" in r.stderr.splitlines()[-1]
     assert not list((tmp_path / "out").glob("*.jpg")) if (tmp_path / "out").exists() else True
 
 
 def test_nst_stylize_one_bad_style_drops_only_its_jobs(mixed_folder, style_path, tmp_path):
     out = tmp_path / "out"
-    r = run_cli(f"--content={mixed_folder / 'good0.jpg'},{mixed_folder / 'good1.jpg'}",
-                f"--style={style_path},{mixed_folder / 'text.jpg'}", f"--output={out}", *TINY, "--steps=1")
+    r = run_cli(
+        f"--content={mixed_folder / 'good0.jpg'},{mixed_folder / 'good1.jpg'}",
+        f"--style={style_path},{mixed_folder / 'text.jpg'}",
+        f"--output={out}",
+        *TINY,
+        "--steps=1",
+    )
     assert r.returncode == EXIT_SOME_REFUSED, r.stderr[-2000:]
     assert sorted(p.name for p in out.glob("*__*.jpg")) == [f"good{i}__{style_path.stem}.jpg" for i in range(2)]
     assert list(json.loads((out / "manifest.json").read_text())["refused"]) == [str(mixed_folder / "text.jpg")]
@@ -77,8 +88,14 @@ def test_nst_stylize_one_bad_style_drops_only_its_jobs(mixed_folder, style_path,
 
 def test_nst_apply_batch_does_every_good_input(mixed_folder, style_path, tmp_path):
     out = tmp_path / "out"
-    args = ["--model=arbitrary", f"--style={style_path}", f"--input={mixed_folder}", f"--output={out}",
-            "--size=48", "--precision=float32"]
+    args = [
+        "--model=arbitrary",
+        f"--style={style_path}",
+        f"--input={mixed_folder}",
+        f"--output={out}",
+        "--size=48",
+        "--precision=float32",
+    ]
     r = run_cli(*args, module="nst_tf.cli.apply_fast")
     manifest = _check_refusals(r, out / "manifest.json", "nst-apply")
     made = sorted(p.name for p in out.glob("good*"))
@@ -93,7 +110,14 @@ def test_nst_apply_batch_does_every_good_input(mixed_folder, style_path, tmp_pat
 
 
 def test_nst_apply_all_good_exits_0(mixed_folder, style_path, tmp_path):
-    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={mixed_folder / 'good*.jpg'}",
-                f"--output={tmp_path}", "--size=48", "--precision=float32", module="nst_tf.cli.apply_fast")
+    r = run_cli(
+        "--model=arbitrary",
+        f"--style={style_path}",
+        f"--input={mixed_folder / 'good*.jpg'}",
+        f"--output={tmp_path}",
+        "--size=48",
+        "--precision=float32",
+        module="nst_tf.cli.apply_fast",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "manifest.json").read_text())["refused"] == {}

@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("apache_beam")
 
 from clitools import ROOT, one_line_error, run_cli  # noqa: E402
+
 from nst_tf import beam as nst_beam  # noqa: E402
 from nst_tf import images  # noqa: E402
 
@@ -35,7 +36,9 @@ def test_handler_groups_sizes_and_keeps_order():
     handler = nst_beam.StylizerHandler("unused", max_batch_size=2)
     shapes = [(4, 6, 3), (5, 5, 3), (4, 6, 3), (4, 6, 3), (5, 5, 3)]
     batch = [np.full(s, i * 10, np.uint8) for i, s in enumerate(shapes)]
-    out = handler.run_inference(batch, model)
+    from nst_tf.feedforward.stylizers import Stylizer
+
+    out = handler.run_inference(batch, Stylizer(model, "a test network"))
     assert [o.shape for o in out] == shapes
     assert all((o == 255 - i * 10).all() for i, o in enumerate(out))  # each result is its own image's
     assert sorted(calls) == sorted([(2, 4, 6, 3), (1, 4, 6, 3), (2, 5, 5, 3)])  # same sizes stacked, <= 2
@@ -49,7 +52,7 @@ def collection(tmp_path_factory, content_path):
     (d / "2024" / "march").mkdir(parents=True)
     good = {"a.jpg": (0, 0), "b.png": (80, 100), "2024/c.jpg": (40, 200), "2024/march/d.webp": (120, 250)}
     for name, (y, x) in good.items():
-        images.save_image(images.resize_to(src[y:y + 150, x:x + 180], (48, 40)), d / name)
+        images.save_image(images.resize_to(src[y : y + 150, x : x + 180], (48, 40)), d / name)
     data = (d / "a.jpg").read_bytes()
     (d / "2024" / "truncated.jpg").write_bytes(data[: len(data) // 3])
     (d / "empty.png").write_bytes(b"")
@@ -59,14 +62,27 @@ def collection(tmp_path_factory, content_path):
     return d, sorted(good)
 
 
-BROKEN = {"2024/truncated.jpg": "truncated or corrupt", "empty.png": "empty", "2024/march/text.jpg": "not an image",
-          "huge.png": "megapixel limit"}
+BROKEN = {
+    "2024/truncated.jpg": "truncated or corrupt",
+    "empty.png": "empty",
+    "2024/march/text.jpg": "not an image",
+    "huge.png": "megapixel limit",
+}
 
 
 def _beam(collection, out, style, *extra):
     folder, _ = collection
-    return run_cli(f"--input={folder}", f"--output={out}", "--model=arbitrary", f"--style={style}",
-                   "--size=40", "--precision=float32", "--max_megapixels=0.05", *extra, module=BEAM)
+    return run_cli(
+        f"--input={folder}",
+        f"--output={out}",
+        "--model=arbitrary",
+        f"--style={style}",
+        "--size=40",
+        "--precision=float32",
+        "--max_megapixels=0.05",
+        *extra,
+        module=BEAM,
+    )
 
 
 def test_direct_runner_does_every_good_file_and_records_each_broken_one(collection, style_path, tmp_path):
@@ -83,9 +99,9 @@ def test_direct_runner_does_every_good_file_and_records_each_broken_one(collecti
         assert styled.shape == photo.shape
         assert float(np.mean((styled - photo) ** 2)) > 0.002  # stylised, not copied
     records = [json.loads(line) for f in out.glob("failures-*.jsonl") for line in f.read_text().splitlines()]
-    assert {r_["path"][len(str(folder)) + 1:]: r_["stage"] for r_ in records} == {k: "decode" for k in BROKEN}
+    assert {r_["path"][len(str(folder)) + 1 :]: r_["stage"] for r_ in records} == {k: "decode" for k in BROKEN}
     for rec in records:
-        assert BROKEN[rec["path"][len(str(folder)) + 1:]] in rec["reason"]
+        assert BROKEN[rec["path"][len(str(folder)) + 1 :]] in rec["reason"]
     assert "done 4, skipped 0, failed 4, ignored 1" in r.stdout
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
@@ -99,21 +115,28 @@ def test_direct_runner_does_every_good_file_and_records_each_broken_one(collecti
 
 
 def test_saved_model_results_equal_nst_apply(tmp_path, content_path):
-    from nst_tf.fast import export
-    from nst_tf.fast.transformer import build_transformer
+    from nst_tf.feedforward import johnson_export as export
+    from nst_tf.feedforward.johnson import build_transformer
 
     saved = export.export_saved_model(build_transformer("johnson_slim"), tmp_path / "saved")
     inputs = tmp_path / "in"
     inputs.mkdir()
     src = images.load_image(content_path)
     for i in range(3):
-        images.save_image(images.resize_to(src[i * 50:i * 50 + 120, :160], (32, 24 + 8 * (i % 2))),
-                          inputs / f"p{i}.png")
-    r = run_cli(f"--input={inputs / '*.png'}", f"--output={tmp_path / 'beam'}", f"--model={saved}",
-                "--batch_size=2", module=BEAM)
+        images.save_image(
+            images.resize_to(src[i * 50 : i * 50 + 120, :160], (32, 24 + 8 * (i % 2))), inputs / f"p{i}.png"
+        )
+    r = run_cli(
+        f"--input={inputs / '*.png'}",
+        f"--output={tmp_path / 'beam'}",
+        f"--model={saved}",
+        "--batch_size=2",
+        module=BEAM,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
-    r = run_cli(f"--input={inputs}", f"--output={tmp_path / 'apply'}", f"--model={saved}",
-                module="nst_tf.cli.apply_fast")
+    r = run_cli(
+        f"--input={inputs}", f"--output={tmp_path / 'apply'}", f"--model={saved}", module="nst_tf.cli.apply_fast"
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     for i in range(3):
         a = np.asarray(images.load_image(tmp_path / "beam" / f"p{i}.png"))
@@ -121,15 +144,18 @@ def test_saved_model_results_equal_nst_apply(tmp_path, content_path):
         assert a.shape == b.shape and np.abs(a - b).max() < 1e-6
 
 
-@pytest.mark.parametrize("args, needle", [
-    ([], "--input (a glob or folder) and --output (a folder) are both required"),
-    (["--input=x", "--output=y", "--runer=DirectRunner"], "unknown flag --runer"),
-    (["--input=x", "--output=y", "--model=arbitrary"], "needs --style"),
-    (["--input=x", "--output=y", "--style=missing.jpg"], "missing.jpg could not be read"),
-    (["--input=x", "--output=y", "--style=a.jpg", "--strength=2"], "strength must be between 0 and 1"),
-    ([f"--input={__file__}.missing/*.jpg", "--output=y", f"--style={PAINTING}"], "no files match --input"),
-    ([f"--input={__file__}.missing", "--output=y", f"--style={PAINTING}"], "no files match --input"),
-    (["--input=x", "--output=y", "--style=a.jpg", "--max_megapixels=0"], "max_megapixels must be positive"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        ([], "--input (a glob or folder) and --output (a folder) are both required"),
+        (["--input=x", "--output=y", "--runer=DirectRunner"], "unknown flag --runer"),
+        (["--input=x", "--output=y", "--model=arbitrary"], "needs --style"),
+        (["--input=x", "--output=y", "--style=missing.jpg"], "missing.jpg could not be read"),
+        (["--input=x", "--output=y", "--style=a.jpg", "--strength=2"], "strength must be between 0 and 1"),
+        ([f"--input={__file__}.missing/*.jpg", "--output=y", f"--style={PAINTING}"], "no files match --input"),
+        ([f"--input={__file__}.missing", "--output=y", f"--style={PAINTING}"], "no files match --input"),
+        (["--input=x", "--output=y", "--style=a.jpg", "--max_megapixels=0"], "max_megapixels must be positive"),
+    ],
+)
 def test_mistakes_are_one_line(args, needle):
     assert needle in one_line_error(run_cli(*args, module=BEAM), prog="nst-apply-beam")

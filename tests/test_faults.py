@@ -7,14 +7,13 @@ import signal
 import subprocess
 import sys
 import time
-
 from pathlib import Path
 
 import numpy as np
 import pytest
+from clitools import ROOT, TINY, cli_env, one_line_error, run_cli
 from PIL import Image
 
-from clitools import ROOT, TINY, cli_env, one_line_error, run_cli
 from nst_tf import images
 
 TRAIN = "nst_tf.cli.train_fast"
@@ -33,9 +32,26 @@ def test_file_size_limit_mid_write_keeps_the_earlier_output(content_path, style_
     def limit():  # a 4 KiB file-size limit: the 64 px PNG (~10 KiB) cannot be written whole
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    r = subprocess.run([sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}",
-                        f"--style={style_path}", f"--output={out}", "--overwrite", "--steps=1", *TINY, "--size=64"],
-                       cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300, preexec_fn=limit)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nst_tf.cli.stylize",
+            f"--content={content_path}",
+            f"--style={style_path}",
+            f"--output={out}",
+            "--overwrite",
+            "--steps=1",
+            *TINY,
+            "--size=64",
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit,
+    )
     line = one_line_error(r)
     assert "could not write" in line and "file-size limit" in line
     assert out.read_bytes() == b"earlier result" and _no_temp_files(tmp_path)
@@ -46,11 +62,17 @@ def test_kill_9_mid_batch_then_rerun(content_path, style_path, tmp_path):
     contents.mkdir()
     src = images.load_image(content_path)
     for i in range(3):
-        images.save_image(src[:, i * 40: i * 40 + 300], contents / f"c{i}.jpg")
+        images.save_image(src[:, i * 40 : i * 40 + 300], contents / f"c{i}.jpg")
     out = tmp_path / "batch"
     args = [f"--content={contents}", f"--style={style_path}", f"--output={out}", "--steps=25", *TINY]
-    proc = subprocess.Popen([sys.executable, "-m", "nst_tf.cli.stylize", *args], cwd=ROOT, env=cli_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nst_tf.cli.stylize", *args],
+        cwd=ROOT,
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 240
     line = ""
     while time.time() < deadline and not line.startswith("wrote ") and proc.poll() is None:
@@ -74,8 +96,14 @@ def test_kill_9_mid_batch_then_rerun(content_path, style_path, tmp_path):
 
 def test_damaged_checkpoints(tmp_path, photo_dir, style_path):
     work = tmp_path / "run"
-    base = [f"--style={style_path}", f"--data_dir={photo_dir}", f"--workdir={work}", "--checkpoint_every=1",
-            "--noexport", *TINY_TRAIN]
+    base = [
+        f"--style={style_path}",
+        f"--data_dir={photo_dir}",
+        f"--workdir={work}",
+        "--checkpoint_every=1",
+        "--noexport",
+        *TINY_TRAIN,
+    ]
     r = run_cli(*base, "--steps=2", module=TRAIN)
     assert r.returncode == 0, r.stderr[-2000:]
     latest = work / "checkpoints" / "ckpt-2.index"
@@ -94,8 +122,9 @@ def test_damaged_checkpoints(tmp_path, photo_dir, style_path):
 def test_workdir_that_is_a_file(tmp_path, photo_dir, style_path):
     f = tmp_path / "file"
     f.write_text("x")
-    r = run_cli(f"--style={style_path}", f"--data_dir={photo_dir}", f"--workdir={f}", "--steps=1", *TINY_TRAIN,
-                module=TRAIN)
+    r = run_cli(
+        f"--style={style_path}", f"--data_dir={photo_dir}", f"--workdir={f}", "--steps=1", *TINY_TRAIN, module=TRAIN
+    )
     assert "is a file; pass a folder" in one_line_error(r, prog="nst-train-fast")
 
 
@@ -114,13 +143,25 @@ def test_broken_models_for_nst_apply(tmp_path, content_path):
 def test_extreme_and_tiny_images(style_path, tmp_path):
     # 1x1 px works (upscaled, with a warning); 4000x24 px at 64 px is refused, naming the fix.
     images.save_image(np.full((1, 1, 3), 0.5, np.float32), tmp_path / "dot.png")
-    r = run_cli(f"--content={tmp_path / 'dot.png'}", f"--style={style_path}", f"--output={tmp_path / 'dot_out.png'}",
-                "--steps=1", *TINY, "--size=64")
+    r = run_cli(
+        f"--content={tmp_path / 'dot.png'}",
+        f"--style={style_path}",
+        f"--output={tmp_path / 'dot_out.png'}",
+        "--steps=1",
+        *TINY,
+        "--size=64",
+    )
     assert r.returncode == 0 and "upscaling it to 64 px" in r.stderr, r.stderr[-2000:]
     assert Image.open(tmp_path / "dot_out.png").size == (64, 64)
     images.save_image(np.full((24, 4000, 3), 0.5, np.float32), tmp_path / "strip.png")
-    r = run_cli(f"--content={tmp_path / 'strip.png'}", f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}",
-                "--steps=1", *TINY, "--size=64")
+    r = run_cli(
+        f"--content={tmp_path / 'strip.png'}",
+        f"--style={style_path}",
+        f"--output={tmp_path / 'o.jpg'}",
+        "--steps=1",
+        *TINY,
+        "--size=64",
+    )
     line = one_line_error(r)
     assert "smaller than the" in line and "raise --size" in line, line
 
@@ -138,23 +179,42 @@ common.run_app("nst-test", main)
 
 
 def test_a_bug_is_one_line_and_exit_1_with_the_traceback_behind_verbose():
-    r = subprocess.run([sys.executable, "-c", _BUGGY], cwd=ROOT, env=cli_env(), capture_output=True, text=True,
-                       timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-c", _BUGGY], cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120
+    )
     lines = [l for l in r.stderr.strip().splitlines() if l.strip()]
     assert r.returncode == 1 and len(lines) == 1 and "Traceback" not in r.stderr
-    assert lines[0] == ("nst-test: error: internal error: RuntimeError: boom in the library (a bug; rerun with "
-                        "--verbose for the traceback and report it)")
-    r = subprocess.run([sys.executable, "-c", _BUGGY, "--verbose"], cwd=ROOT, env=cli_env(), capture_output=True,
-                       text=True, timeout=120)
+    assert lines[0] == (
+        "nst-test: error: internal error: RuntimeError: boom in the library (a bug; rerun with "
+        "--verbose for the traceback and report it)"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", _BUGGY, "--verbose"],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 1 and "Traceback" in r.stderr and "boom in the library" in r.stderr
 
 
 def test_two_processes_writing_one_output(content_path, style_path, tmp_path):
     out = tmp_path / "same.png"
-    cmd = [sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}", f"--style={style_path}",
-           f"--output={out}", "--overwrite", "--steps=3", *TINY]
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(2)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nst_tf.cli.stylize",
+        f"--content={content_path}",
+        f"--style={style_path}",
+        f"--output={out}",
+        "--overwrite",
+        "--steps=3",
+        *TINY,
+    ]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
+    ]
     codes = [p.wait(timeout=300) for p in procs]
     assert codes == [0, 0]
     with Image.open(out) as im:  # one of them, whole
@@ -180,23 +240,40 @@ def test_config_sweep_of_wrong_values_gives_user_errors_only():
                 except UserError as exc:
                     assert str(exc) and "\n" not in str(exc), (cls.__name__, f.name, value)
                 except Exception as exc:  # noqa: BLE001
-                    raise AssertionError(f"{cls.__name__}({f.name}={value!r}) raised {type(exc).__name__}: {exc}")
+                    what = f"{cls.__name__}({f.name}={value!r})"
+                    raise AssertionError(f"{what} raised {type(exc).__name__}: {exc}") from None
 
 
 def _address_space(limit_bytes):
     def apply():
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
     return apply
 
 
 def test_address_space_limit_is_refused_with_the_size_that_fits(content_path, style_path, tmp_path):
     """Under ``ulimit -v`` (6 GiB; TF itself maps ~1.5 GiB) a 2048 px untiled run is refused up front
     with the largest size that fits, instead of crashing in an allocation."""
-    r = subprocess.run([sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}",
-                        f"--style={style_path}", f"--output={tmp_path / 'o.jpg'}", "--steps=1", *TINY,
-                        "--size=2048", "--tile=off"],
-                       cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300,
-                       preexec_fn=_address_space(6 * 2**30))
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nst_tf.cli.stylize",
+            f"--content={content_path}",
+            f"--style={style_path}",
+            f"--output={tmp_path / 'o.jpg'}",
+            "--steps=1",
+            *TINY,
+            "--size=2048",
+            "--tile=off",
+        ],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=_address_space(6 * 2**30),
+    )
     line = [l for l in r.stderr.strip().splitlines() if "error" in l]
     assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
     assert len(line) == 1 and "the largest --size that fits is about" in line[0], r.stderr
@@ -219,8 +296,16 @@ def test_read_only_output_folder_is_refused_before_any_work(content_path, style_
         os.chmod(base, 0o755)
         os.chmod(cache, 0o777)
         os.chmod(locked, 0o555)
-        cmd = [sys.executable, "-m", "nst_tf.cli.stylize", f"--content={content_path}", f"--style={style_path}",
-               f"--output={locked / 'o.jpg'}", "--steps=1", *TINY]
+        cmd = [
+            sys.executable,
+            "-m",
+            "nst_tf.cli.stylize",
+            f"--content={content_path}",
+            f"--style={style_path}",
+            f"--output={locked / 'o.jpg'}",
+            "--steps=1",
+            *TINY,
+        ]
         if os.geteuid() == 0:
             setpriv = shutil.which("setpriv")
             if not setpriv:

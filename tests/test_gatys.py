@@ -76,8 +76,7 @@ def test_mixed_float16_with_loss_scaling(small_config, small_images):
     feats = ex(tf.constant(images.resize(c, 48)[None]))
     assert all(v.dtype == tf.float16 for v in feats.values())
     seen = []
-    result = stylize(c, s, config, extractor=ex, verbose=False,
-                     callbacks=[lambda info: seen.append(info.losses)])
+    result = stylize(c, s, config, extractor=ex, verbose=False, callbacks=[lambda info: seen.append(info.losses)])
     assert keras.config.dtype_policy().name == "float32"
     assert result.policy == "mixed_float16"
     totals = [h["total"] for h in result.history]
@@ -136,8 +135,9 @@ def test_seed_reproducible_noise_init(hed_extractor, small_config, small_images)
 def test_sgd_with_exponential_decay(hed_extractor, small_config, small_images):
     cfg = small_config.replace(optimizer="sgd", learning_rate=0.1, decay_steps=2, decay_rate=0.5, steps=4, size=32)
     rates = []
-    result = stylize(*small_images, cfg, extractor=hed_extractor, verbose=False,
-                     callbacks=[lambda i: rates.append(i.learning_rate)])
+    result = stylize(
+        *small_images, cfg, extractor=hed_extractor, verbose=False, callbacks=[lambda i: rates.append(i.learning_rate)]
+    )
     np.testing.assert_allclose(rates, [0.1 * 0.5 ** (k / 2) for k in range(4)], rtol=1e-5)
     assert result.history[-1]["total"] < result.history[0]["total"]
 
@@ -147,8 +147,9 @@ def test_interrupt_keeps_latest_image(hed_extractor, small_config, small_images)
         if info.step == 3:
             raise KeyboardInterrupt
 
-    result = stylize(*small_images, small_config.replace(size=32), extractor=hed_extractor,
-                     verbose=False, callbacks=[stop_at_3])
+    result = stylize(
+        *small_images, small_config.replace(size=32), extractor=hed_extractor, verbose=False, callbacks=[stop_at_3]
+    )
     assert result.interrupted and result.steps_done == 3
     assert np.all(np.isfinite(result.image))
     c = images.resize(small_images[0], 32)
@@ -197,8 +198,13 @@ def test_steps_per_scale(hed_extractor, small_config, small_images):
     cfg = small_config.replace(size=64, scales=2, steps="3,2")
     assert cfg.steps == (3, 2) and cfg.steps_at(1) == 3 and cfg.steps_at(2) == 2
     seen = []
-    result = stylize(*small_images, cfg, extractor=hed_extractor, verbose=False,
-                     callbacks=[lambda info: seen.append((info.scale, info.step, info.steps))])
+    result = stylize(
+        *small_images,
+        cfg,
+        extractor=hed_extractor,
+        verbose=False,
+        callbacks=[lambda info: seen.append((info.scale, info.step, info.steps))],
+    )
     assert seen == [(1, 1, 3), (1, 2, 3), (1, 3, 3), (2, 1, 2), (2, 2, 2)]
     assert result.steps_done == 5 and result.image.shape[:2] == (43, 64)
 
@@ -214,14 +220,13 @@ def test_reuse_retargets_one_compiled_step_to_new_content(hed_extractor, small_c
     mask[:, :10] = 0
     warped_a, warped_b = np.full_like(c, 0.3), np.clip(c * 0.8, 0, 1)
     reuse = {}
-    first = stylize(other, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_a, mask, 20.0),
-                    reuse=reuse)
+    first = stylize(other, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_a, mask, 20.0), reuse=reuse)
     objective = reuse["objective"]
-    again = stylize(c, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_b, mask, 20.0),
-                    reuse=reuse, init_image=c)
+    again = stylize(
+        c, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_b, mask, 20.0), reuse=reuse, init_image=c
+    )
     assert reuse["objective"] is objective  # not rebuilt
-    alone = stylize(c, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_b, mask, 20.0),
-                    init_image=c)
+    alone = stylize(c, s, cfg, extractor=hed_extractor, verbose=False, temporal=(warped_b, mask, 20.0), init_image=c)
     np.testing.assert_allclose(again.image, alone.image, atol=1e-4)
     for key in ("content", "style", "total"):  # total includes the temporal term
         np.testing.assert_allclose([h[key] for h in again.history], [h[key] for h in alone.history], rtol=1e-4)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_tf import images
+from nst_tf import images, sheet
 from nst_tf.errors import UserError
 
 
@@ -138,7 +138,7 @@ def test_unknown_extension():
 def test_contact_sheet_layout():
     red = np.zeros((10, 20, 3), np.float32)
     red[..., 0] = 1
-    sheet = images.contact_sheet([[red, None], [red, red]], cell=16, pad=2)
-    assert sheet.shape == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2, 3)
-    np.testing.assert_allclose(sheet[2 + 8, 2 + 8], (1, 0, 0))  # centre of first cell
-    np.testing.assert_allclose(sheet[2 + 8, 2 + 16 + 2 + 8], (1, 1, 1))  # empty cell stays white
+    grid = sheet.contact_sheet([[red, None], [red, red]], cell=16, pad=2)
+    assert grid.shape == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2, 3)
+    np.testing.assert_allclose(grid[2 + 8, 2 + 8], (1, 0, 0))  # centre of first cell
+    np.testing.assert_allclose(grid[2 + 8, 2 + 16 + 2 + 8], (1, 1, 1))  # empty cell stays white

@@ -76,8 +76,9 @@ def test_style_loss(feats, formulation):
         "tutorial": sq / (c * c),
         "keras_example": sq / (4.0 * c * c),
     }[formulation]
-    got = losses.style_loss(tf.constant(f, tf.float16) if formulation == "normalized" else f,
-                            np_gram(s).astype(np.float32), formulation)
+    got = losses.style_loss(
+        tf.constant(f, tf.float16) if formulation == "normalized" else f, np_gram(s).astype(np.float32), formulation
+    )
     assert got.dtype == tf.float32
     rtol = 2e-3 if formulation == "normalized" else 1e-5  # float16 input on the first case
     np.testing.assert_allclose(float(got), expected, rtol=rtol)
@@ -113,10 +114,13 @@ def test_normalized_losses_do_not_depend_on_feature_scale(feats):
     f, p = feats
     for k in (0.1, 10.0):
         np.testing.assert_allclose(
-            float(losses.content_loss(k * f, k * p)), float(losses.content_loss(f, p)), rtol=1e-4)
+            float(losses.content_loss(k * f, k * p)), float(losses.content_loss(f, p)), rtol=1e-4
+        )
         np.testing.assert_allclose(
             float(losses.style_loss(k * f, np_gram(k * p).astype(np.float32))),
-            float(losses.style_loss(f, np_gram(p).astype(np.float32))), rtol=1e-4)
+            float(losses.style_loss(f, np_gram(p).astype(np.float32))),
+            rtol=1e-4,
+        )
 
 
 def test_zero_when_equal(feats):
@@ -139,14 +143,19 @@ def test_batch_mean_losses_are_each_images_normalized_term_averaged(rng):
     want_c = np.mean([np.sum((f[b] - p[b]) ** 2) / np.sum(p[b].astype(np.float64) ** 2) for b in range(3)])
     np.testing.assert_allclose(losses.content_loss_batch_mean(f, p).numpy(), want_c, rtol=1e-5)
     targets = np_gram(p)
-    want_s = np.mean([np.sum((np_gram(f[b:b + 1])[0] - targets[b]) ** 2) / np.sum(targets[b] ** 2)
-                      for b in range(3)])
+    want_s = np.mean([np.sum((np_gram(f[b : b + 1])[0] - targets[b]) ** 2) / np.sum(targets[b] ** 2) for b in range(3)])
     np.testing.assert_allclose(losses.style_loss_batch_mean(f, targets).numpy(), want_s, rtol=1e-5)
     for b in range(3):  # one image: the same as the per-run losses of the optimiser
         one = slice(b, b + 1)
-        np.testing.assert_allclose(losses.content_loss_batch_mean(f[one], p[one]).numpy(),
-                                   losses.content_loss(f[one], p[one]).numpy(), rtol=1e-5)
-        np.testing.assert_allclose(losses.style_loss_batch_mean(f[one], targets[one]).numpy(),
-                                   losses.style_loss(f[one], targets[one]).numpy(), rtol=1e-5)
+        np.testing.assert_allclose(
+            losses.content_loss_batch_mean(f[one], p[one]).numpy(),
+            losses.content_loss(f[one], p[one]).numpy(),
+            rtol=1e-5,
+        )
+        np.testing.assert_allclose(
+            losses.style_loss_batch_mean(f[one], targets[one]).numpy(),
+            losses.style_loss(f[one], targets[one]).numpy(),
+            rtol=1e-5,
+        )
     halves = (losses.content_loss_batch_mean(f[:1], p[:1]) + 2 * losses.content_loss_batch_mean(f[1:], p[1:])) / 3
     np.testing.assert_allclose(halves.numpy(), want_c, rtol=1e-5)

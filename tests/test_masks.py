@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from clitools import TINY, one_line_error, run_cli
+
 from nst_tf import images, losses, masks, metrics, stylize, tiling
 from nst_tf.errors import UserError
 from nst_tf.objective import Objective
@@ -22,11 +22,13 @@ def test_masked_gram_matches_numpy(rng):
     m[0, :2] = 0.0  # a region the statistics must ignore
     flat, w = f.reshape(30, 4).astype(np.float64), m.reshape(30).astype(np.float64)
     expected = (flat * w[:, None]).T @ flat / w.sum()
-    np.testing.assert_allclose(losses.masked_gram_matrix(tf.constant(f), tf.constant(m))[0].numpy(), expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        losses.masked_gram_matrix(tf.constant(f), tf.constant(m))[0].numpy(), expected, rtol=1e-5, atol=1e-6
+    )
     ones = tf.ones((1, 6, 5, 1))
-    np.testing.assert_allclose(losses.masked_gram_matrix(tf.constant(f), ones).numpy(),
-                               losses.gram_matrix(tf.constant(f)).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        losses.masked_gram_matrix(tf.constant(f), ones).numpy(), losses.gram_matrix(tf.constant(f)).numpy(), rtol=1e-6
+    )
 
 
 def test_content_mask_weights_positions(rng):
@@ -69,7 +71,7 @@ def test_two_styles_on_two_halves(hed_extractor, small_config, content_path, sty
     starry = images.resize(images.load_image(style_path), 96)
     wave = images.resize(images.load_image(WAVE), 96)
     # Each half, cut away from the seam, is closer to its own style than to the other.
-    lhalf, rhalf = img[:, : w // 2 - 4], img[:, w // 2 + 4:]
+    lhalf, rhalf = img[:, : w // 2 - 4], img[:, w // 2 + 4 :]
     assert feats.style_distance(lhalf, starry) < 0.85 * feats.style_distance(lhalf, wave)
     assert feats.style_distance(rhalf, wave) < 0.85 * feats.style_distance(rhalf, starry)
 
@@ -122,18 +124,34 @@ def test_tiled_equals_untiled_with_masks(small_config, shallow_extractor, conten
 def test_mask_count_must_match(small_config, hed_extractor, pair_images, tmp_path):
     left, right = _halves(tmp_path)
     with pytest.raises(UserError, match="1 style masks for 2 style images"):
-        stylize(*pair_images[:1], [pair_images[1], pair_images[1]],
-                small_config.replace(size=32, steps=1, style_masks=(str(left),)), extractor=hed_extractor,
-                verbose=False)
+        stylize(
+            *pair_images[:1],
+            [pair_images[1], pair_images[1]],
+            small_config.replace(size=32, steps=1, style_masks=(str(left),)),
+            extractor=hed_extractor,
+            verbose=False,
+        )
 
 
 def test_cli_two_styles_with_masks(content_path, style_path, tmp_path):
     left, right = _halves(tmp_path)
     out = tmp_path / "masked.png"
-    r = run_cli(f"--content={content_path}", f"--style={style_path},{WAVE}", f"--style_masks={left},{right}",
-                f"--output={out}", "--steps=2", *TINY)
+    r = run_cli(
+        f"--content={content_path}",
+        f"--style={style_path},{WAVE}",
+        f"--style_masks={left},{right}",
+        f"--output={out}",
+        "--steps=2",
+        *TINY,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert out.exists() and not list(tmp_path.glob("*__*"))  # one output, not one per style
-    r = run_cli(f"--content={content_path}", f"--style={style_path},{WAVE}", f"--style_masks={left}",
-                f"--output={tmp_path / 'x.png'}", "--steps=1", *TINY)
+    r = run_cli(
+        f"--content={content_path}",
+        f"--style={style_path},{WAVE}",
+        f"--style_masks={left}",
+        f"--output={tmp_path / 'x.png'}",
+        "--steps=1",
+        *TINY,
+    )
     assert "1 style masks for 2 style images" in one_line_error(r)

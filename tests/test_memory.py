@@ -17,8 +17,10 @@ def test_activation_bytes_by_hand():
     # VGG16 up to block1_conv2 at 8x8: two 8x8x64 maps, float32.
     assert memory.activation_bytes(["block1_conv2"], "vgg16", 8, 8, "float32") == 2 * 8 * 8 * 64 * 4
     # ... plus the pool (4x4x64) and block2_conv1 (4x4x128); float16 halves it.
-    assert memory.activation_bytes(["block2_conv1"], "vgg16", 8, 8, "mixed_float16") == \
-        (2 * 8 * 8 * 64 + 4 * 4 * 64 + 4 * 4 * 128) * 2
+    assert (
+        memory.activation_bytes(["block2_conv1"], "vgg16", 8, 8, "mixed_float16")
+        == (2 * 8 * 8 * 64 + 4 * 4 * 64 + 4 * 4 * 128) * 2
+    )
 
 
 # Peak RSS from VmHWM: ru_maxrss of a child can report its parent's peak (Linux records the
@@ -39,9 +41,13 @@ def test_estimate_covers_a_measured_peak(content_path, style_path):
     # the estimate must not fall below the real peak (or runs would be let through to an OOM) and
     # must not be so pessimistic that it refuses sizes that fit.
     def measure():
-        r = subprocess.run([sys.executable, "-c", _MEASURE, "384", str(content_path), str(style_path)],
-                           capture_output=True, text=True, timeout=300,
-                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        r = subprocess.run(
+            [sys.executable, "-c", _MEASURE, "384", str(content_path), str(style_path)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        )
         assert r.returncode == 0, r.stderr[-2000:]
         return tuple(map(int, r.stdout.split()[-3:]))
 

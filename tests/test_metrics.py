@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from clitools import run_cli
 from PIL import Image, ImageFilter
 
-from clitools import run_cli
 from nst_tf import images, metrics
 
 
@@ -68,9 +68,15 @@ def test_nst_evaluate_writes_report_and_sheet(tmp_path, content_path, style_path
     images.save_image(c, outs / "same.png")
     images.save_image(np.clip(c + 0.2, 0, 1), outs / "brighter.png")
     for report in ("r.csv", "r.json"):
-        r = run_cli(f"--content={outs / 'same.png'}", f"--style={style_path}", f"--outputs={outs}",
-                    f"--report={tmp_path / report}", f"--sheet={tmp_path / 'sheet.png'}", "--overwrite",
-                    module="nst_tf.cli.evaluate")
+        r = run_cli(
+            f"--content={outs / 'same.png'}",
+            f"--style={style_path}",
+            f"--outputs={outs}",
+            f"--report={tmp_path / report}",
+            f"--sheet={tmp_path / 'sheet.png'}",
+            "--overwrite",
+            module="nst_tf.cli.evaluate",
+        )
         assert r.returncode == 0, r.stderr
     assert "ssim" in r.stdout and "same.png" in r.stdout
     rows = list(csv.DictReader(open(tmp_path / "r.csv")))
@@ -85,4 +91,5 @@ def test_nst_evaluate_writes_report_and_sheet(tmp_path, content_path, style_path
 def test_nst_evaluate_bad_input(tmp_path, style_path):
     r = run_cli("--content=nope.jpg", f"--style={style_path}", f"--outputs={style_path}", module="nst_tf.cli.evaluate")
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
-        "nst-evaluate: error: image file not found: nope.jpg; check the path"]
+        "nst-evaluate: error: image file not found: nope.jpg; check the path"
+    ]

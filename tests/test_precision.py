@@ -50,8 +50,10 @@ def test_real_cpu_flags_are_read():
         assert precision.resolve("auto") == expected
 
 
-@pytest.mark.parametrize("caps, expected", [([(8, 0)], "mixed_float16"), ([(7, 0)], "mixed_float16"),
-                                            ([(6, 1)], "float32"), ([(7, 0), (6, 0)], "float32")])
+@pytest.mark.parametrize(
+    "caps, expected",
+    [([(8, 0)], "mixed_float16"), ([(7, 0)], "mixed_float16"), ([(6, 1)], "float32"), ([(7, 0), (6, 0)], "float32")],
+)
 def test_auto_on_gpus(cpu, monkeypatch, caps, expected):
     cpu("avx512_bf16")  # a GPU wins over the CPU's bfloat16
     monkeypatch.setattr(precision, "gpu_capabilities", lambda: caps)
@@ -152,8 +154,10 @@ def test_policy_scope_restores_even_on_error():
 
 
 def test_wrap_optimizer():
-    assert isinstance(precision.wrap_optimizer(keras.optimizers.Adam(), "mixed_float16"),
-                      keras.optimizers.LossScaleOptimizer)
+    assert isinstance(
+        precision.wrap_optimizer(keras.optimizers.Adam(), "mixed_float16"), keras.optimizers.LossScaleOptimizer
+    )
     for policy in ("float32", "mixed_bfloat16"):
-        assert not isinstance(precision.wrap_optimizer(keras.optimizers.Adam(), policy),
-                              keras.optimizers.LossScaleOptimizer)
+        assert not isinstance(
+            precision.wrap_optimizer(keras.optimizers.Adam(), policy), keras.optimizers.LossScaleOptimizer
+        )

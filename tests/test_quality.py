@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import nst_tf.gatys as gatys
-from nst_tf import images, stylize
+from nst_tf import colour, images, stylize
 from nst_tf.errors import UserError
 
 
@@ -40,8 +40,9 @@ def test_multiscale_runs_coarse_to_fine(hed_extractor, small_config, pair):
     cfg = small_config.replace(scales=2, steps=3, size=64)
     assert gatys.scale_sizes(cfg) == [32, 64]
     sizes = []
-    result = stylize(*pair, cfg, extractor=hed_extractor, verbose=False,
-                     callbacks=[lambda i: sizes.append((i.scale, i.size))])
+    result = stylize(
+        *pair, cfg, extractor=hed_extractor, verbose=False, callbacks=[lambda i: sizes.append((i.scale, i.size))]
+    )
     assert sizes == [(1, 32)] * 3 + [(2, 64)] * 3
     assert result.image.shape == (43, 64, 3)
     # The second stage starts from the upsampled first result, not the content image.
@@ -50,20 +51,22 @@ def test_multiscale_runs_coarse_to_fine(hed_extractor, small_config, pair):
 
 def test_luminance_preservation_keeps_content_chroma(hed_extractor, small_config, pair):
     c, s = pair
-    result = stylize(c, s, small_config.replace(preserve_colors="luminance", steps=10),
-                     extractor=hed_extractor, verbose=False)
+    result = stylize(
+        c, s, small_config.replace(preserve_colors="luminance", steps=10), extractor=hed_extractor, verbose=False
+    )
     plain = stylize(c, s, small_config.replace(steps=10), extractor=hed_extractor, verbose=False)
-    iq_content = images.rgb_to_yiq(c)[..., 1:]
-    assert np.abs(images.rgb_to_yiq(result.image)[..., 1:] - iq_content).mean() < 0.01
-    assert np.abs(images.rgb_to_yiq(plain.image)[..., 1:] - iq_content).mean() > 0.03  # without it, colours move
-    np.testing.assert_allclose(images.rgb_to_yiq(result.image)[..., 0], images.rgb_to_yiq(plain.image)[..., 0],
-                               atol=0.03)
+    iq_content = colour.rgb_to_yiq(c)[..., 1:]
+    assert np.abs(colour.rgb_to_yiq(result.image)[..., 1:] - iq_content).mean() < 0.01
+    assert np.abs(colour.rgb_to_yiq(plain.image)[..., 1:] - iq_content).mean() > 0.03  # without it, colours move
+    np.testing.assert_allclose(
+        colour.rgb_to_yiq(result.image)[..., 0], colour.rgb_to_yiq(plain.image)[..., 0], atol=0.03
+    )
 
 
 def test_histogram_matching_matches_mean_and_covariance(rng):
     src = rng.uniform(0.2, 0.5, size=(40, 30, 3)).astype(np.float32)
     ref = rng.uniform(size=(20, 20, 3)).astype(np.float32) * np.array([1.0, 0.5, 0.2], np.float32)
-    out = images.match_color(src, ref)
+    out = colour.match_color(src, ref)
     flat_o, flat_r = out.reshape(-1, 3), ref.reshape(-1, 3)
     np.testing.assert_allclose(flat_o.mean(0), flat_r.mean(0), atol=0.01)
     np.testing.assert_allclose(np.cov(flat_o, rowvar=False), np.cov(flat_r, rowvar=False), atol=0.01)
@@ -82,8 +85,13 @@ def test_two_styles_with_weights_1_0_equal_one_style(hed_extractor, small_config
 
 def test_style_weights_count_must_match(hed_extractor, small_config, pair):
     with pytest.raises(UserError, match="3 style weights for 2 style images"):
-        stylize(pair[0], [pair[1], pair[1]], small_config.replace(style_weights=(1, 1, 1)),
-                extractor=hed_extractor, verbose=False)
+        stylize(
+            pair[0],
+            [pair[1], pair[1]],
+            small_config.replace(style_weights=(1, 1, 1)),
+            extractor=hed_extractor,
+            verbose=False,
+        )
 
 
 def test_forced_nan_is_recovered(hed_extractor, small_config, pair, monkeypatch, caplog):
@@ -100,7 +108,13 @@ def test_forced_nan_is_recovered(hed_extractor, small_config, pair, monkeypatch,
     rates = []
     cfg = small_config.replace(steps=8, size=32, decay_rate=1.0)
     with caplog.at_level(logging.WARNING, logger="nst_tf"):
-        result = stylize(*pair, cfg, extractor=hed_extractor, verbose=False, callbacks=[lambda info: rates.append(info.learning_rate)])
+        result = stylize(
+            *pair,
+            cfg,
+            extractor=hed_extractor,
+            verbose=False,
+            callbacks=[lambda info: rates.append(info.learning_rate)],
+        )
     assert result.recoveries == 1
     assert "diverged; restored the best image and halved the learning rate" in caplog.text
     assert np.all(np.isfinite(result.image))
@@ -124,8 +138,9 @@ def test_interrupt_during_second_scale(hed_extractor, small_config, pair):
         if info.scale == 2 and info.step == 2:
             raise KeyboardInterrupt
 
-    result = stylize(*pair, small_config.replace(scales=2, steps=3), extractor=hed_extractor,
-                     verbose=False, callbacks=[stop])
+    result = stylize(
+        *pair, small_config.replace(scales=2, steps=3), extractor=hed_extractor, verbose=False, callbacks=[stop]
+    )
     assert result.interrupted and result.steps_done == 5 and result.image.shape == (43, 64, 3)
 
 
@@ -151,18 +166,20 @@ def test_giving_up_after_max_recoveries(hed_extractor, small_config, pair, monke
 def test_init_style_and_init_from_a_file(hed_extractor, small_config, pair, tmp_path):
     c, s = pair
     expected = images.resize_to(images.resize(s, 32), images.fit_size(c.shape, 32))
-    from_style = stylize(c, s, small_config.replace(size=32, steps=0, init="style"), extractor=hed_extractor,
-                         verbose=False)
+    from_style = stylize(
+        c, s, small_config.replace(size=32, steps=0, init="style"), extractor=hed_extractor, verbose=False
+    )
     np.testing.assert_allclose(from_style.image, expected, atol=1e-6)
     path = tmp_path / "start.png"
     start = np.zeros((20, 30, 3), np.float32)
     start[:, 15:] = 1.0  # black left half, white right half
     images.save_image(start, path)
-    from_file = stylize(c, s, small_config.replace(size=32, steps=0, init=str(path)), extractor=hed_extractor,
-                        verbose=False)
+    from_file = stylize(
+        c, s, small_config.replace(size=32, steps=0, init=str(path)), extractor=hed_extractor, verbose=False
+    )
     h, w = from_file.image.shape[:2]
     assert (h, w) == images.fit_size(c.shape, 32)
-    assert from_file.image[:, : w // 3].mean() < 0.1 and from_file.image[:, -w // 3:].mean() > 0.9
+    assert from_file.image[:, : w // 3].mean() < 0.1 and from_file.image[:, -w // 3 :].mean() > 0.9
 
 
 def test_style_scale_changes_the_style_statistics(hed_extractor, small_config, pair):

@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from clitools import TINY, one_line_error, run_cli
 
 from nst_tf import images, memory, tiling, vgg
 from nst_tf.config import GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS
 from nst_tf.errors import UserError
 from nst_tf.objective import Objective
-
-from clitools import TINY, one_line_error, run_cli
 
 SHALLOW = dict(content_layers=("block2_conv2",), style_layers=("block1_conv1", "block2_conv1", "block3_conv1"))
 
@@ -129,8 +128,7 @@ def test_tiled_mixed_float16_matches_float32(small_config, pictures):
     assert cos > 0.99
 
 
-LAYERS = dict(content_layers=GATYS_CONTENT_LAYERS, style_layers=GATYS_STYLE_LAYERS, backbone="vgg19",
-              policy="float32")
+LAYERS = dict(content_layers=GATYS_CONTENT_LAYERS, style_layers=GATYS_STYLE_LAYERS, backbone="vgg19", policy="float32")
 
 
 def test_memory_plan_tiles_only_when_needed():
@@ -159,8 +157,15 @@ def test_memory_plan_refuses_with_a_size_when_even_tiles_do_not_fit():
 
 def test_cli_tile_flag(tmp_path, content_path, style_path):
     out = tmp_path / "t.png"
-    r = run_cli(f"--content={content_path}", f"--style={style_path}", f"--output={out}", "--steps=2",
-                "--tile=64", *[a for a in TINY if not a.startswith("--size")], "--size=160")
+    r = run_cli(
+        f"--content={content_path}",
+        f"--style={style_path}",
+        f"--output={out}",
+        "--steps=2",
+        "--tile=64",
+        *[a for a in TINY if not a.startswith("--size")],
+        "--size=160",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "tiles of up to 64 px + 80 px halo" in r.stdout
     assert images.load_image(out).shape[:2] == (106, 160)

@@ -12,6 +12,7 @@ av = pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 from clitools import one_line_error, run_cli  # noqa: E402
+
 from nst_tf import images, temporal, video  # noqa: E402
 
 APPLY = "nst_tf.cli.apply_fast"
@@ -25,7 +26,7 @@ def make_pan(path, photo, frames=20, size=(128, 96), step=3, fps=12, audio=True)
     v = c.add_stream("libx264", rate=fps)
     v.width, v.height, v.pix_fmt = w, h, "yuv420p"
     for i in range(frames):
-        frame = np.ascontiguousarray(src[20:20 + h, 10 + step * i:10 + step * i + w])
+        frame = np.ascontiguousarray(src[20 : 20 + h, 10 + step * i : 10 + step * i + w])
         for p in v.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
             c.mux(p)
     streams = [v]
@@ -34,7 +35,7 @@ def make_pan(path, photo, frames=20, size=(128, 96), step=3, fps=12, audio=True)
         t = np.arange(int(44100 * frames / fps)) / 44100.0
         tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
         for s in range(0, tone.shape[1], 1024):
-            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, s:s + 1024]), format="fltp", layout="mono")
+            af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, s : s + 1024]), format="fltp", layout="mono")
             af.sample_rate = 44100
             for p in a.encode(af):
                 c.mux(p)
@@ -84,13 +85,13 @@ def test_blender_does_not_drift_or_darken_on_a_static_shot(content_path):
     photo = images.resize(images.load_image(content_path), 96)
     rng = np.random.default_rng(0)
     blender = temporal.TemporalBlender(0.8)
-    for i in range(60):  # the same photo; each "stylised" frame is the same painting plus fresh noise
+    for _ in range(60):  # the same photo; each "stylised" frame is the same painting plus fresh noise
         styled = np.clip(1 - photo + rng.normal(0, 0.05, photo.shape), 0, 1).astype(np.float32)
         out = blender(photo, styled)
     assert abs(float(out.mean()) - float((1 - photo).mean())) < 0.01  # no drift in brightness
     assert float(np.abs(out - (1 - photo)).mean()) < 0.03  # the noise (flicker) is averaged away
     assert min(blender.trusted) > 0.95
-    with pytest.raises(Exception, match="temporal_weight"):
+    with pytest.raises(Exception, match="temporal_blend"):
         temporal.TemporalBlender(1.0)
 
 
@@ -99,8 +100,10 @@ def test_nst_apply_video_flickers_far_less_and_keeps_rate_and_audio(pan, style_p
     r = run_cli(*base, f"--output={tmp_path / 'temporal.mp4'}", module=APPLY)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "wrote" in r.stdout and "20 frames" in r.stdout
+    # the old spelling of --temporal_blend still works for one release, with a one-line warning
     r = run_cli(*base, f"--output={tmp_path / 'independent.mp4'}", "--temporal_weight=0", module=APPLY)
     assert r.returncode == 0, r.stderr[-3000:]
+    assert "nst-apply: warning: --temporal_weight is deprecated and will be removed; use --temporal_blend" in r.stderr
     inputs, fps, _ = read(pan)
     blended, fps_out, has_audio = read(tmp_path / "temporal.mp4")
     independent, _, _ = read(tmp_path / "independent.mp4")
@@ -112,9 +115,13 @@ def test_nst_apply_video_flickers_far_less_and_keeps_rate_and_audio(pan, style_p
 
     # nst-evaluate on videos: the same warping errors, the input's own, per-frame distances
     report = tmp_path / "report.json"
-    r = run_cli(f"--content={pan}", f"--style={style_path}",
-                f"--outputs={tmp_path / 'temporal.mp4'},{tmp_path / 'independent.mp4'}", f"--report={report}",
-                module="nst_tf.cli.evaluate")
+    r = run_cli(
+        f"--content={pan}",
+        f"--style={style_path}",
+        f"--outputs={tmp_path / 'temporal.mp4'},{tmp_path / 'independent.mp4'}",
+        f"--report={report}",
+        module="nst_tf.cli.evaluate",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     rows = {Path(row["output"]).stem: row for row in json.loads(report.read_text())["results"]}
     assert rows["temporal"]["warping_error"] == pytest.approx(e_blend, rel=1e-4)
@@ -127,20 +134,41 @@ def test_nst_apply_video_flickers_far_less_and_keeps_rate_and_audio(pan, style_p
 
 def test_webm_and_odd_sizes(tmp_path, content_path, style_path):
     clip = make_pan(tmp_path / "odd.mp4", images.load_image(content_path), frames=6, size=(66, 50), audio=False)
-    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={clip}", f"--output={tmp_path / 'o.webm'}",
-                "--size=45", "--precision=float32", module=APPLY)
+    r = run_cli(
+        "--model=arbitrary",
+        f"--style={style_path}",
+        f"--input={clip}",
+        f"--output={tmp_path / 'o.webm'}",
+        "--size=45",
+        "--precision=float32",
+        module=APPLY,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     frames, _, has_audio = read(tmp_path / "o.webm")
     assert len(frames) == 6 and frames[0].shape == (34, 44, 3) and not has_audio  # 45x34 -> even 44x34
 
 
-@pytest.mark.parametrize("output, extra, needle", [
-    ("o.jpg", [], "a video becomes a video"),
-    ("o.mp4", ["--temporal_weight=1"], "temporal_weight must be at least 0 and below 1"),
-])
+@pytest.mark.parametrize(
+    "output, extra, needle",
+    [
+        ("o.jpg", [], "a video becomes a video"),
+        ("o.mp4", ["--temporal_blend=1"], "temporal_blend must be at least 0 and below 1"),
+        (
+            "o.mp4",
+            ["--temporal_blend=0.5", "--temporal_weight=0.5"],
+            "--temporal_weight is the old spelling of --temporal_blend",
+        ),
+    ],
+)
 def test_video_mistakes(pan, style_path, tmp_path, output, extra, needle):
-    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={pan}", f"--output={tmp_path / output}",
-                *extra, module=APPLY)
+    r = run_cli(
+        "--model=arbitrary",
+        f"--style={style_path}",
+        f"--input={pan}",
+        f"--output={tmp_path / output}",
+        *extra,
+        module=APPLY,
+    )
     assert needle in one_line_error(r, prog="nst-apply")
     assert not list(tmp_path.iterdir())
 
@@ -148,8 +176,9 @@ def test_video_mistakes(pan, style_path, tmp_path, output, extra, needle):
 def test_damaged_video_is_refused(tmp_path, style_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
-    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={bad}", f"--output={tmp_path / 'o.mp4'}",
-                module=APPLY)
+    r = run_cli(
+        "--model=arbitrary", f"--style={style_path}", f"--input={bad}", f"--output={tmp_path / 'o.mp4'}", module=APPLY
+    )
     assert "could not be opened as a video" in one_line_error(r, prog="nst-apply")
     assert not (tmp_path / "o.mp4").exists() and len(list(tmp_path.iterdir())) == 1
 
@@ -161,8 +190,16 @@ def test_nst_stylize_video_follows_the_motion(tmp_path, content_path, style_path
     from nst_tf.gatys import build_extractor, stylize
 
     clip = make_pan(tmp_path / "small.mp4", images.load_image(content_path), frames=6, size=(64, 48), audio=False)
-    args = [f"--content={clip}", f"--style={style_path}", "--size=64", "--steps=20", "--backbone=vgg16",
-            "--weights=hed", "--precision=float32", "--jit_compile=off"]
+    args = [
+        f"--content={clip}",
+        f"--style={style_path}",
+        "--size=64",
+        "--steps=20",
+        "--backbone=vgg16",
+        "--weights=hed",
+        "--precision=float32",
+        "--jit_compile=off",
+    ]
     r = run_cli(*args, f"--output={tmp_path / 'out.mp4'}")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "6 frames" in r.stdout
@@ -171,8 +208,10 @@ def test_nst_stylize_video_follows_the_motion(tmp_path, content_path, style_path
     assert len(outs) == 6 and fps_out == fps and outs[0].shape == inputs[0].shape
     cfg = StylizeConfig(size=64, steps=20, backbone="vgg16", weights="hed", precision="float32", jit_compile="off")
     extractor = build_extractor(cfg)
-    independent = [images.to_uint8(stylize(f.astype(np.float32) / 255, style_path, cfg, extractor=extractor,
-                                           verbose=False).image) for f in inputs]
+    independent = [
+        images.to_uint8(stylize(f.astype(np.float32) / 255, style_path, cfg, extractor=extractor, verbose=False).image)
+        for f in inputs
+    ]
     e_video, e_ind = temporal.warping_error(outs, inputs), temporal.warping_error(independent, inputs)
     assert e_video < 0.5 * e_ind, (e_video, e_ind)
     r = run_cli(*args, f"--output={tmp_path / 'out.jpg'}")
@@ -187,8 +226,17 @@ def test_nst_stylize_video_sigterm_keeps_the_frames_made(tmp_path, content_path,
 
     clip = make_pan(tmp_path / "clip.mp4", images.load_image(content_path), frames=30, size=(64, 48), audio=False)
     out = tmp_path / "out.mp4"
-    proc = start_cli(f"--content={clip}", f"--style={style_path}", f"--output={out}", "--size=48", "--steps=5",
-                     "--backbone=vgg16", "--weights=hed", "--precision=float32", "--jit_compile=off")
+    proc = start_cli(
+        f"--content={clip}",
+        f"--style={style_path}",
+        f"--output={out}",
+        "--size=48",
+        "--steps=5",
+        "--backbone=vgg16",
+        "--weights=hed",
+        "--precision=float32",
+        "--jit_compile=off",
+    )
     deadline, line = time.time() + 240, ""
     while time.time() < deadline and not line.startswith("frame 3/"):
         line = proc.stdout.readline()
@@ -221,13 +269,19 @@ def test_frame_folder_reads_in_number_order_and_refuses_mixed_sizes(tmp_path, ca
     images.save_image(np.zeros((9, 12, 3), np.uint8), tmp_path / "f13.png")
     with pytest.raises(video.UserError, match="f13.png is 12x9, the first frame 12x8"):
         list(video.open_video(tmp_path / "f%d.png").frames())
-    with pytest.raises(video.UserError, match=r"no frames match .*frame_%03d.png \(files such as .*frame_001.png\); "
-                                              r"the folder holds numbered images: try .*f%d.png"):
+    with pytest.raises(
+        video.UserError,
+        match=r"no frames match .*frame_%03d.png \(files such as .*frame_001.png\); "
+        r"the folder holds numbered images: try .*f%d.png",
+    ):
         video.open_video(tmp_path / "frame_%03d.png")
     with pytest.raises(video.UserError, match="must end with an image extension"):
         video.open_video(tmp_path / "f%d.txt")
-    for fps, sources, needle in [(0, ["a/%04d.png"], "above 0"), (float("inf"), ["a/%04d.png"], "above 0"),
-                                 (24, ["clip.mp4", "a.jpg"], "frame rate of a folder of frames")]:
+    for fps, sources, needle in [
+        (0, ["a/%04d.png"], "above 0"),
+        (float("inf"), ["a/%04d.png"], "above 0"),
+        (24, ["clip.mp4", "a.jpg"], "frame rate of a folder of frames"),
+    ]:
         with pytest.raises(video.UserError, match=needle):
             video.check_fps(fps, sources)
     video.check_fps(None, ["clip.mp4"])
@@ -285,9 +339,18 @@ def test_nst_apply_on_a_folder_of_frames_matches_the_video(pan, style_path, tmp_
 def test_nst_stylize_on_a_folder_of_frames(tmp_path, content_path, style_path):
     clip = make_pan(tmp_path / "small.mp4", images.load_image(content_path), frames=4, size=(48, 32), audio=False)
     pattern = write_frames(tmp_path / "shot", read(clip)[0], start=0, name="frame_%05d.jpg")
-    r = run_cli(f"--content={pattern}", f"--style={style_path}", "--size=48", "--steps=4", "--backbone=vgg16",
-                "--weights=hed", "--precision=float32", "--jit_compile=off", "--fps=6",
-                f"--output={tmp_path / 'out.mp4'}")
+    r = run_cli(
+        f"--content={pattern}",
+        f"--style={style_path}",
+        "--size=48",
+        "--steps=4",
+        "--backbone=vgg16",
+        "--weights=hed",
+        "--precision=float32",
+        "--jit_compile=off",
+        "--fps=6",
+        f"--output={tmp_path / 'out.mp4'}",
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     frames, fps, _ = read(tmp_path / "out.mp4")
     assert len(frames) == 4 and fps == Fraction(6) and frames[0].shape == (32, 48, 3)

@@ -1,6 +1,7 @@
-"""Writes pan.mp4 and pan.webp (an animated WebP for the README): a camera move over benchmarks/holdout/rocket.jpg (public domain).
+"""Writes pan.mp4 and pan.webp (an animated WebP for the README): a camera move over
+benchmarks/holdout/rocket.jpg (public domain).
 
-    python examples/video/make_pan.py
+python examples/video/make_pan.py
 """
 
 import os
@@ -10,7 +11,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "benchmarks"))
 
 from PIL import Image  # noqa: E402
-
 from video_temporal import make_clip  # noqa: E402
 
 from nst_tf import video  # noqa: E402

@@ -1,22 +1,14 @@
-"""The arbitrary-style network (Ghiasi et al. 2017): any painting, any photo, no training.
-
-``networks`` holds the Keras layers, ``weights`` the import of Magenta's published weights,
-``stylizer`` the Python API (:class:`ArbitraryStylizer`), ``export`` the SavedModel / TFLite
-exports. Names are imported lazily, so ``import nst_tf.arbitrary`` does not load TensorFlow.
-"""
+"""Deprecated: the any-style network moved to :mod:`nst_tf.feedforward` (this name works for one release)."""
 
 import importlib
+import warnings
 
-_EXPORTS = {
-    "ArbitraryStylizer": "nst_tf.arbitrary.stylizer",
-    "mix_vectors": "nst_tf.arbitrary.stylizer",
-    "save_vector": "nst_tf.arbitrary.stylizer",
-    "load_vector": "nst_tf.arbitrary.stylizer",
-}
-__all__ = sorted(_EXPORTS)
+_NAMES = ("ArbitraryStylizer", "mix_vectors", "save_vector", "load_vector")
+__all__ = list(_NAMES)
 
 
 def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    if name in _NAMES:
+        warnings.warn(f"nst_tf.arbitrary.{name} moved to nst_tf.feedforward.{name}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("nst_tf.feedforward.anystyle_stylizer"), name)
     raise AttributeError(f"module 'nst_tf.arbitrary' has no attribute {name!r}")

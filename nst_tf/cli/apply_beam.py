@@ -11,7 +11,6 @@ written to ``failures-<run>.jsonl`` in the output folder and the pipeline goes o
 
 from __future__ import annotations
 
-
 from absl import flags
 
 from nst_tf.cli import common, config_flags
@@ -20,17 +19,27 @@ from nst_tf.errors import UserError
 
 PROG = "nst-apply-beam"
 
-flags.DEFINE_string("input", None, "A glob on any Beam filesystem (local, gs://, s3://, hdfs://) or a local folder "
-                                   "(every image below it); quote it so the shell leaves the * alone.")
+flags.DEFINE_string(
+    "input",
+    None,
+    "A glob on any Beam filesystem (local, gs://, s3://, hdfs://) or a local folder "
+    "(every image below it); quote it so the shell leaves the * alone.",
+)
 flags.DEFINE_string("output", None, "Output folder; each result keeps its name relative to the glob's fixed part.")
-flags.DEFINE_string("model", "arbitrary", "arbitrary (the any-style network, with --style), a training workdir, a "
-                                          "SavedModel folder or a .tflite file.")
-flags.DEFINE_list("style", None, "With an any-style model: painting images or .npy style vectors, mixed by "
-                                 "--style_weights.")
+flags.DEFINE_string(
+    "model",
+    "arbitrary",
+    "arbitrary (the any-style network, with --style), a training workdir, a SavedModel folder or a .tflite file.",
+)
+flags.DEFINE_list(
+    "style", None, "With an any-style model: painting images or .npy style vectors, mixed by --style_weights."
+)
 flags.DEFINE_bool("overwrite", False, "Redo outputs that exist (otherwise they are skipped).")
 flags.DEFINE_float("max_megapixels", 40.0, "Inputs larger than this are recorded as failures instead of decoded.")
 # The nst-apply options that make sense per image; masks and colour options stay with nst-apply.
-config_from_flags = config_flags.define(ApplyConfig, skip=("blend", "preserve_colors", "style_masks", "feather"))
+config_from_flags = config_flags.define(
+    ApplyConfig, skip=("blend", "preserve_colors", "style_masks", "feather", "temporal_blend")
+)
 
 FLAGS = flags.FLAGS
 
@@ -41,8 +50,9 @@ def _beam_options(args: list):
     options = PipelineOptions(args)
     unknown = sorted(set(options.get_all_options(retain_unknown_options=True)) - set(options.get_all_options()))
     if unknown:
-        raise UserError(f"unknown flag --{unknown[0]}: neither an {PROG} flag nor a Beam pipeline option "
-                        f"(see {PROG} --helpshort)")
+        raise UserError(
+            f"unknown flag --{unknown[0]}: neither an {PROG} flag nor a Beam pipeline option (see {PROG} --helpshort)"
+        )
     return args
 
 
@@ -54,8 +64,9 @@ def main(argv) -> int:
     try:
         from nst_tf import beam as nst_beam
     except ImportError as exc:
-        raise UserError(f"nst-apply-beam needs Apache Beam ({exc.name or exc} is missing); "
-                        "pip install 'nst_tf[beam]'") from None
+        raise UserError(
+            f"nst-apply-beam needs Apache Beam ({exc.name or exc} is missing); pip install 'nst_tf[beam]'"
+        ) from None
     beam_args = _beam_options(list(argv[1:]))
     if not FLAGS.input or not FLAGS.output:
         raise UserError("--input (a glob or folder) and --output (a folder) are both required")
@@ -63,34 +74,48 @@ def main(argv) -> int:
     if FLAGS.max_megapixels <= 0:
         raise UserError(f"max_megapixels must be positive, got {FLAGS.max_megapixels}")
     styles = common.split_list(FLAGS.style)
-    handler = nst_beam.StylizerHandler(FLAGS.model, styles, config.style_weights, config.strength, config.precision,
-                                       "on" if config.jit_compile == "on" else "off", config.batch_size)
-    if handler.any_style():
-        if not styles:
-            raise UserError("an any-style --model needs --style: painting images or .npy style vectors")
-        if config.style_weights and len(config.style_weights) != len(styles):
-            raise UserError(f"{len(config.style_weights)} --style_weights for {len(styles)} --style; "
-                            "give one per style")
-        for style in styles:  # a bad style stops the run before any work: it would spoil every output
-            if not style.lower().endswith(".npy"):
-                nst_beam.read_image(style)
+    from nst_tf.config import XLA_MIN_IMAGES
+    from nst_tf.feedforward import stylizers, workdir
+
+    if workdir.is_any_style(FLAGS.model):  # a bad style would spoil every output: refused before any work
+        stylizers.check_styles(styles, config.style_weights, read=nst_beam.read_image)
     elif styles:
         raise UserError("--style needs an any-style --model (arbitrary); a trained network's style is built in")
-    nst_beam.check_matches(nst_beam.input_glob(FLAGS.input))
+    matched = nst_beam.check_matches(nst_beam.input_glob(FLAGS.input), limit=XLA_MIN_IMAGES)
+    xla = stylizers.xla_for(config.jit_compile, matched)  # auto: the rule nst-apply follows
+    handler = nst_beam.StylizerHandler(
+        FLAGS.model,
+        styles,
+        config.style_weights,
+        config.strength,
+        config.precision,
+        "on" if xla else "off",
+        config.batch_size,
+    )
     if "://" not in FLAGS.output:
         from nst_tf.files import check_folder_writable
 
         check_folder_writable(FLAGS.output, "choose a writable --output")
-    job = nst_beam.BeamJob(FLAGS.input, FLAGS.output, handler, size=config.size, overwrite=FLAGS.overwrite,
-                           max_pixels=int(FLAGS.max_megapixels * 1e6))
-    print(f"{PROG}: {nst_beam.input_glob(FLAGS.input)} -> {FLAGS.output} "
-          f"({'any-style network' if handler.any_style() else FLAGS.model}"
-          f"{f', {config.size} px' if config.size else ''}; Beam options: {' '.join(beam_args) or 'defaults'})",
-          flush=True)
+    job = nst_beam.BeamJob(
+        FLAGS.input,
+        FLAGS.output,
+        handler,
+        size=config.size,
+        overwrite=FLAGS.overwrite,
+        max_pixels=int(FLAGS.max_megapixels * 1e6),
+    )
+    print(
+        f"{PROG}: {nst_beam.input_glob(FLAGS.input)} -> {FLAGS.output} "
+        f"({'any-style network' if handler.any_style() else FLAGS.model}"
+        f"{f', {config.size} px' if config.size else ''}; Beam options: {' '.join(beam_args) or 'defaults'})",
+        flush=True,
+    )
     summary = nst_beam.run(job, beam_args)
     line = ", ".join(f"{k} {summary.get(k, 0)}" for k in nst_beam.COUNTERS)
-    print(f"{PROG}: {line}" + (f"; failure records in {summary['failures_file']}" if summary["failures_file"]
-                               else ""), flush=True)
+    print(
+        f"{PROG}: {line}" + (f"; failure records in {summary['failures_file']}" if summary["failures_file"] else ""),
+        flush=True,
+    )
     return common.EXIT_OK
 
 

@@ -38,6 +38,11 @@ def terminated() -> bool:
     return _terminated
 
 
+def say(line: str) -> None:
+    """A command's own output line (results written, progress), on stdout at once."""
+    print(line, flush=True)
+
+
 def fail(prog: str, message: str, code: int = EXIT_USER) -> int:
     print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
     return code
@@ -72,8 +77,12 @@ def _setup_logging(prog: str) -> None:
 
 def define_tpu_flag() -> None:
     """``--tpu``: the same flag, with the same meaning, for every command that can use a TPU."""
-    flags.DEFINE_string("tpu", None, "Run on a TPU: local (attached to this VM), a TPU name or grpc://host:port. "
-                                     "Connects and initialises the TPU system first.")
+    flags.DEFINE_string(
+        "tpu",
+        None,
+        "Run on a TPU: local (attached to this VM), a TPU name or grpc://host:port. "
+        "Connects and initialises the TPU system first.",
+    )
 
 
 @contextlib.contextmanager
@@ -178,8 +187,11 @@ def _bug(prog: str, exc: BaseException) -> int:
 
         traceback.print_exception(exc)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return fail(prog, f"internal error: {type(exc).__name__}: {first} (a bug; rerun with --verbose for the "
-                      "traceback and report it)", code=EXIT_BUG)
+    return fail(
+        prog,
+        f"internal error: {type(exc).__name__}: {first} (a bug; rerun with --verbose for the traceback and report it)",
+        code=EXIT_BUG,
+    )
 
 
 def split_list(value) -> list:

@@ -8,6 +8,7 @@ Python API and every command.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Callable, Iterable
 
 from absl import flags
@@ -44,7 +45,13 @@ def define(cls, skip: Iterable[str] = ()) -> Callable[..., object]:
             flags.DEFINE_string(f.name, None if default is None else str(default), text)
         names.append(f.name)
 
+    renamed = {old: new for old, new in getattr(cls, "RENAMED_FLAGS", {}).items() if new in names}
+    for old, new in renamed.items():
+        flags.DEFINE_string(old, None, f"Deprecated spelling of --{new} (works for one release).")
+
     def config_from_flags(**extra):
+        for old, new in renamed.items():
+            _take_renamed(old, new)
         return build(cls, names, **extra)
 
     config_from_flags.names = tuple(names)
@@ -61,3 +68,19 @@ def build(cls, names: Iterable[str], **extra):
         values[name] = value
     values.update(extra)
     return cls(**values)
+
+
+def _take_renamed(old: str, new: str) -> None:
+    """Move a value given under a flag's old spelling to its new name, with a one-line warning."""
+    from nst_tf.errors import UserError
+
+    held = flags.FLAGS[old]
+    if not held.present:
+        return
+    if flags.FLAGS[new].present:
+        raise UserError(f"--{old} is the old spelling of --{new}; give only --{new}")
+    logging.getLogger("nst_tf").warning("--%s is deprecated and will be removed; use --%s", old, new)
+    try:
+        flags.FLAGS[new].parse(held.value)
+    except flags.IllegalFlagValueError as exc:
+        raise UserError(f"--{old}: {exc}") from None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from absl import flags
 
+from nst_tf import sheet
 from nst_tf.cli import common
 from nst_tf.errors import UserError
 
@@ -79,14 +80,22 @@ def main(argv) -> int:
     print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
     for r in rows:
         print("  ".join(_fmt(r[c]).ljust(w) for c, w in zip(COLUMNS, widths)))
-    print(f"(pixel metrics against the content; distances on {FLAGS.backbone} {FLAGS.weights}; "
-          "lower style_distance = closer to the style)")
+    print(
+        f"(pixel metrics against the content; distances on {FLAGS.backbone} {FLAGS.weights}; "
+        "lower style_distance = closer to the style)"
+    )
 
     if report is not None:
         if report.suffix.lower() == ".json":
-            files.write_json(report, {"content": FLAGS.content, "style": FLAGS.style,
-                                      "feature_network": f"{FLAGS.backbone} ({FLAGS.weights})",
-                                      "results": [_json_safe(r) for r in rows]})
+            files.write_json(
+                report,
+                {
+                    "content": FLAGS.content,
+                    "style": FLAGS.style,
+                    "feature_network": f"{FLAGS.backbone} ({FLAGS.weights})",
+                    "results": [_json_safe(r) for r in rows],
+                },
+            )
         else:
             buf = io.StringIO()
             writer = csv.DictWriter(buf, fieldnames=COLUMNS)
@@ -101,14 +110,21 @@ def main(argv) -> int:
             f"content {_fmt(r['content_distance'])}\nstyle {_fmt(r['style_distance'])}"
             for r in rows
         ]
-        sheet = images.contact_sheet([cells], cell=224, captions=[captions])
-        images.save_image(sheet, FLAGS.sheet, overwrite=FLAGS.overwrite)
+        grid = sheet.contact_sheet([cells], cell=224, captions=[captions])
+        images.save_image(grid, FLAGS.sheet, overwrite=FLAGS.overwrite)
         print(f"wrote {FLAGS.sheet}")
     return common.EXIT_OK
 
 
-VIDEO_COLUMNS = ["output", "frames", "warping_error", "input_warping_error", "ssim", "content_distance",
-                 "style_distance"]
+VIDEO_COLUMNS = [
+    "output",
+    "frames",
+    "warping_error",
+    "input_warping_error",
+    "ssim",
+    "content_distance",
+    "style_distance",
+]
 
 
 def _evaluate_videos(outputs, report) -> int:
@@ -121,8 +137,9 @@ def _evaluate_videos(outputs, report) -> int:
     images.load_image(FLAGS.style)
     for p in [FLAGS.content, *outputs]:
         if not video.is_video(p):
-            raise UserError(f"{p} is not a video; with a video --content every --outputs must be a video "
-                            f"({video.KINDS})")
+            raise UserError(
+                f"{p} is not a video; with a video --content every --outputs must be a video ({video.KINDS})"
+            )
         video.open_video(p).close()
     feats = metrics.FeatureMetrics(backbone=FLAGS.backbone, weights=FLAGS.weights)
     rows = [{"output": str(o), **metrics.evaluate_video(o, FLAGS.content, FLAGS.style, feats)} for o in outputs]
@@ -130,8 +147,10 @@ def _evaluate_videos(outputs, report) -> int:
     print("  ".join(c.ljust(w) for c, w in zip(VIDEO_COLUMNS, widths)))
     for r in rows:
         print("  ".join(_fmt(r.get(c)).ljust(w) for c, w in zip(VIDEO_COLUMNS, widths)))
-    print("(warping error: Lai et al. 2018, lower = steadier; input_warping_error is the input clip's own; "
-          "scores of every 5th frame)")
+    print(
+        "(warping error: Lai et al. 2018, lower = steadier; input_warping_error is the input clip's own; "
+        "scores of every 5th frame)"
+    )
     if report is not None:
         if report.suffix.lower() == ".json":
             files.write_json(report, {"content": FLAGS.content, "style": FLAGS.style, "results": rows})

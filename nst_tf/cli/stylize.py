@@ -19,21 +19,40 @@ from nst_tf.errors import UserError
 
 PROG = "nst-stylize"
 
-flags.DEFINE_list("content", None, "Content photo(s): files, folders or globs, comma-separated; or one video "
-                                   "(.mp4, .mov, .webm, .mkv, or a folder of frames named by a pattern: shot/%04d.png).")
+flags.DEFINE_list(
+    "content",
+    None,
+    "Content photo(s): files, folders or globs, comma-separated; or one video "
+    "(.mp4, .mov, .webm, .mkv, or a folder of frames named by a pattern: shot/%04d.png).",
+)
 flags.DEFINE_float("fps", None, "Frame rate of a folder-of-frames --content (default 25); a video keeps its own.")
-flags.DEFINE_list("style", None, "Style painting(s): files, folders or globs, comma-separated. Without "
-                                 "--style_weights, each style image gives its own output.")
-flags.DEFINE_string("output", None,
-                    "Output image (.jpg/.png/.webp), or a folder when there are several outputs. "
-                    "Default: outputs/<content>_<style>.jpg, or outputs/ for several.")
+flags.DEFINE_list(
+    "style",
+    None,
+    "Style painting(s): files, folders or globs, comma-separated. Without "
+    "--style_weights, each style image gives its own output.",
+)
+flags.DEFINE_string(
+    "output",
+    None,
+    "Output image (.jpg/.png/.webp), or a folder when there are several outputs. "
+    "Default: outputs/<content>_<style>.jpg, or outputs/ for several.",
+)
 flags.DEFINE_bool("overwrite", False, "Replace existing outputs (otherwise refused, or skipped in a batch).")
-flags.DEFINE_integer("save_every", 0, "Also write the image every N steps as <output>.stepN.<ext> "
-                                      "(<output>.scaleS.stepN.<ext> with several scales; 0: off).")
+flags.DEFINE_integer(
+    "save_every",
+    0,
+    "Also write the image every N steps as <output>.stepN.<ext> "
+    "(<output>.scaleS.stepN.<ext> with several scales; 0: off).",
+)
 flags.DEFINE_string("logdir", None, "Write TensorBoard scalars and images, and loss_curve.png, here.")
-flags.DEFINE_float("temporal_weight", 50.0, "Video --content: weight of the temporal loss holding each frame near "
-                                          "the previous result warped along the optical flow (Ruder et al. 2016; "
-                                          "0: warm start only).")
+flags.DEFINE_float(
+    "temporal_weight",
+    50.0,
+    "Video --content: weight of the temporal loss holding each frame near "
+    "the previous result warped along the optical flow (Ruder et al. 2016; "
+    "0: warm start only).",
+)
 common.define_tpu_flag()
 config_from_flags = config_flags.define(StylizeConfig)  # every StylizeConfig field is a flag
 
@@ -60,13 +79,23 @@ def main(argv) -> int:
         return _video(contents, styles, config)
     video.check_fps(FLAGS.fps, contents)
     with common.device_scope(FLAGS.tpu):
-        outcome = batch.run_batch(contents, styles, config, FLAGS.output, overwrite=FLAGS.overwrite,
-                                  save_every=FLAGS.save_every, logdir=FLAGS.logdir)
+        outcome = batch.run_batch(
+            contents,
+            styles,
+            config,
+            FLAGS.output,
+            overwrite=FLAGS.overwrite,
+            save_every=FLAGS.save_every,
+            logdir=FLAGS.logdir,
+        )
     if outcome.interrupted:
         return common.EXIT_SIGTERM if common.terminated() else common.EXIT_SIGINT
     if outcome.refused:
-        return common.fail(PROG, batch.refused_summary(outcome.refused, outcome.folder / "manifest.json"),
-                           code=common.EXIT_SOME_REFUSED)
+        return common.fail(
+            PROG,
+            batch.refused_summary(outcome.refused, outcome.folder / "manifest.json"),
+            code=common.EXIT_SOME_REFUSED,
+        )
     return common.EXIT_OK
 
 
@@ -84,8 +113,16 @@ def _video(contents, styles, config) -> int:
     video.open_video(contents[0], FLAGS.fps).close()
     output = FLAGS.output or video.styled_name(contents[0], "outputs")
     with common.device_scope(FLAGS.tpu):
-        done = video_gatys.stylize_video(contents[0], styles if config.combines_styles else styles[0], config, output,
-                                         FLAGS.temporal_weight, overwrite=FLAGS.overwrite, verbose=True, fps=FLAGS.fps)
+        done = video_gatys.stylize_video(
+            contents[0],
+            styles if config.combines_styles else styles[0],
+            config,
+            output,
+            FLAGS.temporal_weight,
+            overwrite=FLAGS.overwrite,
+            verbose=True,
+            fps=FLAGS.fps,
+        )
     print(f"wrote {output} ({done['frames']} frames, {done['seconds'] / done['frames']:.1f} s per frame)", flush=True)
     return common.EXIT_OK
 

@@ -23,9 +23,13 @@ flags.DEFINE_string("style", None, "The style image (with --arch=arbitrary: a fo
 flags.DEFINE_string("data_dir", None, "Folder of training photos (searched recursively).")
 flags.DEFINE_string("workdir", None, "Checkpoints, logs and exports go here; reuse it to resume.")
 flags.DEFINE_bool("export", True, "Export SavedModel and TFLite at the end.")
-flags.DEFINE_string("strategy", "auto", "tf.distribute strategy: auto (--tpu, else several workers from TF_CONFIG, "
-                                        "else this machine's GPUs), one_device, mirrored, multi_worker (every worker "
-                                        "runs this command with the same --workdir and its own TF_CONFIG) or tpu.")
+flags.DEFINE_string(
+    "strategy",
+    "auto",
+    "tf.distribute strategy: auto (--tpu, else several workers from TF_CONFIG, "
+    "else this machine's GPUs), one_device, mirrored, multi_worker (every worker "
+    "runs this command with the same --workdir and its own TF_CONFIG) or tpu.",
+)
 common.define_tpu_flag()
 config_from_flags = config_flags.define(FastTrainConfig)  # every FastTrainConfig field is a flag
 
@@ -35,39 +39,21 @@ FLAGS = flags.FLAGS
 def main(argv) -> int:
     from pathlib import Path
 
-    from nst_tf import images
-    from nst_tf.fast import data, distribute, export
-    from nst_tf.fast.train import check_workdir, make_trainer
+    from nst_tf.feedforward import data, registry, workdir
 
     for name in ("style", "data_dir", "workdir"):
         if not getattr(FLAGS, name):
             raise UserError(f"--{name} is required")
     config = config_from_flags()
-    check_workdir(Path(FLAGS.workdir))
-    if config.arch == "arbitrary":
-        from nst_tf.arbitrary.train import style_paths
-
-        style_paths(FLAGS.style)
-    else:
-        images.load_image(FLAGS.style)
+    workdir.check(Path(FLAGS.workdir))
+    registry.get(config.arch).check_style(FLAGS.style)
     data.list_images(FLAGS.data_dir)  # fail now on an empty or missing folder
-    workdir = Path(FLAGS.workdir)
-    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)  # before TensorFlow runs any op
-    trainer = make_trainer(config, FLAGS.style, workdir, strategy=strategy)
-    trainer.fit(FLAGS.data_dir)
-    if not trainer.chief:
-        return common.EXIT_OK  # the chief exports
-    if FLAGS.export and config.arch == "arbitrary":
-        from nst_tf.arbitrary import ArbitraryStylizer
+    from nst_tf.feedforward import distribute
 
-        folder = trainer.export_weights()
-        saved = ArbitraryStylizer("float32", weights_source=folder).export(workdir / "saved_model")
-        print(f"exported {folder} and {saved} (with predict.tflite, transfer.tflite)", flush=True)
-    elif FLAGS.export:
-        saved = export.export_saved_model(trainer.model, workdir / "saved_model")
-        lite = export.export_tflite(saved, workdir / "model.tflite")
-        half = export.export_tflite(saved, workdir / "model_fp16.tflite", float16_weights=True)
-        print(f"exported {saved}, {lite} and {half}", flush=True)  # the command's own output
+    strategy = distribute.make_strategy(FLAGS.strategy, FLAGS.tpu)  # before TensorFlow runs any op
+    trainer = registry.train(config, FLAGS.style, FLAGS.data_dir, FLAGS.workdir, strategy=strategy)
+    if trainer.chief and FLAGS.export:  # the chief exports
+        common.say(f"exported {', '.join(map(str, registry.export(trainer)))}")
     return common.EXIT_OK
 
 

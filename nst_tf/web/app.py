@@ -97,8 +97,15 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
         return FileResponse(STATIC / "index.html", headers=_NO_CACHE)
 
     async def info(request: Request) -> Response:
-        return JSONResponse({"limits": limits.describe(), "max_upload_mb": round(mb, 3),
-                             "models": jobs.engines.describe(), "jobs": jobs.counts()}, headers=_NO_CACHE)
+        return JSONResponse(
+            {
+                "limits": limits.describe(),
+                "max_upload_mb": round(mb, 3),
+                "models": jobs.engines.describe(),
+                "jobs": jobs.counts(),
+            },
+            headers=_NO_CACHE,
+        )
 
     async def styles(request: Request) -> Response:
         return JSONResponse([s.describe() for s in gallery.STYLES.values()])
@@ -113,8 +120,11 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
         try:
             body = await _read_body(request, max_upload_bytes)
         except TooLarge:
-            return error(413, f"the upload is over the {mb:g} MB limit; send smaller images "
-                              "(or start nst-web with a larger --max_upload_mb)")
+            return error(
+                413,
+                f"the upload is over the {mb:g} MB limit; send smaller images "
+                "(or start nst-web with a larger --max_upload_mb)",
+            )
         except ClientDisconnect:
             return error(400, "the upload was interrupted")
         if "multipart/form-data" not in request.headers.get("content-type", ""):
@@ -136,8 +146,11 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
             jobs.submit(job)
         except QueueFull as exc:
             return error(429, str(exc))
-        return JSONResponse({"id": job.id, "state": job.state}, status_code=202,
-                            headers={"Location": f"/api/jobs/{job.id}", **_NO_CACHE})
+        return JSONResponse(
+            {"id": job.id, "state": job.state},
+            status_code=202,
+            headers={"Location": f"/api/jobs/{job.id}", **_NO_CACHE},
+        )
 
     def _make_job(form) -> Job:
         content = form.get("content")
@@ -153,8 +166,9 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
             raise UserError("the field 'style' must be an image file; to use a bundled painting send style_name")
         elif name:
             if name not in gallery.STYLES:
-                raise UserError(f"no style named {name!r}; choose one of {', '.join(gallery.STYLES)} "
-                                "or send a style file")
+                raise UserError(
+                    f"no style named {name!r}; choose one of {', '.join(gallery.STYLES)} or send a style file"
+                )
             style_img = load_gallery_style(name)
         else:
             raise UserError("no style: send a painting as the file field 'style' or a bundled style_name")
@@ -184,8 +198,9 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
             return error(409, f"the job is {job.state}; its result exists once GET /api/jobs/{job.id} says done")
         if job.result_path is None or not job.result_path.exists():
             return error(404, "the result was removed (the server keeps the newest ones only)")
-        return FileResponse(job.result_path, media_type="image/png",
-                            filename=f"nst_{job.params.method}_{job.id[:8]}.png")
+        return FileResponse(
+            job.result_path, media_type="image/png", filename=f"nst_{job.params.method}_{job.id[:8]}.png"
+        )
 
     async def cancel(request: Request) -> Response:
         job = _job(request)
@@ -195,8 +210,9 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if isinstance(exc, LookupError):
-            return error(404, f"no job {str(exc)!r}; it never existed, or the server was restarted "
-                              "or removed it to make room")
+            return error(
+                404, f"no job {str(exc)!r}; it never existed, or the server was restarted or removed it to make room"
+            )
         if request.url.path.startswith("/api/"):
             return error(exc.status_code, exc.detail)
         return Response(exc.detail, status_code=exc.status_code)
@@ -220,5 +236,6 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
         Route("/api/jobs/{id}/result", result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, lifespan=lifespan,
-                     exception_handlers={LookupError: not_found, HTTPException: not_found})
+    return Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={LookupError: not_found, HTTPException: not_found}
+    )

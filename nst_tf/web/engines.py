@@ -18,7 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from nst_tf import images
+from nst_tf import colour, images
 from nst_tf.config import StylizeConfig
 from nst_tf.web import gallery
 
@@ -36,8 +36,7 @@ class Engines:
     each job replaces its size, steps, style weight, colour mode and blend.
     """
 
-    def __init__(self, config: StylizeConfig, arbitrary_precision: str = "auto",
-                 arbitrary_weights: str = "published"):
+    def __init__(self, config: StylizeConfig, arbitrary_precision: str = "auto", arbitrary_weights: str = "published"):
         self.config = config.replace(scales=1, init="content")
         self.arbitrary_precision = arbitrary_precision
         self.arbitrary_weights = arbitrary_weights
@@ -52,11 +51,11 @@ class Engines:
     def stylizer(self):
         with self._lock:
             if self._stylizer is None:
-                from nst_tf.arbitrary import ArbitraryStylizer
+                from nst_tf.feedforward import open_stylizer
 
                 t0 = time.perf_counter()
-                self._stylizer = ArbitraryStylizer(precision_name=self.arbitrary_precision,
-                                                   weights_source=self.arbitrary_weights)
+                model = "arbitrary" if self.arbitrary_weights == "published" else self.arbitrary_weights
+                self._stylizer = open_stylizer(model, styles=None, precision=self.arbitrary_precision).network
                 log.info("instant: %s (ready in %.1f s)", self._stylizer.describe(), time.perf_counter() - t0)
             return self._stylizer
 
@@ -69,8 +68,12 @@ class Engines:
                 self._extractor = gatys.build_extractor(self.config)
                 # XLA on/off is measured once per machine and cached; do it now, not in a user's job.
                 speed = calibrate.choose_speed(self.config, self._extractor)
-                log.info("paint: %s; %s (ready in %.1f s)", self._extractor.describe(), speed.describe(),
-                         time.perf_counter() - t0)
+                log.info(
+                    "paint: %s; %s (ready in %.1f s)",
+                    self._extractor.describe(),
+                    speed.describe(),
+                    time.perf_counter() - t0,
+                )
             return self._extractor
 
     def warm(self) -> None:
@@ -89,11 +92,12 @@ class Engines:
 
     # ----------------------------------------------------------------- running
 
-    def _style_vector(self, style: np.ndarray, style_name: Optional[str], content: np.ndarray,
-                      preserve_colors: str) -> np.ndarray:
+    def _style_vector(
+        self, style: np.ndarray, style_name: Optional[str], content: np.ndarray, preserve_colors: str
+    ) -> np.ndarray:
         stylizer = self.stylizer()
         if preserve_colors == "histogram":
-            return stylizer.style_vector(images.match_color(style, content))
+            return stylizer.style_vector(colour.match_color(style, content))
         if style_name is None:
             return stylizer.style_vector(style)
         if style_name not in self._vectors:
@@ -107,9 +111,7 @@ class Engines:
         job.set_stage("stylising")
         vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
         out = stylizer.transfer(job.content, vector, p.strength)
-        if p.preserve_colors == "luminance":
-            out = images.transfer_luminance(out, job.content)
-        return out
+        return colour.postprocess(out, job.content, p.preserve_colors)  # histogram: the style was recoloured
 
     def run_paint(self, job) -> np.ndarray:
         from nst_tf import gatys
@@ -117,11 +119,17 @@ class Engines:
         p = job.params
         job.set_stage("loading the feature network" if self._extractor is None else "starting")
         extractor = self.extractor()
-        config = self.config.replace(size=p.size, steps=p.steps, style_weight=p.style_weight,
-                                     preserve_colors=p.preserve_colors, blend=round(1.0 - p.strength, 6))
+        config = self.config.replace(
+            size=p.size,
+            steps=p.steps,
+            style_weight=p.style_weight,
+            preserve_colors=p.preserve_colors,
+            blend=round(1.0 - p.strength, 6),
+        )
         job.set_stage("painting (the first step traces the model)")
-        result = gatys.stylize(job.content, job.style, config, extractor=extractor,
-                               callbacks=[PaintProgress(job)], verbose=False)
+        result = gatys.stylize(
+            job.content, job.style, config, extractor=extractor, callbacks=[PaintProgress(job)], verbose=False
+        )
         return result.image
 
 

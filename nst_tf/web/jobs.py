@@ -52,10 +52,11 @@ class Limits:
 
     def describe(self) -> dict:
         return {
-            "size": {"min": self.min_size, "max": {"arbitrary": self.max_size_arbitrary,
-                                                   "optimize": self.max_size_optimize},
-                     "default": {"arbitrary": self.default_size_arbitrary,
-                                 "optimize": self.default_size_optimize}},
+            "size": {
+                "min": self.min_size,
+                "max": {"arbitrary": self.max_size_arbitrary, "optimize": self.max_size_optimize},
+                "default": {"arbitrary": self.default_size_arbitrary, "optimize": self.default_size_optimize},
+            },
             "steps": {"min": 1, "max": self.max_steps, "default": self.default_steps},
             "style_weight": {"min": 0, "max": self.max_style_weight, "default": self.default_style_weight},
             "strength": {"min": 0, "max": 1, "default": 1},
@@ -74,8 +75,7 @@ class JobParams:
     preserve_colors: str
 
 
-FIELDS = ("content", "style", "style_name", "method", "size", "steps", "strength", "style_weight",
-          "preserve_colors")
+FIELDS = ("content", "style", "style_name", "method", "size", "steps", "strength", "style_weight", "preserve_colors")
 
 
 def _number(fields: dict, name: str, kind, lo, hi, default):
@@ -98,21 +98,32 @@ def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) 
     check_choice("method", method, METHODS)
     longest = max(content_shape[:2])
     if method == "arbitrary":
-        size = _number(fields, "size", int, limits.min_size, limits.max_size_arbitrary,
-                       max(limits.min_size, min(longest, limits.default_size_arbitrary)))
+        size = _number(
+            fields,
+            "size",
+            int,
+            limits.min_size,
+            limits.max_size_arbitrary,
+            max(limits.min_size, min(longest, limits.default_size_arbitrary)),
+        )
     else:
         size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, limits.default_size_optimize)
     preserve = str(fields.get("preserve_colors") or "none").strip().lower()
-    preserve = {"true": "luminance", "on": "luminance", "1": "luminance", "false": "none", "off": "none",
-                "0": "none"}.get(preserve, preserve)
+    preserve = {
+        "true": "luminance",
+        "on": "luminance",
+        "1": "luminance",
+        "false": "none",
+        "off": "none",
+        "0": "none",
+    }.get(preserve, preserve)
     check_choice("preserve_colors", preserve, PRESERVE_COLORS)
     return JobParams(
         method=method,
         size=size,
         steps=_number(fields, "steps", int, 1, limits.max_steps, limits.default_steps),
         strength=_number(fields, "strength", float, 0.0, 1.0, 1.0),
-        style_weight=_number(fields, "style_weight", float, 0.0, limits.max_style_weight,
-                             limits.default_style_weight),
+        style_weight=_number(fields, "style_weight", float, 0.0, limits.max_style_weight, limits.default_style_weight),
         preserve_colors=preserve,
     )
 
@@ -178,9 +189,17 @@ class Job:
     def status(self, position: Optional[int] = None) -> dict:
         eta = None if self.eta_s is None else round(float(self.eta_s), 1)
         out = {
-            "id": self.id, "state": self.state, "method": self.params.method, "stage": self.stage,
-            "progress": round(self.progress, 4), "step": self.step, "steps": self.steps, "eta_s": eta,
-            "error": self.error, "size": self.params.size, "preview_step": self.preview_step,
+            "id": self.id,
+            "state": self.state,
+            "method": self.params.method,
+            "stage": self.stage,
+            "progress": round(self.progress, 4),
+            "step": self.step,
+            "steps": self.steps,
+            "eta_s": eta,
+            "error": self.error,
+            "size": self.params.size,
+            "preview_step": self.preview_step,
             "has_preview": self.preview is not None,
             "elapsed_s": round((self.finished or time.time()) - self.started, 1) if self.started else None,
         }
@@ -207,8 +226,9 @@ class JobQueue:
         self._closed = False
         self._lanes = {m: queue.Queue() for m in METHODS}
         self._running: dict = {m: None for m in METHODS}
-        self._threads = [threading.Thread(target=self._work, args=(m,), name=f"nst-web-{m}", daemon=True)
-                         for m in METHODS]
+        self._threads = [
+            threading.Thread(target=self._work, args=(m,), name=f"nst-web-{m}", daemon=True) for m in METHODS
+        ]
         for t in self._threads:
             t.start()
 
@@ -236,8 +256,11 @@ class JobQueue:
         if job.state != "queued":
             return None
         with self._lock:
-            ahead = [j for j in self._jobs.values()
-                     if j.state == "queued" and j.params.method == job.params.method and j.created <= job.created]
+            ahead = [
+                j
+                for j in self._jobs.values()
+                if j.state == "queued" and j.params.method == job.params.method and j.created <= job.created
+            ]
         return len(ahead)
 
     def cancel(self, job: Job) -> bool:
@@ -299,7 +322,8 @@ class JobQueue:
             if type(exc).__name__ == "ResourceExhaustedError":
                 message = "out of memory; choose a smaller size"
             else:
-                message = f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                message = f"internal error: {type(exc).__name__}: {first}"
             job.finish("failed", message)
             log.exception("job %s failed", label)
 

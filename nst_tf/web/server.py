@@ -3,11 +3,17 @@ the tests that run a real server)."""
 
 from __future__ import annotations
 
+import logging
+import signal
 import socket
+import threading
 
 import uvicorn
 
+from nst_tf.config import StylizeConfig, WebConfig
 from nst_tf.errors import UserError
+
+log = logging.getLogger("nst_tf")
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -22,8 +28,10 @@ def listen(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise UserError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another "
-                        "--port (0 picks a free one) or stop what is using it") from None
+        raise UserError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another "
+            "--port (0 picks a free one) or stop what is using it"
+        ) from None
     return sock
 
 
@@ -31,3 +39,59 @@ def make_server(app, log_level: str = "warning") -> uvicorn.Server:
     """A uvicorn server for ``app`` with its lifespan (the app closes its job queue on shutdown) and a
     short grace period for open connections when stopping."""
     return uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5, lifespan="on"))
+
+
+def serve(cfg: WebConfig, prog: str = "nst-web") -> None:
+    """Build the engines, queue and app for ``cfg`` and serve until SIGINT/SIGTERM (a graceful stop)."""
+    from nst_tf.web.app import create_app
+    from nst_tf.web.engines import Engines
+    from nst_tf.web.jobs import JobQueue
+
+    sock = listen(cfg.host, cfg.port)
+    port = sock.getsockname()[1]
+    shown_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
+    url = f"http://{shown_host}:{port}/"
+
+    config = StylizeConfig(backbone=cfg.backbone, weights=cfg.weights, precision=cfg.precision)
+    engines = Engines(config, arbitrary_precision=cfg.precision, arbitrary_weights=cfg.instant_weights)
+    jobs = JobQueue(engines, max_queued=cfg.queue_size, keep=cfg.keep_results)
+    app = create_app(jobs, max_upload_bytes=int(cfg.max_upload_mb * 2**20))
+    if cfg.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: anyone who can reach this machine can use it (there is no login)", cfg.host)
+    log.info("%s: results go to %s (removed on exit)", prog, jobs.folder)
+    log.info("%s: preparing the models in the background; the page works already", prog)
+    threading.Thread(target=engines.warm, name="nst-web-warm", daemon=True).start()
+
+    server = make_server(app)
+    stopped = []
+
+    def _started():
+        log.info("%s: serving on %s  (Ctrl-C stops)", prog, url)
+        if cfg.open_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    # uvicorn handles SIGINT/SIGTERM itself (graceful stop); after it returns it re-raises the signal
+    # it caught: these handlers record it instead of turning it into KeyboardInterrupt.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stopped.append(signum))
+    _watch_startup(server, _started)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        jobs.close()  # idempotent: the app's shutdown closed it already unless start-up failed
+        sock.close()
+    log.info("%s: stopped", prog)
+
+
+def _watch_startup(server, callback) -> None:
+    def watch():
+        import time
+
+        while not server.started and not server.should_exit:
+            time.sleep(0.05)
+        if server.started:
+            callback()
+
+    threading.Thread(target=watch, name="nst-web-started", daemon=True).start()

@@ -1,0 +1,104 @@
+"""nst-apply (and nst-apply-beam): applying a feed-forward network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Optional
+
+from nst_tf.config.options import (
+    JIT_OPTIONS,
+    PRECISIONS,
+    PRESERVE_COLORS,
+    XLA_MIN_IMAGES,
+    as_tuples,
+    check_choice,
+    check_numbers,
+    check_strings,
+    check_weights,
+    floats_option,
+    jit_option,
+    option,
+)
+from nst_tf.errors import UserError
+
+
+@dataclass(frozen=True)
+class ApplyConfig:
+    """Applying a trained feed-forward network (``nst-apply``). Each field is a flag of that command."""
+
+    #: Old flag spellings that still work for one release, with a one-line deprecation warning
+    #: (``--temporal_weight`` is nst-stylize's temporal *loss weight*; here it was the blend).
+    RENAMED_FLAGS: ClassVar[dict] = {"temporal_weight": "temporal_blend"}
+
+    batch_size: int = option(4, "Same-size images per batch.")
+    blend: float = option(0.0, "Fraction of the original mixed back into the result (0..1).")
+    preserve_colors: str = option(
+        "none",
+        "Keep the photo's colours: none, luminance (transfer luminance only, YIQ) "
+        "or histogram (colour statistics matched to the photo's; a trained "
+        "network's style is fixed, so its result is recoloured).",
+        choices=PRESERVE_COLORS,
+    )
+    style_masks: Optional[tuple] = option(
+        None,
+        "With several --model: one mask per model, aligned with the input "
+        "(white = that model's style; where no mask covers, the photo).",
+        kind="list",
+    )
+    feather: float = option(0.02, "Soften the mask edges by a Gaussian of this fraction of the image's longer side.")
+    size: Optional[int] = option(
+        None,
+        "Resize each input so its longer side is this many pixels first (default: full resolution).",
+        kind="int",
+        unit="px",
+    )
+    strength: float = option(
+        1.0,
+        "With --model=arbitrary: how much of the painting's style, 0..1 (the style vector "
+        "is mixed with the photo's own, as in Magenta).",
+    )
+    style_weights: Optional[tuple] = option(
+        None,
+        "With --model=arbitrary and several --style: mix their style "
+        "vectors with these weights, one per style (default: equal).",
+        kind="floats",
+    )
+    precision: str = option(
+        "auto",
+        "With --model=arbitrary: compute precision; auto measures float32 against "
+        "bfloat16 once on CPUs that have it (cached), else as for nst-stylize.",
+        choices=PRECISIONS,
+    )
+    jit_compile: str = option(
+        "auto",
+        "With --model=arbitrary: XLA-compile the transfer network. It compiles once "
+        "per image shape (seconds) and then runs ~30% faster, so auto turns it on "
+        f"for runs of at least {XLA_MIN_IMAGES} inputs; on or off.",
+        choices=JIT_OPTIONS,
+    )
+
+    temporal_blend: float = option(
+        0.5,
+        "Videos and animations: how much of the previous output, warped along the "
+        "optical flow, is kept where the motion is reliable (0 = independent "
+        "frames, which flicker; below 1).",
+    )
+
+    def __post_init__(self):
+        as_tuples(self, ("style_masks",))
+        object.__setattr__(self, "jit_compile", jit_option(self.jit_compile))
+        check_numbers(self, nonnegative=("temporal_blend",))
+        if not 0.0 <= self.temporal_blend < 1.0:
+            raise UserError(f"temporal_blend must be at least 0 and below 1, got {self.temporal_blend}")
+        object.__setattr__(self, "style_weights", floats_option("style_weights", self.style_weights))
+        check_strings(self, ("preserve_colors", "precision"))
+        check_numbers(self, positive=("batch_size",), nonnegative=("feather", "blend", "strength"))
+        if not 0.0 <= self.blend <= 1.0:
+            raise UserError(f"blend must be between 0 and 1, got {self.blend}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise UserError(f"strength must be between 0 and 1, got {self.strength}")
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8):
+            raise UserError(f"size must be a whole number of at least 8 px, got {self.size!r}")
+        check_weights("style weights", self.style_weights)
+        check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
+        check_choice("precision", self.precision, PRECISIONS)

@@ -1,0 +1,274 @@
+"""Applying feed-forward networks to files: images, animations, videos and frame folders, with
+style masks and the temporal blend; batches with a manifest. ``nst-apply`` is this module's
+:func:`apply_files` behind flags.
+
+    from nst_tf.config import ApplyConfig
+    from nst_tf.feedforward import apply
+    report = apply.apply_files(ApplyConfig(), ["arbitrary"], ["photos/"], "styled/", styles=["wave.jpg"])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from nst_tf import batch, colour, files, images, video
+from nst_tf.config import ApplyConfig
+from nst_tf.errors import UserError
+from nst_tf.feedforward import animation
+from nst_tf.feedforward import workdir as wd
+from nst_tf.feedforward.outputs import plan_outputs, usable_jobs
+
+log = logging.getLogger("nst_tf")
+Report = Callable[[str], None]
+
+
+def composite(outputs: list, masks: list, original: np.ndarray, feather: float = 0.02) -> np.ndarray:
+    """Several stylised versions of one image, each kept where its mask is white.
+
+    ``outputs``: float H x W x 3 images in [0, 1]; ``masks``: one H' x W' weight map in [0, 1]
+    per output (any size: resized); ``feather``: the mask edges are blurred by this fraction of
+    the longer side (a Gaussian of that sigma). Where the masks add up to less than 1 the
+    original shows through; where they overlap they are averaged.
+    """
+    from PIL import Image, ImageFilter
+
+    from nst_tf.masks import resize_mask
+
+    h, w = original.shape[:2]
+    sigma = feather * max(h, w)
+    weights = []
+    for m in masks:
+        m = resize_mask(m, (h, w))
+        if sigma > 0:
+            blurred = Image.fromarray(np.round(m * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(sigma))
+            m = np.asarray(blurred, np.float32) / 255.0
+        weights.append(m[..., None])
+    total = np.sum(weights, axis=0)
+    mixed = np.sum([wk * o for wk, o in zip(weights, outputs)], axis=0) + np.maximum(0.0, 1.0 - total) * original
+    return np.clip(mixed / np.maximum(1.0, total), 0.0, 1.0).astype(np.float32)
+
+
+@dataclass
+class Applier:
+    """Stylizers (one, or one per mask region), the masks and the config: frames in, results out."""
+
+    stylizers: list
+    config: ApplyConfig
+    masks: Optional[list] = None
+    histogram_on_result: bool = True  #: trained networks: their style is fixed, so the result is recoloured
+
+    def frames(self, frames: Sequence[np.ndarray]) -> list:
+        """Float frames in, stylised (masked, post-processed) float frames out, in batches."""
+        c = self.config
+        outs = [s.stylize(frames, c.batch_size) for s in self.stylizers]
+        if self.masks is None:
+            out = outs[0]
+        else:
+            out = [composite([o[i] for o in outs], self.masks, f, c.feather) for i, f in enumerate(frames)]
+        return [
+            colour.postprocess(o, f, c.preserve_colors, c.blend, histogram_on_result=self.histogram_on_result)
+            for o, f in zip(out, frames)
+        ]
+
+    def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
+        """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""
+        from nst_tf.temporal import TemporalBlender
+
+        c = self.config
+        blender = TemporalBlender(c.temporal_blend)
+        t0, shown = time.perf_counter(), time.perf_counter()
+        with video.open_video(src, fps) as clip, video.open_writer(dst, like=clip) as out:
+            total, chunk = clip.frame_count, []
+
+            def flush():
+                frames = [f.astype(np.float32) / 255.0 for f in chunk]
+                frames = [images.resize(f, c.size) for f in frames] if c.size else frames
+                for photo, styled in zip(frames, self.frames(frames)):
+                    out.write(images.to_uint8(blender(photo, styled)))
+                chunk.clear()
+
+            for frame in clip.frames():
+                chunk.append(frame)
+                if len(chunk) >= c.batch_size:
+                    flush()
+                    if time.perf_counter() - shown > 2.0:
+                        shown, done = time.perf_counter(), out.frames_written
+                        rate = done / (shown - t0)
+                        eta = f", about {max(0.0, (total - done) / rate):.0f} s left" if total > done else ""
+                        report(f"  frame {done}{f'/{total}' if total else ''}, {rate:.1f} frames/s{eta}")
+            flush()
+            n = out.frames_written
+        if n == 0:
+            raise UserError(f"{src} holds no video frames")
+        return (time.perf_counter() - t0) * 1000 / n, n
+
+    def file(
+        self, src, dst, *, fps: Optional[float] = None, overwrite: bool = False, report: Report = log.info
+    ) -> tuple:
+        """Stylise one file (every frame of an animation or video); returns (ms per frame, frames)."""
+        if video.is_video(src):
+            return self.video(src, dst, fps, report)
+        c = self.config
+        frames, durations = animation.read_frames(src)
+        if c.size:
+            frames = [images.resize(f, c.size) for f in frames]
+        t0 = time.perf_counter()
+        out = self.frames(frames)
+        if len(out) > 1 and c.temporal_blend:
+            from nst_tf.temporal import TemporalBlender
+
+            blender = TemporalBlender(c.temporal_blend)
+            out = [blender(f, o) for f, o in zip(frames, out)]
+        ms = (time.perf_counter() - t0) * 1000 / len(frames)
+        if durations is not None and Path(dst).suffix.lower() in (".gif", ".webp"):
+            animation.save_animation(out, durations, dst, overwrite)
+        else:
+            images.save_image(out[0], dst, overwrite=overwrite)
+        return ms, len(frames)
+
+
+def open_applier(
+    config: ApplyConfig,
+    models: Sequence[str],
+    styles: Sequence = (),
+    *,
+    n_inputs: int = 1,
+    save_style_vector=None,
+    report: Report = log.info,
+) -> Applier:
+    """Check the models, styles and masks, then open the networks (this is where TensorFlow loads)."""
+    from nst_tf.feedforward import stylizers
+
+    models = [str(m) for m in models]
+    if not models:
+        raise UserError(
+            "--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or a .tflite file"
+        )
+    any_style = len(models) == 1 and wd.is_any_style(models[0])
+    regions = styles if any_style else models
+    masks = None
+    if config.style_masks or (len(models) > 1 and not any_style):
+        from nst_tf.masks import load_mask
+
+        what = "--style" if any_style else "--model"
+        if not config.style_masks or len(config.style_masks) != len(regions):
+            given = len(config.style_masks or ())
+            raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
+        masks = [load_mask(m) for m in config.style_masks]
+    if any_style:
+        stylizers.check_styles(styles, config.style_weights)
+        xla = stylizers.xla_for(config.jit_compile, n_inputs)
+        opened = stylizers.open_stylizers(
+            models,
+            styles,
+            per_region=masks is not None,
+            style_weights=config.style_weights,
+            strength=config.strength,
+            precision=config.precision,
+            jit_compile=xla,
+        )
+        report(opened[0].description)
+        if save_style_vector and masks is None:
+            from nst_tf.feedforward.anystyle_stylizer import save_vector
+
+            report(f"wrote {save_vector(opened[0].vector, save_style_vector)} (style vector)")
+    else:
+        _check_trained_only(config, styles, save_style_vector)
+        opened = stylizers.open_stylizers(models)
+    return Applier(opened, config, masks, histogram_on_result=not any_style)
+
+
+def _check_trained_only(config: ApplyConfig, styles, save_style_vector) -> None:
+    """Refuse the any-style options with a trained per-style network (its style is built in)."""
+    given = [
+        name
+        for name, on in (
+            ("--style", styles),
+            ("--style_weights", config.style_weights),
+            ("--strength", config.strength != 1.0),
+            ("--save_style_vector", save_style_vector),
+            ("--jit_compile", config.jit_compile != "auto"),
+        )
+        if on
+    ]
+    if given:
+        raise UserError(
+            f"{', '.join(given)} need --model=arbitrary; a trained network's style is built in "
+            "(use --blend to weaken it)"
+        )
+
+
+@dataclass
+class ApplyReport:
+    written: dict = field(default_factory=dict)  #: output -> {"input", "frames", "ms_per_frame"}
+    refused: dict = field(default_factory=dict)  #: input -> reason
+    manifest: Optional[Path] = None  #: a batch's manifest.json
+
+
+def apply_files(
+    config: ApplyConfig,
+    models: Sequence[str],
+    inputs: Sequence,
+    output=None,
+    *,
+    styles: Sequence = (),
+    fps: Optional[float] = None,
+    overwrite: bool = False,
+    save_style_vector=None,
+    report: Report = log.info,
+) -> ApplyReport:
+    """Stylise files, folders and globs (``inputs``) into ``output`` (a file for one input, else a
+    folder with a ``manifest.json``); existing outputs are skipped in a batch (refused alone)
+    unless ``overwrite``. Unusable inputs of a batch are refused one by one, not the whole run."""
+    if not models:
+        raise UserError(
+            "--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or a .tflite file"
+        )
+    paths = images.expand_paths(inputs)
+    if not paths:
+        raise UserError("--input is required: image files, folders or globs")
+    video.check_fps(fps, paths)
+    jobs, folder = plan_outputs(paths, output)
+    jobs, refused = usable_jobs(jobs, folder, overwrite, fps, report)
+    result = ApplyReport(refused=refused, manifest=folder / "manifest.json" if folder else None)
+    if not jobs and not refused:  # a rerun of a finished batch: no network to build
+        report("nothing to do: every output exists (--overwrite redoes them)")
+        return result
+    if save_style_vector and not overwrite and Path(save_style_vector).exists():
+        raise UserError(
+            f"{save_style_vector} already exists; pass --overwrite to replace it or choose another "
+            "name for --save_style_vector"
+        )
+    applier = open_applier(
+        config, models, styles, n_inputs=len(jobs), save_style_vector=save_style_vector, report=report
+    )
+    manifest = batch.load_manifest(result.manifest)
+    manifest["settings"] = {
+        "model": [str(m) for m in models],
+        "style": [str(s) for s in styles],
+        **dataclasses.asdict(config),
+    }
+    manifest["refused"] = refused
+    for src, dst in jobs:
+        try:
+            ms, n_frames = applier.file(src, dst, fps=fps, overwrite=overwrite, report=report)
+        except UserError as exc:
+            if folder is None:
+                raise
+            log.warning("refused %s: %s", src, exc)  # stderr: "nst-apply: warning: refused ..."
+            refused[str(src)] = str(exc)
+        else:
+            report(f"wrote {dst} ({n_frames} frame{'s' if n_frames > 1 else ''}, {ms:.0f} ms per frame)")
+            key = str(dst.relative_to(folder)) if folder else dst.name  # frames: shot_styled/%04d.png
+            entry = {"input": str(src), "frames": n_frames, "ms_per_frame": round(ms, 1)}
+            manifest["outputs"][key] = result.written[str(dst)] = entry
+        if folder is not None:
+            files.write_json(result.manifest, manifest)
+    return result

@@ -1,0 +1,95 @@
+"""Training photos as a ``tf.data`` pipeline: decode, random crop to a square, batch, prefetch.
+
+Files are found recursively. Names without an image extension and files whose header Pillow
+cannot read are skipped up front (and counted); images that fail to decode later are dropped
+by ``ignore_errors`` instead of stopping training.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Optional
+
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from nst_tf.errors import UserError
+from nst_tf.images import READ_EXTENSIONS
+
+log = logging.getLogger("nst_tf")
+
+
+def list_images(folder) -> list:
+    """Sorted paths of the readable images under ``folder`` (recursive); logs how many were skipped."""
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise UserError(f"--data_dir {folder} is not a folder of photos")
+    found, skipped = [], 0
+    for dirpath, _, names in os.walk(root):
+        for name in sorted(names):
+            path = Path(dirpath) / name
+            if path.suffix.lower() not in READ_EXTENSIONS:
+                skipped += 1
+                continue
+            try:
+                with Image.open(path) as img:
+                    img.verify()
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+                skipped += 1
+                continue
+            found.append(str(path))
+    found.sort()
+    if skipped:
+        log.warning("skipped %d file(s) under %s that are not readable images", skipped, root)
+    if not found:
+        raise UserError(f"no readable images under {root}; point --data_dir at a folder of photos")
+    return found
+
+
+def _decode_and_crop(path, image_size: int, seed):
+    data = tf.io.read_file(path)
+    img = tf.io.decode_image(data, channels=3, expand_animations=False)
+    img = tf.image.convert_image_dtype(img, tf.float32)
+    shape = tf.cast(tf.shape(img)[:2], tf.float32)
+    scale = tf.cast(image_size, tf.float32) / tf.reduce_min(shape)
+    new = tf.cast(tf.math.ceil(shape * scale), tf.int32)
+    img = tf.image.resize(img, new, method="area" if image_size < 512 else "bilinear", antialias=True)
+    img = tf.image.stateless_random_crop(img, (image_size, image_size, 3), seed=seed)
+    return tf.clip_by_value(img, 0.0, 1.0)
+
+
+def make_dataset(
+    paths,
+    image_size: int,
+    batch_size: int,
+    seed: int = 0,
+    skip_batches: int = 0,
+    part: Optional[tuple] = None,
+    per_replica: Optional[int] = None,
+) -> tf.data.Dataset:
+    """Endless shuffled batches of ``image_size`` squares. ``skip_batches`` resumes the same order.
+
+    ``batch_size`` is the global batch. With ``part=(start, stop)`` only the photos at positions
+    ``start..stop-1`` of each global batch are read (one worker's share), in batches of
+    ``per_replica`` (one per local replica, in order): the workers together see exactly the
+    global batches of a single process, so the same seed trains the same weights anywhere.
+    """
+    # Shuffling with a fixed seed after repeat() gives the same endless order in every process,
+    # so a resumed run skips exactly the batches it has already trained on.
+    ds = tf.data.Dataset.from_tensor_slices(paths).repeat()
+    ds = ds.shuffle(min(len(paths), 10000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.enumerate()
+    ds = ds.skip(skip_batches * batch_size)
+    if part is not None and tuple(part) != (0, batch_size):
+        start, stop = part
+        ds = ds.filter(lambda i, p: tf.logical_and(i % batch_size >= start, i % batch_size < stop))
+    batch_size = per_replica or batch_size
+    ds = ds.map(
+        lambda i, p: _decode_and_crop(p, image_size, tf.stack([tf.cast(seed, tf.int64), i])),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    ds = ds.ignore_errors(log_warning=True)
+    return ds.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,90 @@
+"""Keras layers the feed-forward networks share: reflection padding, and exact fast rewrites of
+the upsampling conv and of a conv with few output channels (for CPU kernels and TFLite)."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+from keras import layers, ops
+
+
+class ReflectionPad(layers.Layer):
+    """Pads height and width by ``pad`` pixels mirroring the image (no zero border)."""
+
+    def __init__(self, pad: int, **kwargs):
+        super().__init__(**kwargs)
+        self.pad = int(pad)
+
+    def call(self, x):
+        p = self.pad
+        y = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        # Keep the static channel count: TFLite cannot lower a convolution whose input channels are unknown.
+        return pin_channels(y, x.shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "pad": self.pad}
+
+
+def pin_channels(x, channels: int):
+    """Reshape to [B, H, W, channels] so graph converters see a static channel count.
+
+    After a pad whose sizes are computed at run time TFLite's converter loses the channel
+    dimension and cannot lower the next convolution; a reshape with the constant channel
+    count restores it (EnsureShape/set_shape do not survive conversion).
+    """
+    s = tf.shape(x)
+    return tf.reshape(x, tf.stack([s[0], s[1], s[2], channels]))
+
+
+class UpsampleConv(layers.Conv2D):
+    """x2 nearest-neighbour upsampling, reflect padding and a 3x3 conv, computed at the low resolution.
+
+    The same 3x3 kernel (so weights, import and training are those of a plain ``Conv2D``); each of
+    the four output phases is a 3x3 conv of the input edge-padded by one pixel, with taps that sum
+    the original taps falling on the same input pixel, and ``depth_to_space`` interleaves them.
+    Reflect-padding the upsampled image equals upsampling the edge-padded one, so the result is
+    exact, without building the upsampled tensor (measured 20 -> 12 ms for 16 -> 8 channels at
+    512 px output on a 2-core AVX2 CPU).
+    """
+
+    def __init__(self, filters, **kwargs):
+        kwargs.setdefault("use_bias", False)
+        super().__init__(filters, 3, padding="valid", **kwargs)
+
+    def _phase_kernel(self):
+        k = ops.cast(self.kernel, self.compute_dtype)
+        # rows (or columns) of the edge-padded input that each phase reads, and the taps on them
+        taps = {
+            0: lambda t: [t[0], t[1] + t[2], ops.zeros_like(t[0])],
+            1: lambda t: [ops.zeros_like(t[0]), t[0] + t[1], t[2]],
+        }
+        phases = []
+        for a in (0, 1):
+            rows = ops.stack(taps[a]([k[0], k[1], k[2]]), axis=0)
+            for b in (0, 1):
+                phases.append(ops.stack(taps[b]([rows[:, 0], rows[:, 1], rows[:, 2]]), axis=1))
+        return ops.concatenate(phases, axis=-1)  # [3, 3, in, 4 * out], phases ordered (row, column)
+
+    def call(self, x):
+        p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        p = pin_channels(p, x.shape[-1])
+        y = tf.nn.conv2d(p, self._phase_kernel(), 1, "VALID")
+        return tf.nn.depth_to_space(y, 2)
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, _ = input_shape
+        return (b, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
+
+
+class NarrowOutputConv(layers.Conv2D):
+    """A conv with few output channels computed with them padded to 8 by zero filters, then sliced.
+
+    CPU conv kernels are vectorised over output channels; for the 9x9 conv to RGB this measured
+    59 -> 40 ms at 512 px on a 2-core AVX2 CPU. Same weights as a plain ``Conv2D``; exact.
+    """
+
+    def call(self, x):
+        k = ops.cast(self.kernel, self.compute_dtype)
+        pad = (-self.filters) % 8
+        k = ops.concatenate([k, ops.zeros(k.shape[:3] + (pad,), k.dtype)], axis=-1) if pad else k
+        y = tf.nn.conv2d(x, k, self.strides, "VALID")[..., : self.filters]
+        return y + ops.cast(self.bias, self.compute_dtype) if self.use_bias else y

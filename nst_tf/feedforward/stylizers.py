@@ -1,0 +1,195 @@
+"""The one way a ``--model`` value becomes something that stylises: :func:`open_stylizer`.
+
+``nst-apply``, ``nst-apply-beam``, ``nst-web`` and the Python API all call it:
+
+    from nst_tf.feedforward import open_stylizer
+    net = open_stylizer("arbitrary", styles=["starry_night.jpg"], strength=0.8)
+    out = net.stylize([photo])[0]                 # float H x W x 3 in [0, 1]
+    net = open_stylizer("runs/starry")            # a workdir, its saved_model/, or a .tflite file
+
+A ``--model`` value is ``arbitrary`` (the any-style network with Magenta's published weights), a
+training workdir of ``nst-train-fast`` (per-style or ``--arch=arbitrary``), a SavedModel folder
+or a ``.tflite`` file. Any-style models need ``styles`` (paintings or ``.npy`` style vectors,
+mixed by ``style_weights``), except when opened with ``styles=None`` to encode styles per call
+(:attr:`Stylizer.network`, as the web app does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from nst_tf import images
+from nst_tf.errors import UserError
+from nst_tf.feedforward import workdir as wd
+
+Runner = Callable[[np.ndarray], np.ndarray]  # uint8 [B, H, W, 3] -> uint8 [B, H, W, 3]
+
+
+@dataclass
+class Stylizer:
+    """A network with its style: ``run`` maps a uint8 batch to a uint8 batch of the same size."""
+
+    run: Optional[Runner]
+    description: str
+    network: object = None  #: any-style models: the :class:`ArbitraryStylizer` (new styles, vectors)
+    vector: Optional[np.ndarray] = None  #: any-style models opened with styles: the (mixed) style vector
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        if self.run is None:
+            raise UserError("this any-style model was opened without a style; pass styles to open_stylizer")
+        return self.run(batch)
+
+    def run_batches(self, items: Sequence[np.ndarray], batch_size: int = 4) -> list:
+        """uint8 H x W x 3 images in, uint8 images out; same-size images go through together."""
+        out: list = [None] * len(items)
+        by_size: dict = {}
+        for i, item in enumerate(items):
+            by_size.setdefault(np.shape(item), []).append(i)
+        for idx in by_size.values():
+            for start in range(0, len(idx), batch_size):
+                chunk = idx[start : start + batch_size]
+                for i, result in zip(chunk, self(np.stack([items[i] for i in chunk]))):
+                    out[i] = np.asarray(result, np.uint8)
+        return out
+
+    def stylize(self, frames: Sequence[np.ndarray], batch_size: int = 4) -> list:
+        """Float [0, 1] images in, float images out (in batches of same-size images)."""
+        done = self.run_batches([images.to_uint8(f) for f in frames], batch_size)
+        return [r.astype(np.float32) / 255.0 for r in done]
+
+
+def _float_runner(model, forward) -> Runner:
+    def run(batch: np.ndarray) -> np.ndarray:
+        out = np.asarray(forward(model, np.asarray(batch, np.float32) / 255.0))
+        return np.round(np.clip(out, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+    return run
+
+
+def _open_trained(path) -> Stylizer:
+    """A per-style network: a ``.tflite`` file, a SavedModel folder, or a workdir (export, else checkpoint)."""
+    from nst_tf.feedforward import johnson_export
+
+    p = Path(path)
+    if p.is_file() and p.suffix == ".tflite":
+        return Stylizer(johnson_export.load_tflite(p), f"per-style network {p} (TFLite)")
+    saved = wd.saved_model(p)
+    if saved is not None:
+        return Stylizer(johnson_export.load_saved_model(saved), f"per-style network {saved} (SavedModel)")
+    latest = wd.latest_checkpoint(p)
+    if latest:
+        import tensorflow as tf
+
+        from nst_tf.feedforward.johnson import ARCHS, build_transformer, stylize_images
+
+        arch = wd.arch(p)
+        if arch not in ARCHS:
+            raise UserError(f"{p / wd.ARCH_FILE} names an unknown network {arch!r}; expected one of {', '.join(ARCHS)}")
+        model = build_transformer(arch)
+        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+        return Stylizer(
+            _float_runner(model, lambda m, x: stylize_images(m, x).numpy()),
+            f"per-style network {p} ({arch}, {Path(latest).name})",
+        )
+    raise UserError(
+        f"{path} is neither a SavedModel, a .tflite file nor a training workdir with checkpoints; "
+        "pass the --workdir of nst-train-fast or its saved_model/ folder"
+    )
+
+
+def open_any_style_network(model: str = wd.ANY_STYLE, precision: str = "auto", jit_compile: bool = False):
+    """The any-style network (:class:`ArbitraryStylizer`) a ``--model`` value names."""
+    from nst_tf.feedforward.anystyle_stylizer import ArbitraryStylizer
+
+    source = "published" if str(model) == wd.ANY_STYLE else str(model)
+    return ArbitraryStylizer(precision, weights_source=source, jit_compile=jit_compile)
+
+
+def style_vectors(network, styles: Sequence, read: Callable = images.load_image) -> list:
+    """One style vector per painting (``read`` decodes it) or ``.npy`` file."""
+    from nst_tf.feedforward.anystyle_stylizer import load_vector
+
+    return [load_vector(s) if str(s).lower().endswith(".npy") else network.style_vector(read(s)) for s in styles]
+
+
+def xla_for(jit_compile: str, n_inputs: int) -> bool:
+    """The any-style network's XLA choice: ``on``, ``off``, or ``auto``: on for runs of at least
+    :data:`~nst_tf.config.XLA_MIN_IMAGES` inputs (it compiles once per image shape)."""
+    from nst_tf.config import XLA_MIN_IMAGES
+
+    return jit_compile == "on" or (jit_compile == "auto" and n_inputs >= XLA_MIN_IMAGES)
+
+
+def check_styles(
+    styles: Sequence, style_weights: Optional[Sequence[float]] = None, read: Optional[Callable] = None
+) -> None:
+    """Refuse missing or unreadable styles before any network is built (a bad style would spoil
+    every output); ``read`` decodes a painting (default: local files)."""
+    if not styles:
+        raise UserError(
+            "an any-style --model (arbitrary, or a workdir of nst-train-fast --arch=arbitrary) needs "
+            "--style: one or more painting images (or .npy style vectors)"
+        )
+    if style_weights and len(style_weights) != len(styles):
+        raise UserError(f"{len(style_weights)} --style_weights for {len(styles)} --style; give one per style")
+    for style in styles:
+        if str(style).lower().endswith(".npy"):
+            continue
+        if read is not None:
+            read(style)
+        elif "://" not in str(style):
+            images.load_image(style)
+
+
+def open_stylizer(
+    model,
+    styles: Optional[Sequence] = (),
+    *,
+    style_weights: Optional[Sequence[float]] = None,
+    strength: float = 1.0,
+    precision: str = "auto",
+    jit_compile: bool = False,
+    network=None,
+    read: Callable = images.load_image,
+) -> Stylizer:
+    """Open ``model`` (see the module docstring) with its style.
+
+    Any-style models: ``styles`` are encoded once and mixed by ``style_weights``; ``styles=None``
+    opens the network alone. ``network``: an already-built any-style network to reuse (one per
+    region when several styles are placed by masks). ``read``: how a painting is decoded (Beam
+    reads through its filesystems). ``precision`` and ``jit_compile`` apply to the any-style
+    network; a per-style network runs as exported.
+    """
+    from nst_tf.feedforward.anystyle_stylizer import check_strength, mix_vectors
+
+    if not wd.is_any_style(model):
+        return _open_trained(model)
+    strength = check_strength(strength)
+    if styles is not None:
+        check_styles(styles, style_weights)
+    net = network or open_any_style_network(model, precision, jit_compile)
+    if styles is None:
+        return Stylizer(None, net.describe(), network=net)
+    vector = mix_vectors(style_vectors(net, styles, read), style_weights)
+    return Stylizer(net.stylizer(vector, strength), net.describe(), network=net, vector=vector)
+
+
+def open_stylizers(models: Sequence[str], styles: Sequence = (), *, per_region: bool = False, **kwargs) -> list:
+    """Several styles placed by masks: one stylizer per trained model, or per style of one any-style
+    model (sharing its network); otherwise a one-element list from :func:`open_stylizer`."""
+    models = [str(m) for m in models]
+    any_style = len(models) == 1 and wd.is_any_style(models[0])
+    if wd.ANY_STYLE in models and not any_style:
+        raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
+    if not any_style:
+        return [_open_trained(m) for m in models]
+    if not per_region:
+        return [open_stylizer(models[0], styles, **kwargs)]
+    check_styles(styles)
+    kwargs.pop("style_weights", None)
+    first = open_stylizer(models[0], [styles[0]], **kwargs)
+    return [first] + [open_stylizer(models[0], [s], network=first.network, **kwargs) for s in styles[1:]]

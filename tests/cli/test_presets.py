@@ -1,0 +1,78 @@
+"""Every flagfile in flags/ parses and runs, at a tiny size, with the network it names.
+
+The VGG19 presets get a VGG19 with random weights saved to a file (ImageNet weights cannot
+be downloaded here); the run goes through the same file-weights path a user's own file takes.
+"""
+
+from pathlib import Path
+
+import pytest
+from clitools import ROOT, run_cli
+from PIL import Image
+
+PRESETS = sorted(p.name for p in (Path(ROOT) / "flags").glob("*.flags"))
+# Sizes that keep every preset's deepest layer and coarsest stage valid, with one step a stage.
+TINY = {"hires.flags": ["--size=128", "--steps=1"]}
+
+
+@pytest.fixture(scope="session")
+def vgg19_weights(tmp_path_factory):
+    import keras
+
+    keras.utils.set_random_seed(19)
+    model = keras.applications.VGG19(include_top=False, weights=None, input_shape=(None, None, 3))
+    path = tmp_path_factory.mktemp("vgg19") / "vgg19_random.weights.h5"
+    model.save_weights(path)
+    return path
+
+
+def test_every_preset_is_tested():
+    assert set(PRESETS) == {
+        "demo.flags",
+        "fast_coco.flags",
+        "gatys.flags",
+        "hires.flags",
+        "keras_example.flags",
+        "lbfgs.flags",
+        "tf_tutorial.flags",
+    }
+
+
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p != "fast_coco.flags"])
+def test_stylize_preset_runs(preset, vgg19_weights, content_path, style_path, tmp_path):
+    text = (Path(ROOT) / "flags" / preset).read_text()
+    weights = [] if "--weights=hed" in text else [f"--weights={vgg19_weights}"]
+    out = tmp_path / "out.png"
+    r = run_cli(
+        f"--flagfile=flags/{preset}",
+        f"--content={content_path}",
+        f"--style={style_path}",
+        f"--output={out}",
+        "--overwrite",
+        *TINY.get(preset, ["--size=48", "--steps=2"]),
+        *weights,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    backbone = "vgg16" if "--backbone=vgg16" in text else "vgg19"
+    assert f"{backbone} (" in r.stdout and "speed: " in r.stdout
+    w, h = Image.open(out).size
+    assert max(w, h) == int(TINY.get(preset, ["--size=48"])[0].split("=")[1])
+
+
+def test_fast_coco_preset_runs(photo_dir, style_path, tmp_path):
+    r = run_cli(
+        "--flagfile=flags/fast_coco.flags",
+        f"--style={style_path}",
+        f"--data_dir={photo_dir}",
+        f"--workdir={tmp_path / 'run'}",
+        "--steps=1",
+        "--image_size=32",
+        "--batch_size=2",
+        "--weights=hed",
+        "--checkpoint_every=1",
+        "--noexport",
+        module="nst_tf.cli.train_fast",
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "step 1/1" in r.stdout
+    assert list((tmp_path / "run" / "checkpoints").glob("ckpt-1*"))
