@@ -62,7 +62,9 @@ class Applier:
     stylizers: list
     config: ApplyConfig
     masks: Optional[list] = None
-    histogram_on_result: bool = True  #: trained networks: their style is fixed, so the result is recoloured
+    #: nst-apply recolours the result (a trained network's style is fixed; the any-style network's
+    #: vector would have to be encoded again for every photo)
+    histogram_on_result: bool = True
 
     def frames(self, frames: Sequence[np.ndarray]) -> list:
         """Float frames in, stylised (masked, post-processed) float frames out, in batches."""
@@ -182,7 +184,7 @@ def open_applier(
     else:
         _check_trained_only(config, styles, save_style_vector)
         opened = stylizers.open_stylizers(models)
-    return Applier(opened, config, masks, histogram_on_result=not any_style)
+    return Applier(opened, config, masks)
 
 
 def _check_trained_only(config: ApplyConfig, styles, save_style_vector) -> None:
