@@ -153,6 +153,8 @@ def open_applier(
         raise UserError(
             "--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or a .tflite file"
         )
+    if wd.ANY_STYLE in models and len(models) > 1:
+        raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
     any_style = len(models) == 1 and wd.is_any_style(models[0])
     regions = styles if any_style else models
     masks = None

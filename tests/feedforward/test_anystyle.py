@@ -111,7 +111,8 @@ def test_port_is_close_to_the_int8_graph(net, content_path, style_path):
 
 
 def test_weights_are_cached_and_a_damaged_cache_is_rebuilt(net, photo, painting):
-    from nst_tf.feedforward import ArbitraryStylizer, weights
+    from nst_tf.feedforward import ArbitraryStylizer
+    from nst_tf.feedforward import anystyle_weights as weights
 
     paths = weights.cache_paths()
     assert all(p.is_file() for p in paths.values())
