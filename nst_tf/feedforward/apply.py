@@ -21,8 +21,7 @@ import numpy as np
 from nst_tf import batch, colour, files, images, video
 from nst_tf.config import ApplyConfig
 from nst_tf.errors import UserError
-from nst_tf.feedforward import animation
-from nst_tf.feedforward import workdir as wd
+from nst_tf.feedforward import animation, stylizers
 from nst_tf.feedforward.outputs import plan_outputs, usable_jobs
 
 log = logging.getLogger("nst_tf")
@@ -146,16 +145,8 @@ def open_applier(
     report: Report = log.info,
 ) -> Applier:
     """Check the models, styles and masks, then open the networks (this is where TensorFlow loads)."""
-    from nst_tf.feedforward import stylizers
-
     models = [str(m) for m in models]
-    if not models:
-        raise UserError(
-            "--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or a .tflite file"
-        )
-    if wd.ANY_STYLE in models and len(models) > 1:
-        raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
-    any_style = len(models) == 1 and wd.is_any_style(models[0])
+    any_style = stylizers.check_models(models)
     regions = styles if any_style else models
     masks = None
     if config.style_masks or (len(models) > 1 and not any_style):
@@ -167,7 +158,6 @@ def open_applier(
             raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
         masks = [load_mask(m) for m in config.style_masks]
     if any_style:
-        stylizers.check_styles(styles, config.style_weights)
         xla = stylizers.xla_for(config.jit_compile, n_inputs)
         opened = stylizers.open_stylizers(
             models,
@@ -231,10 +221,7 @@ def apply_files(
     """Stylise files, folders and globs (``inputs``) into ``output`` (a file for one input, else a
     folder with a ``manifest.json``); existing outputs are skipped in a batch (refused alone)
     unless ``overwrite``. Unusable inputs of a batch are refused one by one, not the whole run."""
-    if not models:
-        raise UserError(
-            "--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or a .tflite file"
-        )
+    stylizers.check_models(models)
     paths = images.expand_paths(inputs)
     if not paths:
         raise UserError("--input is required: image files, folders or globs")

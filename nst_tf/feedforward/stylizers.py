@@ -145,6 +145,10 @@ def check_styles(
             images.load_image(style)
 
 
+def _with_vector(net, vector: np.ndarray, strength: float) -> Stylizer:
+    return Stylizer(net.stylizer(vector, strength), net.describe(), network=net, vector=vector)
+
+
 def open_stylizer(
     model,
     styles: Optional[Sequence] = (),
@@ -154,15 +158,15 @@ def open_stylizer(
     precision: str = "auto",
     jit_compile: bool = False,
     network=None,
-    read: Callable = images.load_image,
+    read: Optional[Callable] = None,
 ) -> Stylizer:
     """Open ``model`` (see the module docstring) with its style.
 
-    Any-style models: ``styles`` are encoded once and mixed by ``style_weights``; ``styles=None``
-    opens the network alone. ``network``: an already-built any-style network to reuse (one per
-    region when several styles are placed by masks). ``read``: how a painting is decoded (Beam
-    reads through its filesystems). ``precision`` and ``jit_compile`` apply to the any-style
-    network; a per-style network runs as exported.
+    Any-style models: ``styles`` are checked before the network is built, then encoded once and
+    mixed by ``style_weights``; ``styles=None`` opens the network alone. ``network``: an
+    already-built any-style network to reuse. ``read``: how a painting is decoded (default: local
+    files; Beam reads through its filesystems). ``precision`` and ``jit_compile`` apply to the
+    any-style network; a per-style network runs as exported.
     """
     from nst_tf.feedforward.anystyle_stylizer import check_strength, mix_vectors
 
@@ -170,26 +174,36 @@ def open_stylizer(
         return _open_trained(model)
     strength = check_strength(strength)
     if styles is not None:
-        check_styles(styles, style_weights)
+        check_styles(styles, style_weights, read)
     net = network or open_any_style_network(model, precision, jit_compile)
     if styles is None:
         return Stylizer(None, net.describe(), network=net)
-    vector = mix_vectors(style_vectors(net, styles, read), style_weights)
-    return Stylizer(net.stylizer(vector, strength), net.describe(), network=net, vector=vector)
+    return _with_vector(
+        net, mix_vectors(style_vectors(net, styles, read or images.load_image), style_weights), strength
+    )
+
+
+def check_models(models: Sequence[str]) -> bool:
+    """Refuse no model, or the any-style network beside others; returns whether it is one any-style model."""
+    models = [str(m) for m in models]
+    if not models:
+        raise UserError(
+            "--model is required: arbitrary (with --style), a training workdir, a SavedModel folder or a .tflite file"
+        )
+    if wd.ANY_STYLE in models and len(models) > 1:
+        raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
+    return len(models) == 1 and wd.is_any_style(models[0])
 
 
 def open_stylizers(models: Sequence[str], styles: Sequence = (), *, per_region: bool = False, **kwargs) -> list:
     """Several styles placed by masks: one stylizer per trained model, or per style of one any-style
-    model (sharing its network); otherwise a one-element list from :func:`open_stylizer`."""
-    models = [str(m) for m in models]
-    any_style = len(models) == 1 and wd.is_any_style(models[0])
-    if wd.ANY_STYLE in models and not any_style:
-        raise UserError("--model=arbitrary cannot be combined with other models; give several --style instead")
-    if not any_style:
-        return [_open_trained(m) for m in models]
+    model (all sharing its network); otherwise a one-element list from :func:`open_stylizer`."""
+    if not check_models(models):
+        return [_open_trained(str(m)) for m in models]
     if not per_region:
         return [open_stylizer(models[0], styles, **kwargs)]
-    check_styles(styles)
-    kwargs.pop("style_weights", None)
-    first = open_stylizer(models[0], [styles[0]], **kwargs)
-    return [first] + [open_stylizer(models[0], [s], network=first.network, **kwargs) for s in styles[1:]]
+    read = kwargs.get("read")
+    check_styles(styles, kwargs.pop("style_weights", None), read)
+    net = open_stylizer(models[0], None, **kwargs).network
+    strength = kwargs.get("strength", 1.0)
+    return [_with_vector(net, v, strength) for v in style_vectors(net, styles, read or images.load_image)]
