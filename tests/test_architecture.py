@@ -12,7 +12,6 @@ NOT_YET_SPLIT = {
     "backbones.py",
     "web/jobs.py",
     "beam.py",
-    "cli/evaluate.py",
     "cli/stylize.py",
     "cli/apply_beam.py",
 }
