@@ -102,3 +102,17 @@ def stylize_video(
     if n == 0:
         raise UserError(f"{content} holds no video frames")
     return {"frames": n, "seconds": time.perf_counter() - t0, "trusted": float(np.mean(trusted)) if trusted else None}
+
+
+def check_clip_inputs(contents: list, styles: list, config: StylizeConfig, fps=None) -> tuple:
+    """nst-stylize's video case: one clip and one style (or several blended); both readable.
+    Returns (the clip, the style argument for :func:`stylize_video`)."""
+    if len(contents) > 1:
+        raise UserError("give one video --content at a time (several photos, or one video)")
+    if len(styles) > 1 and not config.combines_styles:
+        raise UserError(f"a video takes one style; blend the {len(styles)} styles with --style_weights")
+    for s in styles:
+        images.load_image(s)
+    video.check_fps(fps, contents)
+    video.open_video(contents[0], fps).close()
+    return contents[0], (styles if config.combines_styles else styles[0])

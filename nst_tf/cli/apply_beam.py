@@ -70,52 +70,10 @@ def main(argv) -> int:
     beam_args = _beam_options(list(argv[1:]))
     if not FLAGS.input or not FLAGS.output:
         raise UserError("--input (a glob or folder) and --output (a folder) are both required")
-    config = config_from_flags()
-    if FLAGS.max_megapixels <= 0:
-        raise UserError(f"max_megapixels must be positive, got {FLAGS.max_megapixels}")
-    styles = common.split_list(FLAGS.style)
-    from nst_tf.config import XLA_MIN_IMAGES
-    from nst_tf.feedforward import stylizers, workdir
-
-    if workdir.is_any_style(FLAGS.model):  # a bad style would spoil every output: refused before any work
-        stylizers.check_styles(styles, config.style_weights, read=nst_beam.read_image)
-    elif styles:
-        raise UserError("--style needs an any-style --model (arbitrary); a trained network's style is built in")
-    matched = nst_beam.check_matches(nst_beam.input_glob(FLAGS.input), limit=XLA_MIN_IMAGES)
-    xla = stylizers.xla_for(config.jit_compile, matched)  # auto: the rule nst-apply follows
-    handler = nst_beam.StylizerHandler(
-        FLAGS.model,
-        styles,
-        config.style_weights,
-        config.strength,
-        config.precision,
-        "on" if xla else "off",
-        config.batch_size,
-    )
-    if "://" not in FLAGS.output:
-        from nst_tf.files import check_folder_writable
-
-        check_folder_writable(FLAGS.output, "choose a writable --output")
-    job = nst_beam.BeamJob(
-        FLAGS.input,
-        FLAGS.output,
-        handler,
-        size=config.size,
-        overwrite=FLAGS.overwrite,
-        max_pixels=int(FLAGS.max_megapixels * 1e6),
-    )
-    print(
-        f"{PROG}: {nst_beam.input_glob(FLAGS.input)} -> {FLAGS.output} "
-        f"({'any-style network' if handler.any_style() else FLAGS.model}"
-        f"{f', {config.size} px' if config.size else ''}; Beam options: {' '.join(beam_args) or 'defaults'})",
-        flush=True,
-    )
-    summary = nst_beam.run(job, beam_args)
-    line = ", ".join(f"{k} {summary.get(k, 0)}" for k in nst_beam.COUNTERS)
-    print(
-        f"{PROG}: {line}" + (f"; failure records in {summary['failures_file']}" if summary["failures_file"] else ""),
-        flush=True,
-    )
+    job = nst_beam.plan_job(config_from_flags(), FLAGS.model, common.split_list(FLAGS.style), FLAGS.input,
+                            FLAGS.output, overwrite=FLAGS.overwrite, max_megapixels=FLAGS.max_megapixels)  # fmt: skip
+    common.say(f"{PROG}: {nst_beam.describe(job, beam_args)}")
+    common.say(f"{PROG}: {nst_beam.summary_line(nst_beam.run(job, beam_args))}")
     return common.EXIT_OK
 
 

@@ -79,15 +79,8 @@ def main(argv) -> int:
         return _video(contents, styles, config)
     video.check_fps(FLAGS.fps, contents)
     with common.device_scope(FLAGS.tpu):
-        outcome = batch.run_batch(
-            contents,
-            styles,
-            config,
-            FLAGS.output,
-            overwrite=FLAGS.overwrite,
-            save_every=FLAGS.save_every,
-            logdir=FLAGS.logdir,
-        )
+        outcome = batch.run_batch(contents, styles, config, FLAGS.output, overwrite=FLAGS.overwrite,
+                                  save_every=FLAGS.save_every, logdir=FLAGS.logdir)  # fmt: skip
     if outcome.interrupted:
         return common.EXIT_SIGTERM if common.terminated() else common.EXIT_SIGINT
     if outcome.refused:
@@ -101,29 +94,14 @@ def main(argv) -> int:
 
 def _video(contents, styles, config) -> int:
     """One video --content: optimised frame by frame with the temporal loss, written to a video --output."""
-    from nst_tf import images, video, video_gatys
+    from nst_tf import video, video_gatys
 
-    if len(contents) > 1:
-        raise UserError("give one video --content at a time (several photos, or one video)")
-    if len(styles) > 1 and not config.combines_styles:
-        raise UserError(f"a video takes one style; blend the {len(styles)} styles with --style_weights")
-    for s in styles:
-        images.load_image(s)
-    video.check_fps(FLAGS.fps, contents)
-    video.open_video(contents[0], FLAGS.fps).close()
-    output = FLAGS.output or video.styled_name(contents[0], "outputs")
+    clip, style = video_gatys.check_clip_inputs(contents, styles, config, FLAGS.fps)
+    output = FLAGS.output or video.styled_name(clip, "outputs")
     with common.device_scope(FLAGS.tpu):
-        done = video_gatys.stylize_video(
-            contents[0],
-            styles if config.combines_styles else styles[0],
-            config,
-            output,
-            FLAGS.temporal_weight,
-            overwrite=FLAGS.overwrite,
-            verbose=True,
-            fps=FLAGS.fps,
-        )
-    print(f"wrote {output} ({done['frames']} frames, {done['seconds'] / done['frames']:.1f} s per frame)", flush=True)
+        done = video_gatys.stylize_video(clip, style, config, output, FLAGS.temporal_weight,
+                                         overwrite=FLAGS.overwrite, verbose=True, fps=FLAGS.fps)  # fmt: skip
+    common.say(f"wrote {output} ({done['frames']} frames, {done['seconds'] / done['frames']:.1f} s per frame)")
     return common.EXIT_OK
 
 
