@@ -9,8 +9,6 @@ MAX_LINES, MAX_COMMAND_LINES = 300, 120
 NOT_YET_SPLIT = {
     "video.py",
     "optimize.py",
-    "backbones.py",
-    "web/jobs.py",
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from nst_tf import backbones
+from nst_tf.backbones import weights as backbone_weights
 from nst_tf.errors import UserError, WeightsError
 
 
@@ -114,7 +115,7 @@ def test_imagenet_read_from_keras_cache(tmp_path, monkeypatch, caplog):
     def no_download(backbone):
         raise AssertionError("must not download when the file is cached")
 
-    monkeypatch.setattr(backbones, "download_imagenet", no_download)
+    monkeypatch.setattr(backbone_weights, "download_imagenet", no_download)
     model = _random_vgg16()
     cached = tmp_path / "models" / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
     _save_legacy_h5(model, cached)
@@ -136,7 +137,7 @@ def test_imagenet_unavailable_message_and_auto_fallback(tmp_path, monkeypatch, c
         calls.append(backbone)
         raise WeightsError("could not download ImageNet vgg19 weights (URL fetch failure); put it into the cache")
 
-    monkeypatch.setattr(backbones, "download_imagenet", offline)
+    monkeypatch.setattr(backbone_weights, "download_imagenet", offline)
     with pytest.raises(WeightsError, match="could not download"):
         backbones.resolve_weights("imagenet", "vgg19")
     with caplog.at_level(logging.WARNING, logger="nst_tf"):
@@ -149,8 +150,8 @@ def test_imagenet_unavailable_message_and_auto_fallback(tmp_path, monkeypatch, c
 def test_download_failure_is_a_weights_error(tmp_path, monkeypatch):
     # The real download path, pointed at an address that cannot answer.
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    name, _, md5 = backbones._IMAGENET["vgg16"]
-    monkeypatch.setitem(backbones._IMAGENET, "vgg16", (name, "http://127.0.0.1:9/none.h5", md5))
+    name, _, md5 = backbone_weights.IMAGENET_FILES["vgg16"]
+    monkeypatch.setitem(backbone_weights.IMAGENET_FILES, "vgg16", (name, "http://127.0.0.1:9/none.h5", md5))
     with pytest.raises(WeightsError, match="could not download ImageNet vgg16 weights.*--weights=hed"):
         backbones.resolve_weights("imagenet", "vgg16")
     assert not (tmp_path / "models" / name).exists()

@@ -38,7 +38,8 @@ from nst_tf import images
 from nst_tf.errors import UserError
 from nst_tf.web import gallery
 from nst_tf.web.engines import load_gallery_style
-from nst_tf.web.jobs import FIELDS, Job, JobQueue, Limits, QueueFull, parse_params
+from nst_tf.web.jobs import Job, JobQueue, QueueFull
+from nst_tf.web.params import FIELDS, Limits, parse_params
 
 log = logging.getLogger("nst_tf")
 

