@@ -83,8 +83,9 @@ def main() -> int:
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "video_temporal.json"))
     args = ap.parse_args()
 
-    from nst_tf import images, metrics, temporal
+    from nst_tf import images, metrics
     from nst_tf.feedforward.anystyle_stylizer import ArbitraryStylizer
+    from nst_tf.video import temporal
 
     net = ArbitraryStylizer(args.precision)
     print(net.describe(), flush=True)

@@ -139,7 +139,8 @@ def evaluate_video(output, content, style, features: Optional[FeatureMetrics] = 
     """A stylised clip against the clip it came from, streamed: the warping error (Lai et al.
     2018) of the output and of the input, and the pixel and feature metrics of every
     ``sample_every``-th frame, averaged."""
-    from nst_tf import temporal, video
+    from nst_tf import video
+    from nst_tf.video import temporal
 
     features = features or FeatureMetrics()
     flow = temporal.Flow()

@@ -1,4 +1,5 @@
-"""The optimisers that drive an image towards low Gatys loss: Adam/SGD steps and scipy's L-BFGS-B.
+"""The optimisers that drive an image towards low Gatys loss: Adam/SGD steps here, scipy's L-BFGS-B in
+:mod:`nst_tf.lbfgs`.
 
 Both take an objective (``nst_tf.objective.Objective`` or ``nst_tf.tiling.TiledObjective``)
 through one interface:
@@ -19,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-import time
-from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Optional
 
 import keras
 import numpy as np
@@ -29,61 +28,11 @@ import tensorflow as tf
 
 from nst_tf import precision
 from nst_tf.config import StylizeConfig
-from nst_tf.errors import UserError
+from nst_tf.lbfgs import lbfgs
 from nst_tf.objective import TERMS
+from nst_tf.steps import RunState, StepInfo  # noqa: F401  (StepInfo: part of this module's API)
 
 log = logging.getLogger("nst_tf")
-
-
-@dataclass
-class StepInfo:
-    """What a callback sees after each step."""
-
-    step: int  #: steps done so far in this scale (1-based)
-    steps: int  #: steps planned in this scale
-    losses: dict  #: weighted ``content``, ``style``, ``tv`` and ``total`` of the image before this step
-    elapsed_s: float  #: seconds since the run started (tracing included)
-    learning_rate: float
-    get_image: Callable[[], np.ndarray] = field(repr=False)  #: the current image (H x W x 3, [0, 1])
-    scale: int = 1  #: current scale (1-based)
-    scales: int = 1
-    size: int = 0  #: longer side at this scale [px]
-
-
-class RunState:
-    """What one ``stylize`` call shares across its scales: history, callbacks, counters."""
-
-    def __init__(
-        self,
-        config: StylizeConfig,
-        policy: str,
-        callbacks: Sequence[Callable[[StepInfo], None]],
-        scales: int,
-        jit_compile: bool,
-    ):
-        self.config = config
-        self.policy = policy
-        self.jit_compile = jit_compile
-        self.callbacks = list(callbacks)
-        self.scales = scales
-        self.history: list = []
-        self.start = time.perf_counter()
-        self.stopped_early = False
-        self.recoveries = 0
-        self.get_latest = None  # the newest image a callback could see, kept for Ctrl-C
-
-    def announce(self, text: str) -> None:
-        """A stage header (size, steps, network, memory plan): to callbacks with ``on_stage``."""
-        log.debug("%s", text)
-        for cb in self.callbacks:
-            if hasattr(cb, "on_stage"):
-                cb.on_stage(text)
-
-    def report(self, step, steps, terms, lr, get_image, scale, size) -> None:
-        self.get_latest = get_image
-        info = StepInfo(step, steps, terms, time.perf_counter() - self.start, lr, get_image, scale, self.scales, size)
-        for cb in self.callbacks:
-            cb(info)
 
 
 # --------------------------------------------------------------------------- Adam / SGD
@@ -266,68 +215,6 @@ def gradient_descent(
             run.stopped_early = True
             break
     return u.result()
-
-
-# --------------------------------------------------------------------------- L-BFGS
-
-
-def lbfgs(
-    run: RunState, objective, init: np.ndarray, scale: int, size: int, reuse: Optional[dict] = None
-) -> np.ndarray:
-    """scipy L-BFGS-B on the loss and its gradient (whole-image or tiled), pixels bounded to [0, 1]."""
-    try:
-        from scipy.optimize import minimize
-    except ImportError:
-        raise UserError("--optimizer=lbfgs needs scipy; install it with: pip install scipy") from None
-    config = run.config
-    steps = config.steps_at(scale)
-    shape = (1,) + init.shape
-    # float16 gradients underflow without loss scaling; L-BFGS has no LossScaleOptimizer, so
-    # scale by hand and halve the factor whenever the gradient overflows.
-    loss_scale = {"value": 2.0**12 if precision.needs_loss_scaling(run.policy) else 1.0}
-    state = {"terms": None, "x": init.astype(np.float64).ravel(), "step": 0}
-
-    def fun(x64):
-        x = tf.constant(x64.reshape(shape), tf.float32)
-        for _ in range(24):
-            terms, grad = objective.value_and_grad(x, loss_scale["value"])
-            g = grad.numpy() / loss_scale["value"]
-            if np.all(np.isfinite(g)) or loss_scale["value"] <= 1.0:
-                break
-            loss_scale["value"] /= 2.0
-        state["terms"] = {k: float(v) for k, v in terms.items()}
-        total = state["terms"]["total"]
-        if not (math.isfinite(total) and np.all(np.isfinite(g))):
-            return 1e30, np.zeros(x64.shape)  # the line search backs off from here
-        return total, g.astype(np.float64).ravel()
-
-    def callback(intermediate_result):
-        state["step"] += 1
-        state["x"] = np.array(intermediate_result.x)
-        run.history.append(dict(state["terms"]))
-        run.report(
-            state["step"],
-            steps,
-            state["terms"],
-            0.0,
-            lambda: np.clip(state["x"].reshape(init.shape), 0, 1).astype(np.float32),
-            scale,
-            size,
-        )
-
-    result = minimize(
-        fun,
-        state["x"],
-        jac=True,
-        method="L-BFGS-B",
-        bounds=[(0.0, 1.0)] * state["x"].size,
-        callback=callback,
-        options={"maxiter": steps, "maxfun": max(20, steps * 3), "ftol": config.tol, "gtol": 0.0},
-    )
-    if config.tol > 0 and state["step"] < steps and result.success:
-        run.stopped_early = True
-    x = result.x if np.all(np.isfinite(result.x)) else state["x"]
-    return np.clip(x.reshape(init.shape), 0.0, 1.0).astype(np.float32)
 
 
 OPTIMIZERS = {"adam": gradient_descent, "sgd": gradient_descent, "lbfgs": lbfgs}

@@ -13,7 +13,9 @@ pytest.importorskip("cv2")
 
 from clitools import one_line_error, run_cli  # noqa: E402
 
-from nst_tf import images, temporal, video  # noqa: E402
+from nst_tf import images, video  # noqa: E402
+from nst_tf.errors import UserError  # noqa: E402
+from nst_tf.video import temporal  # noqa: E402
 
 APPLY = "nst_tf.cli.apply_fast"
 
@@ -267,22 +269,22 @@ def test_frame_folder_reads_in_number_order_and_refuses_mixed_sizes(tmp_path, ca
     assert got == [10, 20, 30, 40] and "1 frame numbers missing between 8 and 12" in caplog.text
     assert video.open_video(tmp_path / "f%d.png").fps == video.DEFAULT_SEQUENCE_FPS
     images.save_image(np.zeros((9, 12, 3), np.uint8), tmp_path / "f13.png")
-    with pytest.raises(video.UserError, match="f13.png is 12x9, the first frame 12x8"):
+    with pytest.raises(UserError, match="f13.png is 12x9, the first frame 12x8"):
         list(video.open_video(tmp_path / "f%d.png").frames())
     with pytest.raises(
-        video.UserError,
+        UserError,
         match=r"no frames match .*frame_%03d.png \(files such as .*frame_001.png\); "
         r"the folder holds numbered images: try .*f%d.png",
     ):
         video.open_video(tmp_path / "frame_%03d.png")
-    with pytest.raises(video.UserError, match="must end with an image extension"):
+    with pytest.raises(UserError, match="must end with an image extension"):
         video.open_video(tmp_path / "f%d.txt")
     for fps, sources, needle in [
         (0, ["a/%04d.png"], "above 0"),
         (float("inf"), ["a/%04d.png"], "above 0"),
         (24, ["clip.mp4", "a.jpg"], "frame rate of a folder of frames"),
     ]:
-        with pytest.raises(video.UserError, match=needle):
+        with pytest.raises(UserError, match=needle):
             video.check_fps(fps, sources)
     video.check_fps(None, ["clip.mp4"])
     assert video.styled_name(tmp_path / "shot" / "%04d.png", "out") == Path("out/shot_styled/%04d.png")

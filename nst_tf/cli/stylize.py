@@ -94,7 +94,8 @@ def main(argv) -> int:
 
 def _video(contents, styles, config) -> int:
     """One video --content: optimised frame by frame with the temporal loss, written to a video --output."""
-    from nst_tf import video, video_gatys
+    from nst_tf import video
+    from nst_tf.video import gatys as video_gatys
 
     clip, style = video_gatys.check_clip_inputs(contents, styles, config, FLAGS.fps)
     output = FLAGS.output or video.styled_name(clip, "outputs")

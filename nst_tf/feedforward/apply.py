@@ -80,7 +80,7 @@ class Applier:
 
     def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
         """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""
-        from nst_tf.temporal import TemporalBlender
+        from nst_tf.video.temporal import TemporalBlender
 
         c = self.config
         blender = TemporalBlender(c.temporal_blend)
@@ -123,7 +123,7 @@ class Applier:
         t0 = time.perf_counter()
         out = self.frames(frames)
         if len(out) > 1 and c.temporal_blend:
-            from nst_tf.temporal import TemporalBlender
+            from nst_tf.video.temporal import TemporalBlender
 
             blender = TemporalBlender(c.temporal_blend)
             out = [blender(f, o) for f, o in zip(frames, out)]

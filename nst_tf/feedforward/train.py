@@ -35,7 +35,7 @@ from nst_tf.feedforward import workdir as wd
 from nst_tf.feedforward.johnson import build_transformer
 from nst_tf.feedforward.perceptual import PerceptualLoss
 from nst_tf.monitor import ProgressPrinter, TensorBoardLogger
-from nst_tf.optimize import StepInfo
+from nst_tf.steps import StepInfo
 
 log = logging.getLogger("nst_tf")
 

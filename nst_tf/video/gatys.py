@@ -2,7 +2,8 @@
 result warped along the optical flow and is held near it by a temporal loss where the flow is
 trusted.
 
-    from nst_tf import StylizeConfig, video_gatys
+    from nst_tf import StylizeConfig
+    from nst_tf.video import gatys as video_gatys
     video_gatys.stylize_video("clip.mp4", "starry.jpg", StylizeConfig(size=256, steps=100), "clip_starry.mp4")
 
 Frame 1 is optimised as a still image (every scale of ``config``); every later frame runs only
@@ -18,9 +19,10 @@ import time
 
 import numpy as np
 
-from nst_tf import images, temporal, video
+from nst_tf import images, video
 from nst_tf.config import StylizeConfig
 from nst_tf.errors import UserError
+from nst_tf.video import temporal
 
 log = logging.getLogger("nst_tf")
 
