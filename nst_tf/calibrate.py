@@ -4,7 +4,7 @@ XLA's effect differs between machines (on an AVX2 EPYC it gave 10-30%; on a Zen 
 ``avx512_bf16`` it made both float32 and mixed_bfloat16 steps slower: ``benchmarks/RESULTS.md``),
 so ``jit_compile="auto"`` times a few Adam steps of the real step function, with and without
 XLA, on a small synthetic image with the run's backbone, layers and policy. The answer is cached
-(``nst_tf.precision.calibration_path()``) per device, TensorFlow version, backbone and policy,
+(``nst_tf.calibration.calibration_path()``) per device, TensorFlow version, backbone and policy,
 so it costs a few seconds once, not on every run; ``calibrate=True`` (``--calibrate``) measures
 again.
 """
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from nst_tf import precision
+from nst_tf import calibration, precision
 from nst_tf.config import StylizeConfig
 from nst_tf.objective import Objective
 from nst_tf.optimize import AdamStepper, RunState
@@ -53,7 +53,7 @@ def step_seconds(
     return statistics.median(times)
 
 
-def choose_speed(config: StylizeConfig, extractor) -> precision.SpeedChoice:
+def choose_speed(config: StylizeConfig, extractor) -> calibration.SpeedChoice:
     """The policy (the extractor's, built for ``config.precision``) and the XLA setting for a run."""
     policy = extractor.policy
     if config.precision == "auto" and policy == precision.resolve("auto"):
@@ -70,7 +70,7 @@ def choose_speed(config: StylizeConfig, extractor) -> precision.SpeedChoice:
         )
         return step_seconds(config, extractor, jit)
 
-    jit, jit_reason = precision.decide_jit(
+    jit, jit_reason = calibration.decide_jit(
         config.jit_compile, extractor.backbone, policy, measure, recalibrate=config.calibrate
     )
-    return precision.SpeedChoice(policy, jit, policy_reason, jit_reason)
+    return calibration.SpeedChoice(policy, jit, policy_reason, jit_reason)

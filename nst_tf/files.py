@@ -76,3 +76,12 @@ def atomic_write_dir(directory, write: Callable[[str], None]) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory
+
+
+def cache_dir() -> Path:
+    """Where nst_tf keeps what it measured or converted once: ``$NST_TF_CACHE``, else
+    ``$XDG_CACHE_HOME/nst_tf``, else ``~/.cache/nst_tf``."""
+    if os.environ.get("NST_TF_CACHE"):
+        return Path(os.environ["NST_TF_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nst_tf"

@@ -5,7 +5,7 @@ import json
 import keras
 import pytest
 
-from nst_tf import calibrate, precision
+from nst_tf import calibrate, calibration, precision
 from nst_tf.errors import UserError
 
 
@@ -64,7 +64,7 @@ def test_auto_on_gpus(cpu, monkeypatch, caps, expected):
 def test_auto_on_tpu(cpu, monkeypatch):
     monkeypatch.setattr(precision, "has_tpu", lambda: True)
     assert precision.resolve("auto") == "mixed_bfloat16"
-    jit, why = precision.decide_jit("auto", "vgg16", "mixed_bfloat16", measure=None)
+    jit, why = calibration.decide_jit("auto", "vgg16", "mixed_bfloat16", measure=None)
     assert jit and "TPU" in why
 
 
@@ -85,22 +85,22 @@ def test_calibration_measures_once_then_reads_the_cache(cpu, cache):
         calls.append(jit)
         return {False: 0.28, True: 0.62}[jit]
 
-    jit, why = precision.decide_jit("auto", "vgg16", "mixed_bfloat16", measure)
+    jit, why = calibration.decide_jit("auto", "vgg16", "mixed_bfloat16", measure)
     assert jit is False and why == "auto: 0.28 vs 0.62 s/step measured now"
     assert sorted(calls) == [False, True]
-    entry = json.loads(cache.read_text())[precision.calibration_key("vgg16", "mixed_bfloat16")]
+    entry = json.loads(cache.read_text())[calibration.calibration_key("vgg16", "mixed_bfloat16")]
     assert entry == {"xla_on_s": 0.62, "xla_off_s": 0.28, "jit_compile": False}
 
-    jit, why = precision.decide_jit("auto", "vgg16", "mixed_bfloat16", measure)
+    jit, why = calibration.decide_jit("auto", "vgg16", "mixed_bfloat16", measure)
     assert jit is False and "measured earlier" in why and len(calls) == 2  # not measured again
     # Another backbone or policy is another key: measured on its own.
-    jit, _ = precision.decide_jit("auto", "vgg19", "float32", lambda j: 0.5 if j else 0.9)
+    jit, _ = calibration.decide_jit("auto", "vgg19", "float32", lambda j: 0.5 if j else 0.9)
     assert jit is True and len(json.loads(cache.read_text())) == 2
 
 
 def test_recalibrate_measures_again(cpu, cache):
-    precision.decide_jit("auto", "vgg16", "float32", lambda j: 1.0 if j else 2.0)
-    jit, why = precision.decide_jit("auto", "vgg16", "float32", lambda j: 2.0 if j else 1.0, recalibrate=True)
+    calibration.decide_jit("auto", "vgg16", "float32", lambda j: 1.0 if j else 2.0)
+    jit, why = calibration.decide_jit("auto", "vgg16", "float32", lambda j: 2.0 if j else 1.0, recalibrate=True)
     assert jit is False and "measured now" in why
 
 
@@ -108,17 +108,17 @@ def test_forced_override_never_measures(cpu, cache):
     def boom(jit):
         raise AssertionError("must not measure")
 
-    assert precision.decide_jit("on", "vgg16", "float32", boom) == (True, "chosen")
-    assert precision.decide_jit("off", "vgg16", "float32", boom) == (False, "chosen")
+    assert calibration.decide_jit("on", "vgg16", "float32", boom) == (True, "chosen")
+    assert calibration.decide_jit("off", "vgg16", "float32", boom) == (False, "chosen")
     assert not cache.exists()
     with pytest.raises(UserError, match="unknown jit_compile"):
-        precision.decide_jit("sometimes", "vgg16", "float32", boom)
+        calibration.decide_jit("sometimes", "vgg16", "float32", boom)
 
 
 def test_damaged_cache_is_measured_again(cpu, cache, caplog):
     cache.parent.mkdir(parents=True)
     cache.write_text("{not json")
-    jit, why = precision.decide_jit("auto", "vgg16", "float32", lambda j: 1.0 if j else 2.0)
+    jit, why = calibration.decide_jit("auto", "vgg16", "float32", lambda j: 1.0 if j else 2.0)
     assert jit is True and "measured now" in why
     assert "unreadable calibration cache" in caplog.text
     assert json.loads(cache.read_text())  # rewritten whole
@@ -127,7 +127,7 @@ def test_damaged_cache_is_measured_again(cpu, cache, caplog):
 def test_choose_speed_measures_the_real_step(cpu, cache, hed_extractor, small_config):
     config = small_config.replace(jit_compile="auto", precision="auto")  # the mocked CPU: auto = float32
     first = calibrate.choose_speed(config, hed_extractor)
-    entry = json.loads(cache.read_text())[precision.calibration_key("vgg16", "float32")]
+    entry = json.loads(cache.read_text())[calibration.calibration_key("vgg16", "float32")]
     assert entry["xla_on_s"] > 0 and entry["xla_off_s"] > 0
     assert first.jit_compile == (entry["xla_on_s"] < entry["xla_off_s"])
     assert first.policy == "float32" and first.policy_reason == "auto: CPU without native bfloat16"

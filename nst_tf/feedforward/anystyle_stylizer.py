@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import images, precision
+from nst_tf import calibration, images
 from nst_tf.errors import UserError
 from nst_tf.feedforward import anystyle as networks
 from nst_tf.feedforward import anystyle_weights as weights
@@ -114,7 +114,7 @@ class ArbitraryStylizer:
         else:
             load_weights_folder(predictor, transfer, weights_source)
         self._set_models(predictor, transfer)
-        self.policy, self.policy_reason = precision.decide_policy(
+        self.policy, self.policy_reason = calibration.decide_policy(
             precision_name, "arbitrary-style network", self._seconds_per_call, recalibrate
         )
         if self.policy != "float32":

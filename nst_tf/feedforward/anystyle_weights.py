@@ -21,7 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from nst_tf import precision
+from nst_tf import files
 from nst_tf.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def onnx_dir() -> Path:
 
 
 def cache_paths() -> dict:
-    folder = precision.cache_dir() / "arbitrary"
+    folder = files.cache_dir() / "arbitrary"
     return {part: folder / f"{part}.weights.h5" for part in ONNX_FILES}
 
 

@@ -169,7 +169,7 @@ def test_style_vectors_mix_save_and_load(net, painting, photo, tmp_path):
 
 
 def test_precision_choice_is_measured_and_cached(monkeypatch):
-    from nst_tf import precision
+    from nst_tf import calibration, precision
 
     monkeypatch.setattr(precision, "auto_policy", lambda: ("mixed_bfloat16", "avx512_bf16"))
     monkeypatch.setattr(precision, "has_tpu", lambda: False)
@@ -179,11 +179,11 @@ def test_precision_choice_is_measured_and_cached(monkeypatch):
         calls.append(policy)
         return {"float32": 0.05, "mixed_bfloat16": 0.08}[policy]
 
-    policy, reason = precision.decide_policy("auto", "test-net", measure, recalibrate=True)
+    policy, reason = calibration.decide_policy("auto", "test-net", measure, recalibrate=True)
     assert policy == "float32" and "50 vs 80 ms/call measured now" in reason
-    assert precision.decide_policy("auto", "test-net", measure)[0] == "float32"
+    assert calibration.decide_policy("auto", "test-net", measure)[0] == "float32"
     assert calls == ["float32", "mixed_bfloat16"]  # the second answer came from the cache
-    assert precision.decide_policy("mixed_bfloat16", "test-net", measure) == ("mixed_bfloat16", "chosen")
+    assert calibration.decide_policy("mixed_bfloat16", "test-net", measure) == ("mixed_bfloat16", "chosen")
 
 
 def test_bfloat16_network_stays_close_to_float32(net, photo, painting):
