@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib.abc
+import importlib.util
 import logging
 import os
 import signal
@@ -127,16 +129,45 @@ def quiet_tensorflow_import() -> None:
         os.close(devnull)
 
 
+class _QuietTensorFlowOnFirstImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Defers :func:`quiet_tensorflow_import` to the first ``import tensorflow`` (or keras), so a
+    mistake found before any network is built is answered without TensorFlow's ~3 s start-up.
+
+    The nested import fills ``sys.modules``; the outer import then receives that same module."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow" or "tensorflow" in sys.modules:
+            return None
+        sys.meta_path.remove(self)
+        quiet_tensorflow_import()
+        return importlib.util.spec_from_loader(name, self)
+
+    def create_module(self, spec):
+        module = sys.modules[spec.name]
+        self._spec = module.__spec__
+        return module
+
+    def exec_module(self, module) -> None:
+        module.__spec__ = self._spec  # the outer import replaced it with this finder's
+
+
+def quiet_tensorflow_on_first_import() -> None:
+    if "tensorflow" not in sys.modules and not any(isinstance(f, _QuietTensorFlowOnFirstImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _QuietTensorFlowOnFirstImport())
+
+
 flags.DEFINE_bool("verbose", False, "On an internal error, print the full traceback (otherwise one line).")
 
 
-def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False) -> None:
+def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, eager_tensorflow: bool = False) -> None:
     """Run an absl ``main`` with one-line flag errors (exit 2) and our exit codes.
 
     A user error (``UserError``, or a write refused by the system: disk full, file-size limit,
     permissions) is one line and exit 2; anything else is a bug: one line naming it and exit 1,
     the traceback with ``--verbose``. With ``pass_through``, flags this command does not define
     reach ``main`` in ``argv[1:]`` (Beam's pipeline options) instead of being refused here.
+    TensorFlow is imported (quietly) when the command first needs it, or before ``main`` with
+    ``eager_tensorflow`` (a server whose threads import it: its start-up output must not be hidden).
     """
 
     def parse(argv):
@@ -154,7 +185,10 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False) 
         if len(argv) > 1 and not pass_through:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:
-            quiet_tensorflow_import()
+            if eager_tensorflow:
+                quiet_tensorflow_import()
+            else:
+                quiet_tensorflow_on_first_import()
             return main(argv)
         except UserError as exc:
             return fail(prog, str(exc))

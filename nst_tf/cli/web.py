@@ -63,7 +63,7 @@ def main(argv) -> int:
 
 
 def run() -> None:
-    common.run_app(PROG, main)
+    common.run_app(PROG, main, eager_tensorflow=True)
 
 
 if __name__ == "__main__":
