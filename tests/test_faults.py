@@ -94,29 +94,28 @@ def test_kill_9_mid_batch_then_rerun(content_path, style_path, tmp_path):
     assert _no_temp_files(out)
 
 
-def test_damaged_checkpoints(tmp_path, photo_dir, style_path):
+def test_damaged_checkpoints(tmp_path, photo_dir, style_path, caplog):
+    """In-process (nst-train-fast's one-line error for a UserError is shown by the tests above)."""
+    import logging
+
+    from nst_tf.config import FastTrainConfig
+    from nst_tf.errors import UserError
+    from nst_tf.feedforward import registry
+
     work = tmp_path / "run"
-    base = [
-        f"--style={style_path}",
-        f"--data_dir={photo_dir}",
-        f"--workdir={work}",
-        "--checkpoint_every=1",
-        "--noexport",
-        *TINY_TRAIN,
-    ]
-    r = run_cli(*base, "--steps=2", module=TRAIN)
-    assert r.returncode == 0, r.stderr[-2000:]
+    cfg = FastTrainConfig(image_size=32, batch_size=2, backbone="vgg16", weights="hed", precision="float32",
+                          checkpoint_every=1, steps=2)  # fmt: skip
+    registry.train(cfg, style_path, photo_dir, work, verbose=False)
     latest = work / "checkpoints" / "ckpt-2.index"
     latest.write_bytes(latest.read_bytes()[:20])  # truncated
-    r = run_cli(*base, "--steps=3", module=TRAIN)
-    assert r.returncode == 0, r.stderr[-2000:]
-    assert "ckpt-2 is damaged" in r.stderr and "resuming from" in r.stderr and "(step 1)" in r.stderr
+    with caplog.at_level(logging.WARNING, logger="nst_tf"):
+        registry.train(cfg.replace(steps=3), style_path, photo_dir, work, verbose=False)
+    assert "ckpt-2 is damaged" in caplog.text and "resuming from" in caplog.text and "(step 1)" in caplog.text
     for index in (work / "checkpoints").glob("ckpt-*.index"):
         index.write_bytes(b"")
-    r = run_cli(*base, "--steps=5", module=TRAIN)
-    lines = r.stderr.strip().splitlines()
-    assert r.returncode == 2 and "Traceback" not in r.stderr  # a warning per damaged checkpoint, then the error
-    assert lines[-1].startswith("nst-train-fast: error: every checkpoint in") and "move that folder away" in lines[-1]
+    with pytest.raises(UserError, match="every checkpoint in .* move that folder away") as info:
+        registry.train(cfg.replace(steps=5), style_path, photo_dir, work, verbose=False)
+    assert "\n" not in str(info.value)
 
 
 def test_workdir_that_is_a_file(tmp_path, photo_dir, style_path):

@@ -1,16 +1,19 @@
-"""nst-train-fast and nst-apply in subprocesses: train, export, apply, GIFs, kill and resume."""
+"""nst-train-fast in subprocesses (train, export, kill and resume), then applying what it wrote."""
 
 import shutil
 import signal
 
 import numpy as np
+import pytest
 from clitools import one_line_error, run_cli, start_cli
 from PIL import Image
 
 from nst_tf import images
+from nst_tf.config import ApplyConfig
+from nst_tf.errors import UserError
+from nst_tf.feedforward.apply import apply_files
 
 TRAIN = "nst_tf.cli.train_fast"
-APPLY = "nst_tf.cli.apply_fast"
 TINY_TRAIN = ["--image_size=32", "--batch_size=2", "--backbone=vgg16", "--weights=hed", "--precision=float32"]
 
 
@@ -31,17 +34,15 @@ def test_train_export_apply(tmp_path, photo_dir, style_path):
     assert (work / "model.tflite").exists() and (work / "model_fp16.tflite").exists()
     assert sorted(p.name for p in (work / "checkpoints").glob("ckpt-*.index")) == ["ckpt-2.index", "ckpt-3.index"]
 
-    # A folder in: one output per input, same sizes; the three model forms agree.
+    # A folder in: one output per input, same sizes; the three model forms agree (applied in-process:
+    # nst-apply's command itself is smoke-tested in tests/feedforward/test_anystyle.py).
     only_ckpt = tmp_path / "only_ckpt"
     shutil.copytree(work / "checkpoints", only_ckpt / "checkpoints")
     inputs = sorted((photo_dir / "sub").iterdir())
     outs = {}
     for label, model in (("saved", work), ("lite", work / "model.tflite"), ("ckpt", only_ckpt)):
         out = tmp_path / f"out_{label}"
-        r = run_cli(
-            f"--model={model}", f"--input={photo_dir / 'sub'}", f"--output={out}", "--batch_size=3", module=APPLY
-        )
-        assert r.returncode == 0, r.stderr[-3000:]
+        apply_files(ApplyConfig(batch_size=3), [model], [photo_dir / "sub"], out)
         outs[label] = sorted(out.glob("*_styled.jpg"))
         assert (out / "manifest.json").is_file()
         assert [p.name for p in outs[label]] == [f"{p.stem}_styled.jpg" for p in inputs]
@@ -54,15 +55,12 @@ def test_train_export_apply(tmp_path, photo_dir, style_path):
     frames = [Image.fromarray(np.full((20, 28, 3), v, np.uint8)) for v in (30, 120, 220)]
     gif = tmp_path / "clip.gif"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=80, loop=0)
-    r = run_cli(
-        f"--model={work}", f"--input={gif}", f"--output={tmp_path / 'clip_out.gif'}", "--blend=0.3", module=APPLY
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
+    apply_files(ApplyConfig(blend=0.3), [work], [gif], tmp_path / "clip_out.gif")
     with Image.open(tmp_path / "clip_out.gif") as im:
         assert im.n_frames == 3 and im.size == (28, 20)
 
-    r = run_cli(f"--model={tmp_path}", f"--input={gif}", module=APPLY)
-    assert "neither a SavedModel" in one_line_error(r, prog="nst-apply")
+    with pytest.raises(UserError, match="neither a SavedModel"):
+        apply_files(ApplyConfig(), [tmp_path], [gif])
 
     # Two networks by mask: one output, the input's size; a mask count that does not match is refused.
     left = tmp_path / "left.png"
@@ -70,17 +68,11 @@ def test_train_export_apply(tmp_path, photo_dir, style_path):
     mask[:, :14] = 1.0
     images.save_image(mask, left)
     src = inputs[0]
-    r = run_cli(
-        f"--model={work},{work / 'model.tflite'}",
-        f"--input={src}",
-        f"--style_masks={left},{left}",
-        f"--output={tmp_path / 'masked.jpg'}",
-        module=APPLY,
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
+    apply_files(ApplyConfig(style_masks=(str(left), str(left))), [work, work / "model.tflite"], [src],
+                tmp_path / "masked.jpg")  # fmt: skip
     assert images.load_image(tmp_path / "masked.jpg").shape == images.load_image(src).shape
-    r = run_cli(f"--model={work},{work}", f"--input={src}", f"--output={tmp_path / 'x.jpg'}", module=APPLY)
-    assert "0 --style_masks for 2 --model" in one_line_error(r, prog="nst-apply")
+    with pytest.raises(UserError, match="0 --style_masks for 2 --model"):
+        apply_files(ApplyConfig(), [work, work], [src], tmp_path / "x.jpg")
 
 
 def test_sigkill_then_resume(tmp_path, photo_dir, style_path):

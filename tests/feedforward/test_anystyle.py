@@ -198,12 +198,16 @@ def test_bfloat16_network_stays_close_to_float32(net, photo, painting):
     assert np.abs(out - net.transfer(photo, v)).mean() < 0.03
 
 
-def test_exports_match_the_keras_model(net, photo, painting, tmp_path):
-    from nst_tf.feedforward import anystyle_export as export
-    from nst_tf.feedforward.anystyle_stylizer import style_input
+@pytest.fixture(scope="module")
+def exported(net, tmp_path_factory):
+    """The SavedModel export, shared by the export tests (so xdist can run them side by side)."""
+    return net.export(tmp_path_factory.mktemp("arbitrary") / "arbitrary", tflite=None)
 
-    directory = net.export(tmp_path / "arbitrary", tflite=None)
-    loaded = export.load_saved_model(directory)
+
+def test_saved_model_signatures_match_the_keras_model(net, photo, painting, exported):
+    from nst_tf.feedforward import anystyle_export as export
+
+    loaded = export.load_saved_model(exported)
     c8, s8 = export.as_uint8_batch(photo), export.as_uint8_batch(painting)
     v = net.style_vector(s8[0] / np.float32(255))
     sv = loaded.signatures["style_vector"](style=tf.constant(s8))["vector"].numpy()[0]
@@ -218,13 +222,21 @@ def test_exports_match_the_keras_model(net, photo, painting, tmp_path):
         )["image"].numpy()
         assert served.dtype == np.uint8 and served.shape == c8.shape
         assert np.abs(served.astype(int) - ref).max() <= 1 and np.abs(moved.astype(int) - ref).max() <= 1
-    f16 = export.export_tflite(directory, tmp_path / "f16", "float16")
+
+
+def test_tflite_exports_match_the_keras_model(net, photo, painting, exported, tmp_path):
+    from nst_tf.feedforward import anystyle_export as export
+    from nst_tf.feedforward.anystyle_stylizer import style_input
+
+    c8, s8 = export.as_uint8_batch(photo), export.as_uint8_batch(painting)
+    v = net.style_vector(s8[0] / np.float32(255))
+    f16 = export.export_tflite(exported, tmp_path / "f16", "float16")
     resized = export.as_uint8_batch(style_input(s8[0] / np.float32(255), 256))
     lite_v = export.tflite_runner(f16["predict"], "predict_resized")(style=resized)["vector"][0]
     assert np.abs(lite_v - net.style_vector(resized[0] / np.float32(255))).max() < 0.05
     lite = export.tflite_runner(f16["transfer"], "apply_vector")(content=c8, vector=v[None])["image"]
     assert np.abs(lite.astype(int) - net.stylizer(v)(c8)).mean() < 1.0
-    int8 = export.export_tflite(directory, tmp_path / "int8", "int8", parts=("transfer",))
+    int8 = export.export_tflite(exported, tmp_path / "int8", "int8", parts=("transfer",))
     lite8 = export.tflite_runner(int8["transfer"], "apply_vector")(content=c8, vector=v[None])["image"]
     assert np.abs(lite8.astype(int) - net.stylizer(v)(c8)).mean() < 3.0
     assert int8["transfer"].stat().st_size < f16["transfer"].stat().st_size

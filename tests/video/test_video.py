@@ -291,18 +291,24 @@ def test_frame_folder_reads_in_number_order_and_refuses_mixed_sizes(tmp_path, ca
     assert video.styled_name("clip.MP4", "out") == Path("out/clip_styled.mp4")
 
 
-def test_nst_apply_on_a_folder_of_frames_matches_the_video(pan, style_path, tmp_path):
+def test_apply_on_a_folder_of_frames_matches_the_video(pan, style_path, tmp_path):
     """Frames in, frames or a video out: the same stylised frames as from the video itself, the
-    input's numbers kept, --fps the rate; existing frames are refused, and a batch skips them."""
+    input's numbers kept, --fps the rate; existing frames are refused, and a batch skips them.
+    In-process through apply_files (nst-apply's command on videos: the tests above)."""
+    from nst_tf.config import ApplyConfig
+    from nst_tf.errors import UserError
+    from nst_tf.feedforward.apply import apply_files
+
+    def run(inputs, output, config=ApplyConfig(precision="float32"), **kw):
+        lines = []
+        apply_files(config, ["arbitrary"], inputs, output, styles=[style_path], report=lines.append, **kw)
+        return "\n".join(lines)
+
     inputs, _, _ = read(pan)
     pattern = write_frames(tmp_path / "shot", inputs, start=7)
-    base = ["--model=arbitrary", f"--style={style_path}", "--precision=float32"]
-    r = run_cli(*base, f"--input={pan}", f"--output={tmp_path / 'from_video' / '%04d.png'}", module=APPLY)
-    assert r.returncode == 0, r.stderr[-3000:]
+    run([pan], tmp_path / "from_video" / "%04d.png")
     assert sorted(p.name for p in (tmp_path / "from_video").iterdir())[:2] == ["0001.png", "0002.png"]
-    r = run_cli(*base, f"--input={pattern}", f"--output={tmp_path / 'from_frames' / 'f%03d.png'}", module=APPLY)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "20 frames" in r.stdout
+    assert "20 frames" in run([pattern], tmp_path / "from_frames" / "f%03d.png")
     made = video.sequence_frames(tmp_path / "from_frames" / "f%03d.png")
     assert [n for n, _ in made] == list(range(7, 27))
     from_video = [f for f in read(tmp_path / "from_video" / "%04d.png")[0]]
@@ -311,31 +317,28 @@ def test_nst_apply_on_a_folder_of_frames_matches_the_video(pan, style_path, tmp_
     assert diff <= 1, diff  # PNG frames are lossless: the same pixels in, the same blended frames out
     assert float(np.abs(from_frames[5] / 255 - inputs[5] / 255).mean()) > 0.05  # stylised, not copied
 
-    r = run_cli(*base, f"--input={pattern}", f"--output={tmp_path / 'clip.webm'}", "--fps=8", module=APPLY)
-    assert r.returncode == 0, r.stderr[-3000:]
+    run([pattern], tmp_path / "clip.webm", fps=8)
     frames, fps, has_audio = read(tmp_path / "clip.webm")
     assert len(frames) == 20 and fps == Fraction(8) and not has_audio
 
-    r = run_cli(*base, f"--input={pattern}", f"--output={tmp_path / 'from_frames' / 'f%03d.png'}", module=APPLY)
-    assert "already exists; pass --overwrite" in one_line_error(r, prog="nst-apply")
+    with pytest.raises(UserError, match="already exists; pass --overwrite"):
+        run([pattern], tmp_path / "from_frames" / "f%03d.png")
     before = {p: p.stat().st_mtime_ns for p in (tmp_path / "from_frames").iterdir()}
     batch_out = tmp_path / "batch"
-    args = [*base, f"--input={pattern},{pan}", f"--output={batch_out}", "--size=64"]
-    r = run_cli(*args, module=APPLY)
-    assert r.returncode == 0, r.stderr[-3000:]
+    small = ApplyConfig(precision="float32", size=64)
+    run([pattern, pan], batch_out, small)
     manifest = json.loads((batch_out / "manifest.json").read_text())
     assert sorted(manifest["outputs"]) == ["pan_styled.mp4", "shot_styled/%04d.png"]
     assert len(video.sequence_frames(batch_out / "shot_styled" / "%04d.png")) == 20
-    r = run_cli(*args, module=APPLY)
-    assert r.returncode == 0 and r.stdout.count("skipping") == 2, r.stdout
-    assert "nothing to do" in r.stdout and "network" not in r.stdout  # nothing built for a finished batch
+    again = run([pattern, pan], batch_out, small)
+    assert again.count("skipping") == 2, again
+    assert "nothing to do" in again and "network" not in again  # nothing built for a finished batch
     assert before == {p: p.stat().st_mtime_ns for p in (tmp_path / "from_frames").iterdir()}
 
-    r = run_cli(*base, f"--input={tmp_path / 'shot'}", f"--output={tmp_path / 'x.mp4'}", module=APPLY)
-    assert "name them by a pattern: --input=" in one_line_error(r, prog="nst-apply")
-    assert "%04d.png" in r.stderr
-    r = run_cli(*base, f"--input={pan}", f"--output={tmp_path / 'y.mp4'}", "--fps=10", module=APPLY)
-    assert "--fps is the frame rate of a folder of frames" in one_line_error(r, prog="nst-apply")
+    with pytest.raises(UserError, match="name them by a pattern: --input=.*%04d.png"):
+        run([tmp_path / "shot"], tmp_path / "x.mp4")
+    with pytest.raises(UserError, match="--fps is the frame rate of a folder of frames"):
+        run([pan], tmp_path / "y.mp4", fps=10)
 
 
 def test_nst_stylize_on_a_folder_of_frames(tmp_path, content_path, style_path):
