@@ -85,6 +85,7 @@ def _beam(collection, out, style, *extra):
     )
 
 
+@pytest.mark.slow  # end to end across processes; CI runs it with pytest -m slow
 def test_direct_runner_does_every_good_file_and_records_each_broken_one(collection, style_path, tmp_path):
     folder, good = collection
     out = tmp_path / "styled"

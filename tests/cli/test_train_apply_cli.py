@@ -75,6 +75,7 @@ def test_train_export_apply(tmp_path, photo_dir, style_path):
         apply_files(ApplyConfig(), [work, work], [src], tmp_path / "x.jpg")
 
 
+@pytest.mark.slow  # end to end across processes; CI runs it with pytest -m slow
 def test_sigkill_then_resume(tmp_path, photo_dir, style_path):
     work = tmp_path / "run"
     args = [

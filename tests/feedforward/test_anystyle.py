@@ -352,6 +352,7 @@ def _train_config(**changes):
     return FastTrainConfig(**{**base, **changes})
 
 
+@pytest.mark.slow  # end to end across processes; CI runs it with pytest -m slow
 def test_fine_tuning_starts_from_published_resumes_exactly_and_exports(net, photo, painting, photo_dir, tmp_path):
     from nst_tf.feedforward import ArbitraryStylizer
     from nst_tf.feedforward import registry as train

@@ -75,6 +75,7 @@ def _outputs(checkpoint, photos):
     return stylize_images(model, tf.constant(photos)).numpy()
 
 
+@pytest.mark.slow  # end to end across processes; CI runs it with pytest -m slow
 def test_two_workers_train_what_one_worker_trains_and_resume_exactly(tmp_path, photo_dir, style_path, content_path):
     common = [f"--style={style_path}", f"--data_dir={photo_dir}", *TINY]
     losses = {}

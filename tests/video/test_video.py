@@ -185,6 +185,7 @@ def test_damaged_video_is_refused(tmp_path, style_path):
     assert not (tmp_path / "o.mp4").exists() and len(list(tmp_path.iterdir())) == 1
 
 
+@pytest.mark.slow  # end to end across processes; CI runs it with pytest -m slow
 def test_nst_stylize_video_follows_the_motion(tmp_path, content_path, style_path):
     """Optimisation per frame (Ruder et al.): warm start from the warped previous result plus the
     temporal loss: far steadier than frames optimised independently, same frames and rate."""
