@@ -7,7 +7,7 @@
 Names are imported lazily, so ``import nst_tf`` does not load TensorFlow until needed.
 """
 
-import importlib
+from nst_tf import lazy
 
 __version__ = "0.1.0"
 
@@ -25,13 +25,4 @@ _EXPORTS = {
     "ArbitraryStylizer": "nst_tf.feedforward.anystyle_stylizer",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'nst_tf' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy.exports("nst_tf", _EXPORTS)

@@ -14,7 +14,7 @@ Layers (each imports only from the ones above it):
 Names below are imported lazily, so ``import nst_tf.feedforward`` does not load TensorFlow.
 """
 
-import importlib
+from nst_tf import lazy
 
 _EXPORTS = {
     "ArbitraryStylizer": "nst_tf.feedforward.anystyle_stylizer",
@@ -25,13 +25,7 @@ _EXPORTS = {
     "Stylizer": "nst_tf.feedforward.stylizers",
     "apply_files": "nst_tf.feedforward.apply",
     "make_trainer": "nst_tf.feedforward.registry",
-    "train": "nst_tf.feedforward.registry",
     "export": "nst_tf.feedforward.registry",
 }
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'nst_tf.feedforward' has no attribute {name!r}")
+__getattr__, __dir__ = lazy.exports("nst_tf.feedforward", _EXPORTS)
