@@ -90,3 +90,16 @@ def test_modules_stay_small():
         if len(path.read_text().splitlines()) > limit:
             too_long.append(rel)
     assert too_long == []
+
+
+def test_commands_are_the_top_layer():
+    """Nothing in the library imports a command, the web app or the Beam pipeline (they sit on top)."""
+
+    def top(module: str) -> str:
+        return ".".join(module.split(".")[:2])  # nst_tf.web.jobs -> nst_tf.web
+
+    graph = _import_graph()
+    tops = {"nst_tf.cli", "nst_tf.web", "nst_tf.beam"}
+    wrong = {(m, t) for m, targets in graph.items() for t in targets
+             if top(t) in tops and top(m) not in (top(t), "nst_tf.cli")}  # fmt: skip
+    assert wrong == set()
