@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar, Optional
 
@@ -102,3 +103,6 @@ class ApplyConfig:
         check_weights("style weights", self.style_weights)
         check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         check_choice("precision", self.precision, PRECISIONS)
+
+    def replace(self, **changes) -> "ApplyConfig":
+        return dataclasses.replace(self, **changes)

@@ -306,24 +306,18 @@ def test_nst_apply_arbitrary_masks_place_each_style(tmp_path, content_path, styl
     left[:, :32] = 1.0
     images.save_image(left, tmp_path / "left.png")
     images.save_image(1.0 - left, tmp_path / "right.png")
-    common = [f"--input={content_path}", "--size=64", "--precision=float32"]
+    from nst_tf.config import ApplyConfig
+    from nst_tf.feedforward.apply import apply_files
+
+    base = ApplyConfig(size=64, precision="float32")
+    masks = (str(tmp_path / "left.png"), str(tmp_path / "right.png"))
     outs = {}
-    for name, extra in (
-        ("a", [f"--style={style_path}"]),
-        ("b", [f"--style={other}"]),
-        (
-            "ab",
-            [
-                f"--style={style_path},{other}",
-                f"--style_masks={tmp_path / 'left.png'},{tmp_path / 'right.png'}",
-                "--feather=0",
-            ],
-        ),
+    for name, styles, config in (
+        ("a", [style_path], base),
+        ("b", [other], base),
+        ("ab", [style_path, other], base.replace(style_masks=masks, feather=0.0)),
     ):
-        r = run_cli(
-            "--model=arbitrary", *extra, *common, f"--output={tmp_path / name}.png", module="nst_tf.cli.apply_fast"
-        )
-        assert r.returncode == 0, r.stderr[-2000:]
+        apply_files(config, ["arbitrary"], [content_path], tmp_path / f"{name}.png", styles=styles)  # in-process
         outs[name] = images.load_image(tmp_path / f"{name}.png")
     ab, a, b = outs["ab"], outs["a"], outs["b"]
     w = ab.shape[1]
