@@ -122,3 +122,42 @@ def decide_policy(name: str, model: str, measure: Callable[[str], float], recali
     f32, bf16 = entry["float32_s"], entry["mixed_bfloat16_s"]
     chosen = policy if bf16 < f32 else "float32"
     return chosen, f"auto: {reason}; {min(f32, bf16) * 1000:.0f} vs {max(f32, bf16) * 1000:.0f} ms/call {how}"
+
+
+def decide_network_jit(option, model: str, policy: str, n_images: int,
+                       measure: Callable[[bool], tuple], recalibrate: bool = False) -> tuple[bool, str]:  # fmt: skip
+    """``(jit_compile, reason)`` for a feed-forward network about to stylise ``n_images`` photos.
+
+    XLA compiles once per image shape, then may run each image faster (or, on some CPUs, slower):
+    ``auto`` weighs the compile time against the per-image difference over the run.
+    ``measure(jit)`` returns ``(first_call_s, steady_call_s)`` for one probe image; both settings
+    are measured once per device, TensorFlow version, model and policy, and cached.
+    """
+    check_choice("jit_compile", option, JIT_OPTIONS)
+    if option != "auto":
+        return option == "on", "chosen"
+    if precision.has_tpu():
+        return True, "auto: TPU programs are always compiled"
+    key = calibration_key(model, f"{policy}, XLA")
+    entry = None if recalibrate else _read_calibrations().get(key)
+    fields = {"xla_first_s", "xla_each_s", "plain_first_s", "plain_each_s"}
+    if not (isinstance(entry, dict) and fields <= entry.keys()):
+        (on_first, on_each), (off_first, off_each) = measure(True), measure(False)
+        entry = {"xla_first_s": round(on_first, 4), "xla_each_s": round(on_each, 4),
+                 "plain_first_s": round(off_first, 4), "plain_each_s": round(off_each, 4)}  # fmt: skip
+        _write_calibration(key, entry)
+        how = "measured now"
+    else:
+        how = "measured earlier"
+    n = max(1, int(n_images))
+    compile_s = max(0.0, entry["xla_first_s"] - entry["xla_each_s"]) - max(
+        0.0, entry["plain_first_s"] - entry["plain_each_s"]
+    )
+    with_xla = max(0.0, compile_s) + n * entry["xla_each_s"]
+    without = n * entry["plain_each_s"]
+    jit = with_xla < without
+    return jit, (
+        f"auto for {n} image{'s' if n > 1 else ''}: {with_xla:.2f} s with XLA ({max(0.0, compile_s):.2f} s to compile, "
+        f"{entry['xla_each_s'] * 1000:.0f} ms each) vs {without:.2f} s without "
+        f"({entry['plain_each_s'] * 1000:.0f} ms each), {how}"
+    )

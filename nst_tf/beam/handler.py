@@ -28,11 +28,12 @@ class StylizerHandler(ModelHandler):
         precision: str = "auto",
         jit_compile: str = "off",
         max_batch_size: int = 8,
+        n_images: int = 1,
     ):
         super().__init__()
         self.model, self.styles, self.style_weights = str(model), [str(s) for s in styles], style_weights
         self.strength, self.precision, self.jit_compile = strength, precision, jit_compile
-        self.max_batch_size = max_batch_size
+        self.max_batch_size, self.n_images = max_batch_size, n_images  # n_images: what auto XLA weighs
 
     def any_style(self) -> bool:
         from nst_tf.feedforward import workdir
@@ -50,7 +51,8 @@ class StylizerHandler(ModelHandler):
             style_weights=self.style_weights,
             strength=self.strength,
             precision=self.precision,
-            jit_compile=self.jit_compile == "on",
+            jit_compile=self.jit_compile,
+            n_images=self.n_images,
             read=read_image,
         )
 

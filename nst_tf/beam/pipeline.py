@@ -167,7 +167,6 @@ def plan_job(config, model: str, styles: Sequence[str], input: str, output: str,
     """Check what ``nst-apply-beam`` was given (styles, matches, output folder) before any work and
     build the job. ``config``: an :class:`~nst_tf.config.ApplyConfig` (size, strength, precision,
     XLA, batch size, style weights)."""
-    from nst_tf.config import XLA_MIN_IMAGES
     from nst_tf.feedforward import stylizers, workdir
 
     if max_megapixels <= 0:
@@ -176,10 +175,9 @@ def plan_job(config, model: str, styles: Sequence[str], input: str, output: str,
         stylizers.check_styles(styles, config.style_weights, read=read_image)
     elif styles:
         raise UserError("--style needs an any-style --model (arbitrary); a trained network's style is built in")
-    matched = check_matches(input_glob(input), limit=XLA_MIN_IMAGES)
-    xla = stylizers.xla_for(config.jit_compile, matched)  # auto: the rule nst-apply follows
+    matched = check_matches(input_glob(input), limit=10_000)  # auto XLA weighs its compile time over these
     handler = StylizerHandler(model, styles, config.style_weights, config.strength, config.precision,
-                              "on" if xla else "off", config.batch_size)  # fmt: skip
+                              config.jit_compile, config.batch_size, n_images=matched)  # fmt: skip
     if "://" not in output:
         from nst_tf.files import check_folder_writable
 

@@ -19,7 +19,6 @@ from nst_tf.config.options import (
     POOLING,
     PRECISIONS,
     PRESERVE_COLORS,
-    XLA_MIN_IMAGES,
     check_choice,
     option,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "POOLING",
     "PRECISIONS",
     "PRESERVE_COLORS",
-    "XLA_MIN_IMAGES",
     "GATYS_CONTENT_LAYERS",
     "GATYS_STYLE_LAYERS",
     "JOHNSON_CONTENT_LAYERS",

@@ -10,7 +10,6 @@ from nst_tf.config.options import (
     JIT_OPTIONS,
     PRECISIONS,
     PRESERVE_COLORS,
-    XLA_MIN_IMAGES,
     as_tuples,
     check_choice,
     check_numbers,
@@ -72,9 +71,9 @@ class ApplyConfig:
     )
     jit_compile: str = option(
         "auto",
-        "With --model=arbitrary: XLA-compile the transfer network. It compiles once "
-        "per image shape (seconds) and then runs ~30% faster, so auto turns it on "
-        f"for runs of at least {XLA_MIN_IMAGES} inputs; on or off.",
+        "With --model=arbitrary: XLA-compile the transfer network. It compiles once per image shape "
+        "and then may run each image faster or slower, depending on the CPU: auto measures both once "
+        "on this machine (cached) and weighs the compile time over the run's inputs; on or off.",
         choices=JIT_OPTIONS,
     )
 

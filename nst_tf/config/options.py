@@ -20,7 +20,6 @@ PRESERVE_COLORS = ("none", "luminance", "histogram")
 INITS = ("content", "noise", "style")
 JIT_OPTIONS = ("auto", "on", "off")
 #: nst-apply --jit_compile=auto compiles the any-style network with XLA from this many inputs on
-XLA_MIN_IMAGES = 8
 
 
 def as_tuples(obj, names) -> None:

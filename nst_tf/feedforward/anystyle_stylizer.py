@@ -98,6 +98,9 @@ class ArbitraryStylizer:
     ``precision``: ``auto`` (the device's choice, as for optimisation) or a Keras policy name.
     ``weights``: ``published`` (Magenta's, converted once and cached) or a folder holding
     ``predict.weights.h5`` and ``transfer.weights.h5`` (for instance a training workdir's export).
+    ``jit_compile``: XLA for the transfer network, ``auto`` (measured on this machine once, then
+    weighed for ``n_images`` photos: :func:`nst_tf.calibration.decide_network_jit`), ``on``/``off``
+    or a bool.
     """
 
     def __init__(
@@ -105,9 +108,10 @@ class ArbitraryStylizer:
         precision_name: str = "auto",
         weights_source: str = "published",
         recalibrate: bool = False,
-        jit_compile: bool = False,
+        jit_compile="off",
+        n_images: int = 1,
     ):
-        self.jit_compile = bool(jit_compile)
+        self.jit_compile = False
         predictor, transfer = networks.build_pair("float32")
         if weights_source == "published":
             weights.load_published(predictor, transfer)
@@ -119,6 +123,13 @@ class ArbitraryStylizer:
         )
         if self.policy != "float32":
             self._set_models(*networks.build_pair(self.policy, like=(predictor, transfer)))
+        option = {True: "on", False: "off"}.get(jit_compile, jit_compile)
+        jit, self.jit_reason = calibration.decide_network_jit(
+            option, "arbitrary-style transfer", self.policy, n_images, self._first_and_each_call, recalibrate
+        )
+        if jit:
+            self.jit_compile = True
+            self._set_models(self.predictor, self.transfer_model)
 
     def _set_models(self, predictor: keras.Model, transfer: keras.Model) -> None:
         self.predictor, self.transfer_model = predictor, transfer
@@ -130,6 +141,22 @@ class ArbitraryStylizer:
             reduce_retracing=True,
             input_signature=[spec, tf.TensorSpec([None, networks.STYLE_DIM], tf.float32)],
         )
+
+    def _first_and_each_call(self, jit: bool) -> tuple:
+        """(first call, best of 3 later calls) in seconds of the transfer network on a 256 px photo."""
+        import time
+
+        probe = ArbitraryStylizer.__new__(ArbitraryStylizer)
+        probe.jit_compile = jit
+        probe._set_models(self.predictor, self.transfer_model)
+        image = tf.constant(np.random.default_rng(0).uniform(size=(1, 256, 256, 3)).astype(np.float32))
+        vector = tf.zeros([1, networks.STYLE_DIM], tf.float32)
+        times = []
+        for _ in range(4):
+            t0 = time.perf_counter()
+            probe._transfer(image, vector).numpy()
+            times.append(time.perf_counter() - t0)
+        return times[0], min(times[1:])
 
     def _seconds_per_call(self, policy: str) -> float:
         """Style encoding plus transfer of a 256 px photo under ``policy`` (best of 3, after a warm-up)."""
@@ -154,7 +181,7 @@ class ArbitraryStylizer:
         return min(times[1:])
 
     def describe(self) -> str:
-        xla = "XLA on (compiles once per image shape)" if self.jit_compile else "XLA off"
+        xla = f"XLA {'on' if self.jit_compile else 'off'} ({self.jit_reason})"
         return f"any-style network (Ghiasi et al. 2017), {self.policy} ({self.policy_reason}), {xla}"
 
     # ----------------------------------------------------------------- style vectors

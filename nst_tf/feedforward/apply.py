@@ -158,7 +158,6 @@ def open_applier(
             raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
         masks = [load_mask(m) for m in config.style_masks]
     if any_style:
-        xla = stylizers.xla_for(config.jit_compile, n_inputs)
         opened = stylizers.open_stylizers(
             models,
             styles,
@@ -166,7 +165,8 @@ def open_applier(
             style_weights=config.style_weights,
             strength=config.strength,
             precision=config.precision,
-            jit_compile=xla,
+            jit_compile=config.jit_compile,
+            n_images=n_inputs,
         )
         report(opened[0].description)
         if save_style_vector and masks is None:

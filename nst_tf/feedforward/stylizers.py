@@ -101,12 +101,13 @@ def _open_trained(path) -> Stylizer:
     )
 
 
-def open_any_style_network(model: str = wd.ANY_STYLE, precision: str = "auto", jit_compile: bool = False):
-    """The any-style network (:class:`ArbitraryStylizer`) a ``--model`` value names."""
+def open_any_style_network(model: str = wd.ANY_STYLE, precision: str = "auto", jit_compile="off", n_images: int = 1):
+    """The any-style network (:class:`ArbitraryStylizer`) a ``--model`` value names; ``jit_compile``
+    ``auto`` decides XLA by measurement for a run of ``n_images`` photos."""
     from nst_tf.feedforward.anystyle_stylizer import ArbitraryStylizer
 
     source = "published" if str(model) == wd.ANY_STYLE else str(model)
-    return ArbitraryStylizer(precision, weights_source=source, jit_compile=jit_compile)
+    return ArbitraryStylizer(precision, weights_source=source, jit_compile=jit_compile, n_images=n_images)
 
 
 def style_vectors(network, styles: Sequence, read: Callable = images.load_image) -> list:
@@ -114,14 +115,6 @@ def style_vectors(network, styles: Sequence, read: Callable = images.load_image)
     from nst_tf.feedforward.anystyle_stylizer import load_vector
 
     return [load_vector(s) if str(s).lower().endswith(".npy") else network.style_vector(read(s)) for s in styles]
-
-
-def xla_for(jit_compile: str, n_inputs: int) -> bool:
-    """The any-style network's XLA choice: ``on``, ``off``, or ``auto``: on for runs of at least
-    :data:`~nst_tf.config.XLA_MIN_IMAGES` inputs (it compiles once per image shape)."""
-    from nst_tf.config import XLA_MIN_IMAGES
-
-    return jit_compile == "on" or (jit_compile == "auto" and n_inputs >= XLA_MIN_IMAGES)
 
 
 def check_styles(
@@ -156,7 +149,8 @@ def open_stylizer(
     style_weights: Optional[Sequence[float]] = None,
     strength: float = 1.0,
     precision: str = "auto",
-    jit_compile: bool = False,
+    jit_compile="off",
+    n_images: int = 1,
     network=None,
     read: Optional[Callable] = None,
 ) -> Stylizer:
@@ -166,7 +160,8 @@ def open_stylizer(
     mixed by ``style_weights``; ``styles=None`` opens the network alone. ``network``: an
     already-built any-style network to reuse. ``read``: how a painting is decoded (default: local
     files; Beam reads through its filesystems). ``precision`` and ``jit_compile`` apply to the
-    any-style network; a per-style network runs as exported.
+    any-style network (``auto`` XLA is weighed for ``n_images`` photos); a per-style network runs
+    as exported.
     """
     from nst_tf.feedforward.anystyle_stylizer import check_strength, mix_vectors
 
@@ -175,7 +170,7 @@ def open_stylizer(
     strength = check_strength(strength)
     if styles is not None:
         check_styles(styles, style_weights, read)
-    net = network or open_any_style_network(model, precision, jit_compile)
+    net = network or open_any_style_network(model, precision, jit_compile, n_images)
     if styles is None:
         return Stylizer(None, net.describe(), network=net)
     return _with_vector(
