@@ -192,6 +192,8 @@ def run_batch(
 
     if save_every < 0:
         raise UserError(f"save_every must be 0 (off) or positive, got {save_every}")
+    if logdir is not None:
+        files.check_folder_writable(logdir, "choose another --logdir")
     blend = config.combines_styles
     if blend:
         config.blend_weights(len(styles))  # one weight per style image, checked before any work

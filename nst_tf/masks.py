@@ -26,6 +26,14 @@ def load_mask(source) -> np.ndarray:
     return (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
 
 
+def load_style_masks(sources) -> tuple:
+    """One mask per style (or per network), refused when every one is black: nothing would be styled."""
+    masks = tuple(load_mask(p) for p in sources)
+    if masks and not any(float(m.max()) > 0 for m in masks):
+        raise UserError("every style mask is black (all zero); white marks where a style goes")
+    return masks
+
+
 def resize_mask(mask: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """``mask`` (H x W) resized to ``shape[:2]`` (antialiased), clipped to [0, 1]."""
     out = images.resize_to(np.repeat(mask[..., None], 3, axis=-1), tuple(shape[:2]))[..., 0]
@@ -66,9 +74,7 @@ class Masks:
                 raise UserError(
                     f"{len(given)} {name.replace('_', ' ')} for {n_styles} style images; give one mask per style image"
                 )
-        style = tuple(load_mask(p) for p in config.style_masks) if config.style_masks else None
-        if style is not None and not any(float(m.max()) > 0 for m in style):
-            raise UserError("every style mask is black (all zero); white marks where a style goes")
+        style = load_style_masks(config.style_masks) if config.style_masks else None
         return cls(
             style=style,
             style_image=tuple(load_mask(p) for p in config.style_image_masks) if config.style_image_masks else None,

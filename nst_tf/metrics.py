@@ -15,6 +15,7 @@ stylise (by default the offline HED VGG16, so figures are comparable across mach
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from typing import Optional, Sequence
@@ -24,6 +25,7 @@ import tensorflow as tf
 
 from nst_tf import backbones, images, losses
 from nst_tf.config import GATYS_STYLE_LAYERS
+from nst_tf.errors import UserError
 
 MS_SSIM_POWERS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)  # Wang et al. 2003, tf.image's defaults
 
@@ -147,7 +149,14 @@ def evaluate_video(output, content, style, features: Optional[FeatureMetrics] = 
     out_err, in_err = temporal.WarpingError(flow), temporal.WarpingError(flow)
     per_frame, n = [], 0
     with video.open_video(output) as o, video.open_video(content) as c:
-        for i, (of, cf) in enumerate(zip(o.frames(), c.frames())):
+        pairs = itertools.zip_longest(o.frames(), c.frames())
+        for i, (of, cf) in enumerate(pairs):
+            if of is None or cf is None:  # one clip ended first: they are not frame for frame
+                longer = n + 1 + sum(1 for _ in pairs)
+                raise UserError(
+                    f"{output} has {n if of is None else longer} frames but {content} has "
+                    f"{longer if of is None else n}; evaluate a clip against the clip it was made from"
+                )
             cf = (
                 images.to_uint8(images.resize_to(cf.astype(np.float32) / 255.0, of.shape[:2]))
                 if cf.shape != of.shape

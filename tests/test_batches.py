@@ -121,3 +121,14 @@ def test_nst_apply_all_good_exits_0(mixed_folder, style_path, tmp_path):
     )
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads((tmp_path / "manifest.json").read_text())["refused"] == {}
+
+
+def test_a_logdir_under_a_file_is_refused_before_any_work(tmp_path, content_path, style_path, small_config):
+    from nst_tf.batch import run_batch
+    from nst_tf.errors import UserError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match=r"cannot create the folder .*file is a file; choose another --logdir"):
+        run_batch([content_path], [style_path], small_config, tmp_path / "o.jpg", logdir=blocker / "logs")
+    assert not (tmp_path / "o.jpg").exists()

@@ -66,3 +66,10 @@ def read_image(path: str, max_pixels: int = images.MAX_UPLOAD_PIXELS) -> np.ndar
     except Exception as exc:  # noqa: BLE001  (every filesystem raises its own kinds)
         raise UserError(f"{path} could not be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     return images.load_image_bytes(data, what=path, max_pixels=max_pixels)
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path`` lies under ``folder`` (local paths compared absolute; URLs by prefix)."""
+    if "://" in path or "://" in folder:
+        return path.startswith(folder.rstrip("/") + "/")
+    return os.path.abspath(path).startswith(os.path.abspath(folder).rstrip(os.sep) + os.sep)

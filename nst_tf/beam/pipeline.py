@@ -24,7 +24,16 @@ from nst_tf.beam.apache import (
     fileio,
 )
 from nst_tf.beam.handler import StylizerHandler
-from nst_tf.beam.paths import KEEP_EXTENSIONS, check_matches, glob_base, input_glob, join, output_name, read_image
+from nst_tf.beam.paths import (
+    KEEP_EXTENSIONS,
+    check_matches,
+    glob_base,
+    input_glob,
+    inside,
+    join,
+    output_name,
+    read_image,
+)
 from nst_tf.errors import UserError
 
 NAMESPACE = "nst_tf"
@@ -47,7 +56,9 @@ class Plan(beam.DoFn):
 
     def process(self, meta):
         path = meta.path
-        if posixpath.splitext(path)[1].lower() not in images.READ_EXTENSIONS:
+        # Earlier results in an --output inside the --input folder are not inputs (they would be
+        # stylised again, one folder deeper, on every rerun).
+        if posixpath.splitext(path)[1].lower() not in images.READ_EXTENSIONS or inside(path, self.output):
             _counters["ignored"].inc()
             return
         dest = join(self.output, output_name(path, self.base))

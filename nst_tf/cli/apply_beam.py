@@ -53,6 +53,19 @@ def _beam_options(args: list):
         raise UserError(
             f"unknown flag --{unknown[0]}: neither an {PROG} flag nor a Beam pipeline option (see {PROG} --helpshort)"
         )
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.runners.runner import create_runner
+
+    runner = options.view_as(StandardOptions).runner
+    if runner:
+        try:
+            create_runner(runner)
+        except ValueError as exc:  # Beam names its runners in the message
+            known = str(exc).split("Valid values are ", 1)[-1].split(" or the fully", 1)[0]
+            raise UserError(f"unknown --runner {runner}; choose one of {known} (DirectRunner runs here)") from None
+        except ImportError as exc:
+            needs = exc.name or exc
+            raise UserError(f"--runner {runner} needs {needs}; install the Apache Beam extra for it") from None
     return args
 
 

@@ -150,13 +150,13 @@ def open_applier(
     regions = styles if any_style else models
     masks = None
     if config.style_masks or (len(models) > 1 and not any_style):
-        from nst_tf.masks import load_mask
+        from nst_tf.masks import load_style_masks
 
         what = "--style" if any_style else "--model"
         if not config.style_masks or len(config.style_masks) != len(regions):
             given = len(config.style_masks or ())
             raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
-        masks = [load_mask(m) for m in config.style_masks]
+        masks = list(load_style_masks(config.style_masks))
     if any_style:
         opened = stylizers.open_stylizers(
             models,

@@ -150,6 +150,7 @@ def test_saved_model_results_equal_nst_apply(tmp_path, content_path):
     [
         ([], "--input (a glob or folder) and --output (a folder) are both required"),
         (["--input=x", "--output=y", "--runer=DirectRunner"], "unknown flag --runer"),
+        (["--input=x", "--output=y", "--runner=NoSuchRunner"], "unknown --runner NoSuchRunner; choose one of"),
         (["--input=x", "--output=y", "--model=arbitrary"], "needs --style"),
         (["--input=x", "--output=y", "--style=missing.jpg"], "missing.jpg could not be read"),
         (["--input=x", "--output=y", "--style=a.jpg", "--strength=2"], "strength must be between 0 and 1"),
@@ -160,3 +161,21 @@ def test_saved_model_results_equal_nst_apply(tmp_path, content_path):
 )
 def test_mistakes_are_one_line(args, needle):
     assert needle in one_line_error(run_cli(*args, module=BEAM), prog="nst-apply-beam")
+
+
+def test_an_output_inside_the_input_is_not_read_back(tmp_path):
+    """Plan skips files under --output, so a rerun with the output inside the input folder does not
+    stylise its own results again (styled/styled/... on every run)."""
+    from types import SimpleNamespace
+
+    from nst_tf.beam.paths import inside
+    from nst_tf.beam.pipeline import Plan
+
+    photos = tmp_path / "photos"
+    plan = Plan(f"{photos}/", str(photos / "styled"), overwrite=False)
+    assert list(plan.process(SimpleNamespace(path=str(photos / "a.jpg")))) == [
+        (str(photos / "a.jpg"), str(photos / "styled" / "a.jpg"))
+    ]
+    assert list(plan.process(SimpleNamespace(path=str(photos / "styled" / "a.jpg")))) == []
+    assert inside("gs://b/in/out/x.jpg", "gs://b/in/out") and not inside("gs://b/in/outer.jpg", "gs://b/in/out")
+    assert not inside(str(photos / "styledx" / "a.jpg"), str(photos / "styled"))

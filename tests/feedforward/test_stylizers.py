@@ -145,3 +145,16 @@ def test_save_style_vector_never_replaces_a_file(tmp_path, content_path, style_p
             save_style_vector=keep,
         )
     assert keep.read_bytes() == b"a user's photo"
+
+
+def test_all_black_masks_are_refused_as_in_nst_stylize(tmp_path, slim_workdir, content_path):
+    from nst_tf import images
+    from nst_tf.feedforward.apply import apply_files
+
+    folder, _ = slim_workdir
+    black = tmp_path / "black.png"
+    images.save_image(np.zeros((8, 8, 3), np.float32), black)
+    with pytest.raises(UserError, match="every style mask is black"):
+        apply_files(ApplyConfig(style_masks=(str(black), str(black))), [folder, folder], [content_path],
+                    tmp_path / "o.jpg")  # fmt: skip
+    assert not (tmp_path / "o.jpg").exists()

@@ -360,3 +360,15 @@ def test_nst_stylize_on_a_folder_of_frames(tmp_path, content_path, style_path):
     assert r.returncode == 0, r.stderr[-3000:]
     frames, fps, _ = read(tmp_path / "out.mp4")
     assert len(frames) == 4 and fps == Fraction(6) and frames[0].shape == (32, 48, 3)
+
+
+def test_evaluating_clips_of_different_lengths_is_refused(tmp_path, content_path, style_path):
+    from nst_tf import evaluation
+
+    photo = images.load_image(content_path)
+    short = make_pan(tmp_path / "short.mp4", photo, frames=4, size=(48, 32), audio=False)
+    longer = make_pan(tmp_path / "long.mp4", photo, frames=6, size=(48, 32), audio=False)
+    with pytest.raises(UserError, match=r"short.mp4 has 4 frames but .*long.mp4 has 6; evaluate a clip against"):
+        evaluation.evaluate(longer, style_path, [short])
+    with pytest.raises(UserError, match=r"long.mp4 has 6 frames but .*short.mp4 has 4"):
+        evaluation.evaluate(short, style_path, [longer])
