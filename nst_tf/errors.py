@@ -11,3 +11,10 @@ class UserError(Exception):
 
 class WeightsError(UserError):
     """Backbone weights could not be found, downloaded or loaded."""
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's message (its type name when it has none), cut to ``limit``:
+    what a one-line refusal quotes of an error raised by a library underneath."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:limit]

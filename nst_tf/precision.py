@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from nst_tf.config import PRECISIONS as CHOICES
 from nst_tf.config import check_choice
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 
 log = logging.getLogger("nst_tf")
 
@@ -175,7 +175,7 @@ def connect_tpu(address: str) -> tf.distribute.Strategy:
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, OSError, tf.errors.OpError) as exc:  # OSError: metadata lookup
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise UserError(
             f"could not connect to the TPU {address!r} ({first}); check the address, or run without --tpu"
         ) from None

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from nst_tf.config import BACKBONES, check_choice
-from nst_tf.errors import UserError, WeightsError
+from nst_tf.errors import UserError, WeightsError, first_line
 from nst_tf.vgg import BLOCK_CONVS
 
 log = logging.getLogger("nst_tf")
@@ -91,7 +91,7 @@ def download_imagenet(backbone: str) -> Path:
             hash_algorithm="md5",
         )
     except Exception as exc:  # keras raises a plain Exception on fetch failure
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = first_line(exc)
         raise WeightsError(
             f"could not download ImageNet {backbone} weights ({reason}); put {fname} "
             f"(from {url}) into {cache}, pass --weights=/path/to/file.h5, or use the offline "
@@ -199,7 +199,7 @@ def _load_file(model: keras.Model, path: Path, backbone: str) -> None:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     return text.split(" Example error")[0].rstrip(" .:")
 
 

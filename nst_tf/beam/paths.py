@@ -10,7 +10,7 @@ import numpy as np
 
 from nst_tf import images
 from nst_tf.beam.apache import CompressionTypes, FileSystems
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 
 #: Output formats kept from the input's extension; anything else is written as PNG.
 KEEP_EXTENSIONS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP"}
@@ -64,7 +64,7 @@ def read_image(path: str, max_pixels: int = images.MAX_UPLOAD_PIXELS) -> np.ndar
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as fh:
             data = fh.read()
     except Exception as exc:  # noqa: BLE001  (every filesystem raises its own kinds)
-        raise UserError(f"{path} could not be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        raise UserError(f"{path} could not be read ({type(exc).__name__}: {first_line(exc)})") from None
     return images.load_image_bytes(data, what=path, max_pixels=max_pixels)
 
 

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 from nst_tf.feedforward import anystyle as networks
 from nst_tf.files import atomic_write, atomic_write_dir
 
@@ -143,7 +143,7 @@ def load_saved_model(directory):
         loaded = tf.saved_model.load(str(directory))
         missing = [s for s in SIGNATURES if s not in loaded.signatures]
     except (tf.errors.OpError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise UserError(f"{directory} could not be loaded as a SavedModel ({first[:200]}); export it again") from None
     if missing:
         raise UserError(f"{directory} is not an any-style export (no {', '.join(missing)} signature)")
@@ -160,7 +160,7 @@ def tflite_runner(path, signature: str):
             interpreter = tf.lite.Interpreter(model_path=str(path))
         return interpreter.get_signature_runner(signature)
     except (ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise UserError(f"{path} is not a valid any-style TFLite model ({first[:200]})") from None
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from nst_tf import calibration, images
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 from nst_tf.feedforward import anystyle as networks
 from nst_tf.feedforward import anystyle_weights as weights
 from nst_tf.feedforward import workdir as wd
@@ -266,6 +266,6 @@ def load_weights_folder(predictor: keras.Model, transfer: keras.Model, folder) -
     except Exception as exc:
         raise UserError(
             f"the any-style weights in {folder} could not be loaded "
-            f"({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__}); train or export "
+            f"({first_line(exc, 160)}); train or export "
             "them again"
         ) from None

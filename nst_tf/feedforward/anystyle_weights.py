@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from nst_tf import files
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def load_published(predictor: keras.Model, transfer: keras.Model) -> None:
         except Exception as exc:  # a damaged cache file: convert again
             log.warning(
                 "the cached arbitrary-style weights could not be read (%s); converting them again",
-                str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__,
+                first_line(exc, 120),
             )
     log.info("converting the published arbitrary-style weights once (%s)", NOTICE)
     import_published(predictor, transfer)

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 from nst_tf.feedforward import workdir as wd
 from nst_tf.feedforward.johnson import arch_of, build_transformer, stylize_images
 from nst_tf.files import atomic_write, atomic_write_dir
@@ -68,7 +68,7 @@ def load_saved_model(directory):
         loaded = tf.saved_model.load(str(directory))
         fn = loaded.signatures[SIGNATURE]
     except (tf.errors.OpError, ValueError, KeyError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise UserError(
             f"{directory} could not be loaded as an nst_tf SavedModel ({first[:200]}); export it again"
         ) from None
@@ -91,7 +91,7 @@ def load_tflite(path):
             interpreter = tf.lite.Interpreter(model_path=str(path))
         runner = interpreter.get_signature_runner(SIGNATURE)
     except (ValueError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise UserError(
             f"{path} is not a valid nst_tf TFLite model ({first[:200]}); pass a model.tflite written by nst-train-fast"
         ) from None

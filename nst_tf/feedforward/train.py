@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from nst_tf import images, precision
 from nst_tf.config import FastTrainConfig
-from nst_tf.errors import UserError
+from nst_tf.errors import UserError, first_line
 from nst_tf.feedforward import data, distribute
 from nst_tf.feedforward import workdir as wd
 from nst_tf.feedforward.johnson import build_transformer
@@ -141,7 +141,7 @@ class Trainer:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
             except (tf.errors.OpError, ValueError, AssertionError) as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = first_line(exc)
                 log.warning("checkpoint %s is damaged (%s); trying the one before", path, first[:160])
                 continue
             log.warning("resuming from %s (step %d)", path, int(self.step.numpy()))
