@@ -199,6 +199,14 @@ def _check_trained_only(config: ApplyConfig, styles, save_style_vector) -> None:
         )
 
 
+def _images_in(src, fps) -> int:
+    """How many images an input holds (a clip's frame count, as its container tells), for auto XLA."""
+    if not video.is_video(src):
+        return 1
+    with video.open_video(src, fps) as clip:
+        return max(1, clip.frame_count)
+
+
 @dataclass
 class ApplyReport:
     written: dict = field(default_factory=dict)  #: output -> {"input", "frames", "ms_per_frame"}
@@ -238,7 +246,12 @@ def apply_files(
             "name for --save_style_vector"
         )
     applier = open_applier(
-        config, models, styles, n_inputs=len(jobs), save_style_vector=save_style_vector, report=report
+        config,
+        models,
+        styles,
+        n_inputs=sum(_images_in(src, fps) for src, _ in jobs),
+        save_style_vector=save_style_vector,
+        report=report,
     )
     manifest = batch.load_manifest(result.manifest)
     manifest["settings"] = {
