@@ -55,11 +55,18 @@ class ProgressPrinter:
         lr = f"lr {info.learning_rate:.3g} | " if info.learning_rate > 0 else ""  # L-BFGS has none
         print(
             f"{scale}step {info.step:>{width}}/{info.steps} | {rate:5.2f} steps/s | "
-            f"content {l['content']:.4g}  style {l['style']:.4g}  tv {l['tv']:.4g}  total {l['total']:.4g} | "
+            f"{_terms(l)} | "
             f"{lr}ETA {format_seconds(eta)}",
             file=self.stream,
             flush=True,
         )
+
+
+def _terms(losses: dict) -> str:
+    """``content 1  style 2  tv 0.5  total 3.5``: the named terms (those of a trainer with a teacher
+    too), then the total."""
+    named = [f"{k} {v:.4g}" for k, v in losses.items() if k != "total"]
+    return "  ".join(named + [f"total {losses['total']:.4g}"])
 
 
 class TensorBoardLogger:

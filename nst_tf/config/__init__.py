@@ -19,6 +19,7 @@ from nst_tf.config.options import (
     POOLING,
     PRECISIONS,
     PRESERVE_COLORS,
+    TEACHERS,
     check_choice,
     option,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "WebConfig",
     "BACKBONES",
     "FAST_ARCHS",
+    "TEACHERS",
     "INIT_FROM",
     "INITS",
     "JIT_OPTIONS",

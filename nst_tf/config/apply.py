@@ -65,13 +65,15 @@ class ApplyConfig:
     )
     precision: str = option(
         "auto",
-        "With --model=arbitrary: compute precision; auto measures float32 against "
-        "bfloat16 once on CPUs that have it (cached), else as for nst-stylize.",
+        "Compute precision of the any-style network and of a per-style network opened from its "
+        "workdir (exported files run as exported): auto measures float32 against bfloat16 once on "
+        "CPUs that have it (cached), else as for nst-stylize.",
         choices=PRECISIONS,
     )
     jit_compile: str = option(
         "auto",
-        "With --model=arbitrary: XLA-compile the transfer network. It compiles once per image shape "
+        "XLA-compile the network (the any-style one, or a per-style one from its workdir). It compiles "
+        "once per image shape "
         "and then may run each image faster or slower, depending on the CPU: auto measures both once "
         "on this machine (cached) and weighs the compile time over the run's inputs; on or off.",
         choices=JIT_OPTIONS,

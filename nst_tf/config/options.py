@@ -10,7 +10,9 @@ from nst_tf.errors import UserError
 
 BACKBONES = ("vgg19", "vgg16")
 #: nst-train-fast --arch: the per-style networks (nst_tf.feedforward.johnson.ARCHS)
-FAST_ARCHS = ("johnson", "johnson_slim", "arbitrary")
+FAST_ARCHS = ("johnson", "johnson_slim", "compact", "arbitrary")
+#: nst-train-fast --teacher (nst_tf.feedforward.distill)
+TEACHERS = ("none", "arbitrary")
 INIT_FROM = ("none", "published")
 POOLING = ("max", "avg")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")

@@ -157,6 +157,7 @@ def open_applier(
             given = len(config.style_masks or ())
             raise UserError(f"{given} --style_masks for {len(regions)} {what}; give one mask per {what[2:]}")
         masks = list(load_style_masks(config.style_masks))
+    speed = {"precision": config.precision, "jit_compile": config.jit_compile, "n_images": n_inputs}
     if any_style:
         opened = stylizers.open_stylizers(
             models,
@@ -164,9 +165,7 @@ def open_applier(
             per_region=masks is not None,
             style_weights=config.style_weights,
             strength=config.strength,
-            precision=config.precision,
-            jit_compile=config.jit_compile,
-            n_images=n_inputs,
+            **speed,
         )
         report(opened[0].description)
         if save_style_vector and masks is None:
@@ -175,7 +174,9 @@ def open_applier(
             report(f"wrote {save_vector(opened[0].vector, save_style_vector)} (style vector)")
     else:
         _check_trained_only(config, styles, save_style_vector)
-        opened = stylizers.open_stylizers(models)
+        opened = stylizers.open_stylizers(models, **speed)
+        for each in opened:
+            report(each.description)
     return Applier(opened, config, masks)
 
 
@@ -188,7 +189,6 @@ def _check_trained_only(config: ApplyConfig, styles, save_style_vector) -> None:
             ("--style_weights", config.style_weights),
             ("--strength", config.strength != 1.0),
             ("--save_style_vector", save_style_vector),
-            ("--jit_compile", config.jit_compile != "auto"),
         )
         if on
     ]

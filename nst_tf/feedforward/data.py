@@ -1,4 +1,4 @@
-"""Training photos as a ``tf.data`` pipeline: decode, random crop to a square, batch, prefetch.
+"""Training photos as a ``tf.data`` pipeline: decode, random scale and crop to a square, batch, prefetch.
 
 Files are found recursively. Names without an image extension and files whose header Pillow
 cannot read are skipped up front (and counted); images that fail to decode later are dropped
@@ -19,6 +19,9 @@ from nst_tf.errors import UserError
 from nst_tf.images import READ_EXTENSIONS
 
 log = logging.getLogger("nst_tf")
+
+#: nst-train-fast's default --data_dir: three photos shipped with the package (licences beside them).
+BUNDLED_PHOTOS = Path(__file__).parent / "photos"
 
 
 def list_images(folder) -> list:
@@ -48,12 +51,16 @@ def list_images(folder) -> list:
     return found
 
 
-def _decode_and_crop(path, image_size: int, seed):
+def _decode_and_crop(path, image_size: int, seed, max_scale: float = 1.0):
     data = tf.io.read_file(path)
     img = tf.io.decode_image(data, channels=3, expand_animations=False)
     img = tf.image.convert_image_dtype(img, tf.float32)
     shape = tf.cast(tf.shape(img)[:2], tf.float32)
-    scale = tf.cast(image_size, tf.float32) / tf.reduce_min(shape)
+    side = tf.cast(image_size, tf.float32)
+    if max_scale > 1:  # the shorter side at a random multiple of image_size; the crop's own seed
+        scale_seed, seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+        side = side * tf.random.stateless_uniform([], scale_seed, 1.0, max_scale)
+    scale = side / tf.reduce_min(shape)
     new = tf.cast(tf.math.ceil(shape * scale), tf.int32)
     img = tf.image.resize(img, new, method="area" if image_size < 512 else "bilinear", antialias=True)
     img = tf.image.stateless_random_crop(img, (image_size, image_size, 3), seed=seed)
@@ -68,6 +75,7 @@ def make_dataset(
     skip_batches: int = 0,
     part: Optional[tuple] = None,
     per_replica: Optional[int] = None,
+    max_scale: float = 1.0,
 ) -> tf.data.Dataset:
     """Endless shuffled batches of ``image_size`` squares. ``skip_batches`` resumes the same order.
 
@@ -75,6 +83,8 @@ def make_dataset(
     ``start..stop-1`` of each global batch are read (one worker's share), in batches of
     ``per_replica`` (one per local replica, in order): the workers together see exactly the
     global batches of a single process, so the same seed trains the same weights anywhere.
+    ``max_scale`` > 1: each photo's shorter side is first resized to ``image_size`` times a random
+    factor in [1, max_scale] (random scales as well as random crops).
     """
     # Shuffling with a fixed seed after repeat() gives the same endless order in every process,
     # so a resumed run skips exactly the batches it has already trained on.
@@ -87,7 +97,7 @@ def make_dataset(
         ds = ds.filter(lambda i, p: tf.logical_and(i % batch_size >= start, i % batch_size < stop))
     batch_size = per_replica or batch_size
     ds = ds.map(
-        lambda i, p: _decode_and_crop(p, image_size, tf.stack([tf.cast(seed, tf.int64), i])),
+        lambda i, p: _decode_and_crop(p, image_size, tf.stack([tf.cast(seed, tf.int64), i]), max_scale),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

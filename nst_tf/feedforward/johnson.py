@@ -24,6 +24,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from nst_tf.feedforward.compact import MULTIPLE as COMPACT_MULTIPLE
+from nst_tf.feedforward.compact import build_compact
 from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, pin_channels
 
 
@@ -43,8 +45,15 @@ def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True, narrow_
 ARCHS = {"johnson": ((32, 64, 128), 5, False), "johnson_slim": ((16, 32, 64), 3, True)}
 
 
+#: Every per-style architecture: the two above and ``compact`` (:mod:`nst_tf.feedforward.compact`).
+PER_STYLE_ARCHS = (*ARCHS, "compact")
+
+
 def build_transformer(arch: str = "johnson", name: str = "transformer") -> keras.Model:
-    """The network; build it inside ``nst_tf.precision.policy_scope`` for mixed precision."""
+    """The network (any of :data:`PER_STYLE_ARCHS`); build it inside
+    ``nst_tf.precision.policy_scope`` for mixed precision."""
+    if arch == "compact":
+        return build_compact(name)
     (narrow, middle, wide), blocks, fast = ARCHS[arch]
     inputs = keras.Input(shape=(None, None, 3), name="image")
     x = _conv(inputs, narrow, 9, name="conv1")
@@ -68,7 +77,9 @@ def build_transformer(arch: str = "johnson", name: str = "transformer") -> keras
 
 
 def arch_of(model: keras.Model) -> str:
-    """The ``ARCHS`` name of a built transformer (from its layer widths and depth)."""
+    """The :data:`PER_STYLE_ARCHS` name of a built transformer (from its layers)."""
+    if any(layer.name == "space_to_depth" for layer in model.layers):
+        return "compact"
     widths = tuple(model.get_layer(n).filters for n in ("conv1", "down1", "down2"))
     blocks = sum(1 for layer in model.layers if layer.name.startswith("res") and layer.name[3:].isdigit())
     for name, (w, b, _) in ARCHS.items():
@@ -78,10 +89,12 @@ def arch_of(model: keras.Model) -> str:
 
 
 def stylize_images(model: keras.Model, batch: tf.Tensor) -> tf.Tensor:
-    """Run ``model`` on a float batch in [0, 1] of any size: reflect-pad to a multiple of 4, crop back."""
+    """Run ``model`` on a float batch in [0, 1] of any size: reflect-pad to the multiple of 4 (8 for
+    ``compact``) the architecture needs, crop back."""
     batch = tf.convert_to_tensor(batch, tf.float32)
+    multiple = COMPACT_MULTIPLE if arch_of(model) == "compact" else 4
     h, w = tf.shape(batch)[1], tf.shape(batch)[2]
-    ph, pw = (-h) % 4, (-w) % 4
+    ph, pw = (-h) % multiple, (-w) % multiple
     padded = tf.pad(batch, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT")
     padded = pin_channels(padded, 3)
     out = model(padded, training=False)

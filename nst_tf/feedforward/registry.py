@@ -5,12 +5,15 @@ name               trainer                          style input (``--style`` of 
 =================  ===============================  ==========================================
 ``johnson``        :class:`train.Trainer`           one painting
 ``johnson_slim``   :class:`train.Trainer`           one painting
+``compact``        :class:`train.Trainer`           one painting
 ``arbitrary``      :class:`anystyle_train.          a folder of paintings (or one)
                    ArbitraryTrainer`
 =================  ===============================  ==========================================
 
-``train``, ``make_trainer`` and ``export`` look the architecture up here; nothing else branches on
-its name. Importing this module does not load TensorFlow (the entries import lazily).
+Any per-style network trains from a teacher instead (``--teacher=arbitrary``:
+:class:`distill.DistillTrainer`). ``train``, ``make_trainer`` and ``export`` look the
+architecture up here; nothing else branches on its name. Importing this module does not load
+TensorFlow (the entries import lazily).
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ def _per_style_trainer():
     from nst_tf.feedforward.train import Trainer
 
     return Trainer
+
+
+def _distill_trainer():
+    from nst_tf.feedforward.distill import DistillTrainer
+
+    return DistillTrainer
 
 
 def _any_style_trainer():
@@ -74,6 +83,7 @@ class Arch:
 ARCHS = {
     "johnson": Arch(_per_style_trainer, _check_painting, _export_per_style),
     "johnson_slim": Arch(_per_style_trainer, _check_painting, _export_per_style),
+    "compact": Arch(_per_style_trainer, _check_painting, _export_per_style),
     wd.ANY_STYLE: Arch(_any_style_trainer, _check_paintings, _export_any_style),
 }
 
@@ -85,8 +95,10 @@ def get(name: str) -> Arch:
 
 
 def make_trainer(config, style, workdir, strategy=None):
-    """The trainer for ``config.arch`` (``style``: a painting, or for the any-style network a folder of them)."""
-    return get(config.arch).trainer()(config, style, workdir, strategy)
+    """The trainer for ``config.arch`` (``style``: a painting, or for the any-style network a folder
+    of them); with ``config.teacher`` the distilling trainer of :mod:`nst_tf.feedforward.distill`."""
+    trainer = _distill_trainer() if config.teacher != "none" else get(config.arch).trainer()
+    return trainer(config, style, workdir, strategy)
 
 
 def train(

@@ -70,31 +70,30 @@ def _float_runner(model, forward) -> Runner:
     return run
 
 
-def _open_trained(path) -> Stylizer:
-    """A per-style network: a ``.tflite`` file, a SavedModel folder, or a workdir (export, else checkpoint)."""
+def _open_trained(path, precision: str = "auto", jit_compile="off", n_images: int = 1) -> Stylizer:
+    """A per-style network: a ``.tflite`` file or a SavedModel folder (run as exported, float32), or a
+    workdir: its checkpoint at the precision and XLA setting measured fastest here
+    (:class:`~nst_tf.feedforward.perstyle_stylizer.CheckpointNetwork`), else its export."""
     from nst_tf.feedforward import johnson_export
 
     p = Path(path)
     if p.is_file() and p.suffix == ".tflite":
         return Stylizer(johnson_export.load_tflite(p), f"per-style network {p} (TFLite)")
+    latest = None if wd.saved_model(p) == p else wd.latest_checkpoint(p)
+    if latest:
+        from nst_tf.feedforward.johnson import PER_STYLE_ARCHS
+        from nst_tf.feedforward.perstyle_stylizer import CheckpointNetwork
+
+        arch = wd.arch(p)
+        if arch not in PER_STYLE_ARCHS:
+            raise UserError(
+                f"{p / wd.ARCH_FILE} names an unknown network {arch!r}; expected one of {', '.join(PER_STYLE_ARCHS)}"
+            )
+        net = CheckpointNetwork(arch, latest, precision, jit_compile, n_images)
+        return Stylizer(_float_runner(net, lambda m, x: m(x)), f"per-style network {p} ({arch}, {net.describe()})")
     saved = wd.saved_model(p)
     if saved is not None:
         return Stylizer(johnson_export.load_saved_model(saved), f"per-style network {saved} (SavedModel)")
-    latest = wd.latest_checkpoint(p)
-    if latest:
-        import tensorflow as tf
-
-        from nst_tf.feedforward.johnson import ARCHS, build_transformer, stylize_images
-
-        arch = wd.arch(p)
-        if arch not in ARCHS:
-            raise UserError(f"{p / wd.ARCH_FILE} names an unknown network {arch!r}; expected one of {', '.join(ARCHS)}")
-        model = build_transformer(arch)
-        tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-        return Stylizer(
-            _float_runner(model, lambda m, x: stylize_images(m, x).numpy()),
-            f"per-style network {p} ({arch}, {Path(latest).name})",
-        )
     raise UserError(
         f"{path} is neither a SavedModel, a .tflite file nor a training workdir with checkpoints; "
         "pass the --workdir of nst-train-fast or its saved_model/ folder"
@@ -159,14 +158,14 @@ def open_stylizer(
     Any-style models: ``styles`` are checked before the network is built, then encoded once and
     mixed by ``style_weights``; ``styles=None`` opens the network alone. ``network``: an
     already-built any-style network to reuse. ``read``: how a painting is decoded (default: local
-    files; Beam reads through its filesystems). ``precision`` and ``jit_compile`` apply to the
-    any-style network (``auto`` XLA is weighed for ``n_images`` photos); a per-style network runs
-    as exported.
+    files; Beam reads through its filesystems). ``precision`` and ``jit_compile`` (``auto``: XLA
+    weighed for ``n_images`` photos) apply to the any-style network and to a per-style network
+    opened from its workdir's checkpoint; SavedModel and TFLite files run as exported.
     """
     from nst_tf.feedforward.anystyle_stylizer import check_strength, mix_vectors
 
     if not wd.is_any_style(model):
-        return _open_trained(model)
+        return _open_trained(model, precision, jit_compile, n_images)
     strength = check_strength(strength)
     if styles is not None:
         check_styles(styles, style_weights, read)
@@ -194,7 +193,8 @@ def open_stylizers(models: Sequence[str], styles: Sequence = (), *, per_region: 
     """Several styles placed by masks: one stylizer per trained model, or per style of one any-style
     model (all sharing its network); otherwise a one-element list from :func:`open_stylizer`."""
     if not check_models(models):
-        return [_open_trained(str(m)) for m in models]
+        options = {k: kwargs[k] for k in ("precision", "jit_compile", "n_images") if k in kwargs}
+        return [_open_trained(str(m), **options) for m in models]
     if not per_region:
         return [open_stylizer(models[0], styles, **kwargs)]
     read = kwargs.get("read")

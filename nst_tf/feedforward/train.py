@@ -95,9 +95,12 @@ class Trainer:
     def _build_loss(self) -> "PerceptualLoss":
         return PerceptualLoss(self.config, self.style_image, self.policy)
 
+    def _describe_loss(self) -> str:
+        return f"perceptual loss on {self.loss.extractor.describe()}"
+
     def _forward(self, batch, training: bool) -> tuple:
-        """(stylised images, the photos whose content they keep, their style Grams or None for the
-        fixed style's) for one batch."""
+        """(stylised images, the photos whose content they keep, what else the loss compares with:
+        here their style Grams or None for the fixed style's) for one batch."""
         return self.model(batch, training=training), batch, None
 
     def _dataset(self, data_dir, start_step: int, part=None, per_replica=None) -> tuple:
@@ -106,7 +109,14 @@ class Trainer:
         c = self.config
         paths = data.list_images(data_dir)
         return data.make_dataset(
-            paths, c.image_size, c.batch_size, seed=c.seed, skip_batches=start_step, part=part, per_replica=per_replica
+            paths,
+            c.image_size,
+            c.batch_size,
+            seed=c.seed,
+            skip_batches=start_step,
+            part=part,
+            per_replica=per_replica,
+            max_scale=c.max_scale,
         ), len(paths)
 
     def _distributed_batches(self, data_dir, start_step: int) -> tuple:
@@ -152,13 +162,20 @@ class Trainer:
                 "away to start training afresh"
             )
 
-    def _build_step(self):
+    def _step_for(self, step: int):
+        """The compiled training step for ``step`` (one for the whole run here)."""
+        self._train_step = self._train_step or self._build_step()
+        return self._train_step
+
+    def _build_step(self, loss: Optional[Callable] = None):
+        """A compiled distributed step that minimises ``loss`` (default ``self.loss``)."""
         strategy, replicas = self.strategy, self.strategy.num_replicas_in_sync
+        loss_fn = loss or self.loss
 
         def replica_step(photos):
             with tf.GradientTape() as tape:
                 stylised, content, grams = self._forward(photos, training=True)
-                terms = self.loss(stylised, content, grams)
+                terms = loss_fn(stylised, content, grams)
                 loss = terms["total"] / replicas
                 if self.scaled:
                     loss = self.optimizer.scale_loss(loss)
@@ -191,7 +208,6 @@ class Trainer:
             log.warning("already trained %d of %d steps in %s", start_step, c.steps, self.workdir)
             return {}
         batches, n_photos = self._distributed_batches(data_dir, start_step)
-        self._train_step = self._train_step or self._build_step()
         watchers = ([ProgressPrinter()] if verbose else []) + (
             [TensorBoardLogger(self.workdir / wd.LOGS, image_every=c.checkpoint_every, step_from_info=True)]
             if _has_tensorboard() and self.chief
@@ -204,14 +220,14 @@ class Trainer:
             start_step + 1,
             c.steps,
             n_photos,
-            self.loss.extractor.describe(),
+            self._describe_loss(),
             self.strategy.num_replicas_in_sync,
         )
         t0, terms = time.perf_counter(), {}
         try:
             for step in range(start_step + 1, c.steps + 1):
                 photos = next(batches)
-                terms = {k: float(v) for k, v in self._train_step(photos).items()}
+                terms = {k: float(v) for k, v in self._step_for(step)(photos).items()}
                 if not math.isfinite(terms["total"]) and not self.scaled:
                     raise FloatingPointError(f"the loss became {terms['total']} at step {step}; lower --learning_rate")
                 if step % c.checkpoint_every == 0 or step == c.steps:

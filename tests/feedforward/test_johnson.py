@@ -62,7 +62,7 @@ def test_fast_layers_are_exact_rewrites():
 def test_slim_transformer():
     from nst_tf.config import FAST_ARCHS
 
-    assert set(FAST_ARCHS) == set(ARCHS) | {"arbitrary"}  # the any-style network is registered beside them
+    assert set(ARCHS) | {"arbitrary"} <= set(FAST_ARCHS)  # the any-style network is registered beside them
     slim = build_transformer("johnson_slim")
     assert arch_of(slim) == "johnson_slim" and arch_of(build_transformer()) == "johnson"
     assert slim.count_params() < 0.2 * build_transformer().count_params()
@@ -82,7 +82,7 @@ def test_slim_trains_resumes_and_applies(photo_dir, tiny_config, style_path, tmp
         Trainer(tiny_config, style_path, tmp_path)
     batch = (np.random.default_rng(0).uniform(size=(1, 20, 28, 3)) * 255).astype(np.uint8)
     expected = np.round(stylize_images(trainer.model, batch / 255.0).numpy() * 255)
-    got = open_stylizer(tmp_path)(batch)  # from the latest checkpoint, rebuilt as johnson_slim
+    got = open_stylizer(tmp_path, precision="float32")(batch)  # from the latest checkpoint, rebuilt as johnson_slim
     assert np.abs(got.astype(np.int32) - expected).max() <= 1
 
 
