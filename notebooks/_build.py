@@ -207,18 +207,22 @@ NOTEBOOKS = {
     "04_fast_style_transfer.ipynb": [
         (
             "md",
-            "# Fast style transfer\n\nTrain a (tiny) feed-forward network for one style, apply it in one pass, "
-            "export it, and compare it with the optimisation result using the metrics.\n\n"
+            "# Fast style transfer\n\nTrain a feed-forward network for one style, apply it in one pass, "
+            "export it, and compare it with the optimisation result using the metrics. The network here is "
+            "`compact` (every convolution at 1/4 or 1/8 of the resolution) and it learns from a teacher: the "
+            "any-style network's picture of the painting (`teacher='arbitrary'`), which needs no loss network "
+            "and far fewer steps than the perceptual loss of Johnson et al.\n\n"
             "Environment variable: `NST_TF_SMOKE=1` shrinks sizes and steps.",
         ),
-        ("code", SMOKE + "\nIMAGE, TRAIN_STEPS = (32, 3) if SMOKE else (128, 300)"),
+        ("code", SMOKE + "\nIMAGE, TRAIN_STEPS = (32, 3) if SMOKE else (192, 1000)"),
         (
             "code",
             "import tempfile, pathlib, numpy as np, matplotlib.pyplot as plt\n"
             "from nst_tf import StylizeConfig, load_image, metrics, stylize\nfrom nst_tf.config import FastTrainConfig\n"
             "from nst_tf.feedforward import johnson_export as export\nfrom nst_tf.feedforward import open_stylizer\nfrom nst_tf.feedforward import registry as train\nwork = pathlib.Path(tempfile.mkdtemp())\n"
-            "config = FastTrainConfig(image_size=IMAGE, batch_size=2, steps=TRAIN_STEPS, checkpoint_every=100,\n"
-            "                         backbone='vgg16', weights='hed', learning_rate=2e-3)\n"
+            "config = FastTrainConfig(arch='compact', teacher='arbitrary', image_size=IMAGE, max_scale=2.0, batch_size=4,\n"
+            "                         steps=TRAIN_STEPS, checkpoint_every=500, learning_rate=2e-3, decay_steps=TRAIN_STEPS,\n"
+            "                         decay_rate=0.1, backbone='vgg16', weights='hed')\n"
             "trainer = train.train(config, '../examples/style/starry_night.jpg', '../examples/content', work / 'run')",
         ),
         (
@@ -248,7 +252,7 @@ NOTEBOOKS = {
             "any-style network) on time and scores.\n\n"
             "Environment variable: `NST_TF_SMOKE=1` shrinks sizes and steps.",
         ),
-        ("code", SMOKE + "\nTRAIN_IMAGE, TRAIN_STEPS = (32, 3) if SMOKE else (128, 300)"),
+        ("code", SMOKE + "\nTRAIN_IMAGE, TRAIN_STEPS = (32, 3) if SMOKE else (192, 1000)"),
         (
             "code",
             "import time, tempfile, pathlib, numpy as np, matplotlib.pyplot as plt\n"
@@ -286,8 +290,8 @@ NOTEBOOKS = {
         (
             "md",
             "## Three methods\nOptimisation (Gatys et al.) adapts to any painting but takes many steps; a per-style "
-            "network (Johnson et al.) is one pass but needs training per painting (here a tiny run on three photos, "
-            "far from the published 40k steps); the any-style network is one pass for any painting. "
+            "network is one pass but needs training per painting (here a short distillation from the any-style "
+            "network on three photos; `flags/distill.flags` is the full 15-minute recipe); the any-style network is one pass for any painting. "
             "`benchmarks/three_methods.py` runs this comparison on every example style.",
         ),
         (
@@ -295,7 +299,8 @@ NOTEBOOKS = {
             "from nst_tf import StylizeConfig, metrics, stylize\nfrom nst_tf.config import FastTrainConfig\n"
             "from nst_tf.feedforward import open_stylizer\nfrom nst_tf.feedforward import registry as train\n"
             "style_path = '../examples/style/great_wave.jpg'\nwork = pathlib.Path(tempfile.mkdtemp())\n"
-            "trainer = train.train(FastTrainConfig(image_size=TRAIN_IMAGE, batch_size=2, steps=TRAIN_STEPS, arch='johnson_slim',\n"
+            "trainer = train.train(FastTrainConfig(image_size=TRAIN_IMAGE, batch_size=4, steps=TRAIN_STEPS, arch='compact',\n"
+            "                                      teacher='arbitrary', max_scale=2.0, learning_rate=2e-3,\n"
             "                                      checkpoint_every=TRAIN_STEPS, backbone='vgg16', weights='hed'),\n"
             "                      style_path, '../examples/content', work / 'run')\n"
             "per_style = open_stylizer(work / 'run')\n"

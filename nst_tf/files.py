@@ -39,7 +39,10 @@ def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fh)`` on a temp file next to ``path``, then move it into place."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as exc:
+        raise _naming(exc, p) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
@@ -47,13 +50,21 @@ def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename in (tmp, None):
+            raise _naming(exc, p) from None
         raise
     return p
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error about ``path``, the file the caller asked for, not the hidden temporary one
+    (a full disk or a read-only folder is reported as "cannot write outputs/a.jpg")."""
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def write_json(path, data) -> Path:
@@ -67,12 +78,19 @@ def atomic_write_dir(directory, write: Callable[[str], None]) -> Path:
     so an interrupted write leaves an earlier folder of that name intact."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    except OSError as exc:
+        raise _naming(exc, directory) from None
     try:
         write(str(tmp / "new"))
         if directory.exists():
             shutil.rmtree(directory)
         (tmp / "new").rename(directory)
+    except OSError as exc:
+        if exc.filename is None or str(tmp) in str(exc.filename):
+            raise _naming(exc, directory) from None
+        raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return directory

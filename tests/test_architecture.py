@@ -77,7 +77,12 @@ def test_no_import_circles():
 
 def test_training_does_not_reach_up_to_applying():
     graph = _import_graph()
-    below = {"nst_tf.feedforward.train", "nst_tf.feedforward.anystyle_train", "nst_tf.feedforward.johnson"}
+    below = {
+        "nst_tf.feedforward.train",
+        "nst_tf.feedforward.anystyle_train",
+        "nst_tf.feedforward.johnson",
+        "nst_tf.feedforward.distill",
+    }
     above = {"nst_tf.feedforward.apply", "nst_tf.feedforward.stylizers", "nst_tf.feedforward.registry"}
     assert not {(m, t) for m in below for t in graph[m] if t in above}
 

@@ -25,6 +25,29 @@ def test_atomic_write_replaces_whole_or_not_at_all(tmp_path):
     assert oct(target.stat().st_mode & 0o777) == oct(0o666 & ~files.current_umask())
 
 
+def test_write_errors_name_the_file_asked_for_not_the_temporary_one(tmp_path, monkeypatch):
+    target = tmp_path / "out.jpg"
+
+    def full_disk(fh):
+        raise OSError(28, "No space left on device")  # a write to an open file names no file
+
+    with pytest.raises(OSError) as info:
+        files.atomic_write(target, full_disk)
+    assert info.value.errno == 28 and info.value.filename == str(target)
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".out.jpg.x1.tmp"))
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
+    with pytest.raises(PermissionError) as info:
+        files.atomic_write(target, lambda fh: fh.write(b"x"))
+    assert info.value.filename == str(target)
+    monkeypatch.setattr(files.tempfile, "mkdtemp", read_only)
+    with pytest.raises(PermissionError) as info:
+        files.atomic_write_dir(tmp_path / "saved", lambda path: None)
+    assert info.value.filename == str(tmp_path / "saved")
+
+
 def test_write_json_and_folder_checks(tmp_path):
     path = files.write_json(tmp_path / "m.json", {"a": 1, "p": tmp_path})
     assert path.read_text().startswith("{\n") and str(tmp_path) in path.read_text()

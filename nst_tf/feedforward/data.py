@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
@@ -51,10 +52,30 @@ def list_images(folder) -> list:
     return found
 
 
-def _decode_and_crop(path, image_size: int, seed, max_scale: float = 1.0):
-    data = tf.io.read_file(path)
-    img = tf.io.decode_image(data, channels=3, expand_animations=False)
-    img = tf.image.convert_image_dtype(img, tf.float32)
+#: What ``tf.io.decode_image`` reads itself; other formats Pillow reads (TIFF, WebP, ...), which
+#: ``list_images`` accepts: decoded by TensorFlow they would all fail and be dropped, and a
+#: folder of them would leave the endless dataset nothing to yield (training hung without a word).
+TF_DECODES = (".jpg", ".jpeg", ".png", ".gif", ".bmp")
+
+
+def _pillow_rgb(path) -> np.ndarray:
+    with Image.open(path.decode() if isinstance(path, bytes) else path) as img:
+        return np.asarray(img.convert("RGB"), np.uint8)
+
+
+def _decode(path, native):
+    def with_pillow():
+        img = tf.numpy_function(_pillow_rgb, [path], tf.uint8, stateful=False)
+        img.set_shape([None, None, 3])
+        return img
+
+    return tf.cond(
+        native, lambda: tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False), with_pillow
+    )
+
+
+def _decode_and_crop(path, native, image_size: int, seed, max_scale: float = 1.0):
+    img = tf.image.convert_image_dtype(_decode(path, native), tf.float32)
     shape = tf.cast(tf.shape(img)[:2], tf.float32)
     side = tf.cast(image_size, tf.float32)
     if max_scale > 1:  # the shorter side at a random multiple of image_size; the crop's own seed
@@ -88,7 +109,8 @@ def make_dataset(
     """
     # Shuffling with a fixed seed after repeat() gives the same endless order in every process,
     # so a resumed run skips exactly the batches it has already trained on.
-    ds = tf.data.Dataset.from_tensor_slices(paths).repeat()
+    native = [Path(p).suffix.lower() in TF_DECODES for p in paths]
+    ds = tf.data.Dataset.from_tensor_slices((list(map(str, paths)), native)).repeat()
     ds = ds.shuffle(min(len(paths), 10000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.enumerate()
     ds = ds.skip(skip_batches * batch_size)
@@ -97,7 +119,7 @@ def make_dataset(
         ds = ds.filter(lambda i, p: tf.logical_and(i % batch_size >= start, i % batch_size < stop))
     batch_size = per_replica or batch_size
     ds = ds.map(
-        lambda i, p: _decode_and_crop(p, image_size, tf.stack([tf.cast(seed, tf.int64), i]), max_scale),
+        lambda i, p: _decode_and_crop(*p, image_size, tf.stack([tf.cast(seed, tf.int64), i]), max_scale),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

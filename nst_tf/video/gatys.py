@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +50,9 @@ def stylize_video(
         raise UserError(f"a video --content needs a video --output ({video.KINDS})")
     if video.output_exists(output) and not overwrite:
         raise UserError(f"{output} already exists; pass --overwrite to replace it or choose another name")
+    from nst_tf.files import check_folder_writable
+
+    check_folder_writable(Path(output).parent, "choose another --output")  # before the network is built
     extractor = extractor or build_extractor(config)
     flow = temporal.Flow()
     later = config.replace(scales=1, steps=config.steps_at(config.scales))

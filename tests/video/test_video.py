@@ -372,3 +372,19 @@ def test_evaluating_clips_of_different_lengths_is_refused(tmp_path, content_path
         evaluation.evaluate(longer, style_path, [short])
     with pytest.raises(UserError, match=r"long.mp4 has 6 frames but .*short.mp4 has 4"):
         evaluation.evaluate(short, style_path, [longer])
+
+
+def test_nst_stylize_refuses_an_unwritable_video_folder_before_building_the_network(
+    pan, style_path, tmp_path, monkeypatch, small_config
+):
+    import nst_tf.gatys
+    from nst_tf.video import gatys as video_gatys
+
+    def never(*args, **kwargs):
+        raise AssertionError("the network was built before the output folder was checked")
+
+    monkeypatch.setattr(nst_tf.gatys, "build_extractor", never)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match="is a file; choose another --output"):
+        video_gatys.stylize_video(pan, style_path, small_config, blocker / "out.mp4")
