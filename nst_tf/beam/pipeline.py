@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import posixpath
+import shutil
 import time
 import uuid
 from typing import Optional, Sequence
@@ -163,14 +165,30 @@ def run(job: BeamJob, beam_args: Sequence[str] = ()) -> dict:
     """
     pipeline = beam.Pipeline(options=PipelineOptions(list(beam_args)))
     build(pipeline, job)
-    result = pipeline.run()
-    result.wait_until_finish()
+    temp_before = _temp_folders(job.output)
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except (KeyboardInterrupt, RuntimeError) as exc:
+        # Ctrl-C or SIGTERM: the direct runner's worker threads report the interrupt as a RuntimeError.
+        if not isinstance(exc, KeyboardInterrupt) and "KeyboardInterrupt" not in str(exc):
+            raise
+        for folder in _temp_folders(job.output) - temp_before:  # the half-written failure records
+            shutil.rmtree(folder, ignore_errors=True)
+        raise KeyboardInterrupt() from None
     summary = counters(result)
     summary["failures_file"] = job.failures_path
     if summary.get("failed") == 0 and FileSystems.exists(job.failures_path):
         FileSystems.delete([job.failures_path])
         summary["failures_file"] = None
     return summary
+
+
+def _temp_folders(output: str) -> set:
+    """The ``beam-temp-*`` folders Beam's file sinks keep in a local ``output`` while they write."""
+    if "://" in output or not os.path.isdir(output):
+        return set()
+    return {os.path.join(output, name) for name in os.listdir(output) if name.startswith("beam-temp-")}
 
 
 def plan_job(config, model: str, styles: Sequence[str], input: str, output: str, *, overwrite: bool = False,

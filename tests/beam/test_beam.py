@@ -179,3 +179,25 @@ def test_an_output_inside_the_input_is_not_read_back(tmp_path):
     assert list(plan.process(SimpleNamespace(path=str(photos / "styled" / "a.jpg")))) == []
     assert inside("gs://b/in/out/x.jpg", "gs://b/in/out") and not inside("gs://b/in/outer.jpg", "gs://b/in/out")
     assert not inside(str(photos / "styledx" / "a.jpg"), str(photos / "styled"))
+
+
+def test_an_interrupted_pipeline_stops_cleanly_and_leaves_no_beam_temp_folder(tmp_path, monkeypatch, content_path):
+    # SIGTERM/Ctrl-C arrive as KeyboardInterrupt; the direct runner's workers used to turn it into a
+    # RuntimeError (a 59-line "internal error") and leave beam-temp-failures-* in the output for good.
+    from nst_tf.beam.handler import StylizerHandler
+    from nst_tf.feedforward.stylizers import Stylizer
+
+    def interrupted(batch):
+        raise KeyboardInterrupt()
+
+    monkeypatch.setattr(StylizerHandler, "load_model", lambda self: Stylizer(interrupted, "stops at once"))
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    for i in range(3):
+        images.save_image(images.resize_to(images.load_image(content_path), (24, 32)), inputs / f"p{i}.png")
+    out.mkdir()
+    (out / "beam-temp-earlier").mkdir()  # not this run's: left alone
+    job = nst_beam.BeamJob(str(inputs), str(out), StylizerHandler("unused"), size=None)
+    with pytest.raises(KeyboardInterrupt):
+        nst_beam.run(job, ["--runner=DirectRunner"])
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("beam-temp")) == ["beam-temp-earlier"]
