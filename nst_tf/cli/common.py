@@ -35,6 +35,19 @@ def _on_sigterm(signum, frame):
     raise KeyboardInterrupt()
 
 
+def exit_now(code: int) -> None:
+    """End the process with ``code`` without the interpreter's shutdown (for a command stopped while a
+    daemon thread is inside TensorFlow, which aborts or hangs when the interpreter is torn down
+    under it). Output is flushed first; only call this once all work is saved."""
+    import logging
+
+    for handler in logging.getLogger().handlers + logging.getLogger("nst_tf").handlers:
+        handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def terminated() -> bool:
     """True once SIGTERM arrived (exit 143 rather than Ctrl-C's 130)."""
     return _terminated

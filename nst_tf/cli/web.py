@@ -58,7 +58,8 @@ def main(argv) -> int:
     _import_web()
     from nst_tf.web.server import serve
 
-    serve(cfg, PROG)
+    if serve(cfg, PROG):  # stopped while TensorFlow still builds the models in a background thread
+        common.exit_now(common.EXIT_OK)
     return common.EXIT_OK
 
 

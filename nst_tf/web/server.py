@@ -41,8 +41,14 @@ def make_server(app, log_level: str = "warning") -> uvicorn.Server:
     return uvicorn.Server(uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5, lifespan="on"))
 
 
-def serve(cfg: WebConfig, prog: str = "nst-web") -> None:
-    """Build the engines, queue and app for ``cfg`` and serve until SIGINT/SIGTERM (a graceful stop)."""
+def serve(cfg: WebConfig, prog: str = "nst-web") -> bool:
+    """Build the engines, queue and app for ``cfg`` and serve until SIGINT/SIGTERM (a graceful stop).
+
+    Returns whether the models are still being prepared in the background: a stop in the first
+    seconds finds TensorFlow building them in a daemon thread, and letting the interpreter shut down
+    under it aborted the process (exit 134, "terminate called after throwing") or hung. The command
+    then ends the process at once instead (:func:`nst_tf.cli.common.exit_now`); nothing is lost: the
+    results folder is already removed and no job is running."""
     from nst_tf.web.app import create_app
     from nst_tf.web.engines import Engines
     from nst_tf.web.jobs import JobQueue
@@ -60,7 +66,8 @@ def serve(cfg: WebConfig, prog: str = "nst-web") -> None:
         log.warning("listening on %s: anyone who can reach this machine can use it (there is no login)", cfg.host)
     log.info("%s: results go to %s (removed on exit)", prog, jobs.folder)
     log.info("%s: preparing the models in the background; the page works already", prog)
-    threading.Thread(target=engines.warm, name="nst-web-warm", daemon=True).start()
+    warming = threading.Thread(target=engines.warm, name="nst-web-warm", daemon=True)
+    warming.start()
 
     server = make_server(app)
     stopped = []
@@ -83,6 +90,8 @@ def serve(cfg: WebConfig, prog: str = "nst-web") -> None:
         jobs.close()  # idempotent: the app's shutdown closed it already unless start-up failed
         sock.close()
     log.info("%s: stopped", prog)
+    warming.join(timeout=1.0)
+    return warming.is_alive()
 
 
 def _watch_startup(server, callback) -> None:

@@ -149,3 +149,35 @@ def test_oversized_declared_upload_is_refused_before_it_is_sent(server):
     reply = reply.decode(errors="replace")
     assert reply.startswith("HTTP/1.1 413") and "MB limit" in reply
     still_serving(port)
+
+
+@pytest.mark.slow  # three real starts of nst-web; CI runs it with pytest -m slow
+def test_sigterm_while_the_models_are_being_prepared_exits_0(tmp_path):
+    """A stop in the first second after "serving on" found TensorFlow building the models in a
+    background thread; the interpreter's shutdown under it aborted (exit 134) or hung."""
+    import signal
+    import subprocess
+    import sys
+
+    from clitools import ROOT, cli_env
+
+    for attempt in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "nst_tf.cli.web", "--port=0", "--backbone=vgg16", "--weights=hed"],
+            cwd=ROOT,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "serving on" in line:
+                time.sleep(0.2 * attempt)
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest, _ = proc.communicate(timeout=60)
+        out = "".join(seen) + rest
+        assert proc.returncode == 0, out[-3000:]
+        assert "stopped" in out and "Fatal" not in out and "terminate called" not in out
