@@ -37,10 +37,19 @@ class Stylizer:
     description: str
     network: object = None  #: any-style models: the :class:`ArbitraryStylizer` (new styles, vectors)
     vector: Optional[np.ndarray] = None  #: any-style models opened with styles: the (mixed) style vector
+    arch: Optional[str] = None  #: the architecture, for the memory check (None: exported, not checked)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """A uint8 batch stylised; an image too large for the memory available is refused (naming the
+        largest size that fits), and a batch too large for it runs one image at a time."""
+        from nst_tf.feedforward import footprint
+
         if self.run is None:
             raise UserError("this any-style model was opened without a style; pass styles to open_stylizer")
+        n, h, w = np.shape(batch)[:3]
+        footprint.check(self.arch, h, w)
+        if n > 1 and not footprint.fits(self.arch, h, w, n):
+            return np.concatenate([self.run(batch[i : i + 1]) for i in range(n)])
         return self.run(batch)
 
     def run_batches(self, items: Sequence[np.ndarray], batch_size: int = 4) -> list:
@@ -90,10 +99,12 @@ def _open_trained(path, precision: str = "auto", jit_compile="off", n_images: in
                 f"{p / wd.ARCH_FILE} names an unknown network {arch!r}; expected one of {', '.join(PER_STYLE_ARCHS)}"
             )
         net = CheckpointNetwork(arch, latest, precision, jit_compile, n_images)
-        return Stylizer(_float_runner(net, lambda m, x: m(x)), f"per-style network {p} ({arch}, {net.describe()})")
+        described = f"per-style network {p} ({arch}, {net.describe()})"
+        return Stylizer(_float_runner(net, lambda m, x: m(x)), described, arch=arch)
     saved = wd.saved_model(p)
     if saved is not None:
-        return Stylizer(johnson_export.load_saved_model(saved), f"per-style network {saved} (SavedModel)")
+        arch = wd.arch(p) if saved != p else None
+        return Stylizer(johnson_export.load_saved_model(saved), f"per-style network {saved} (SavedModel)", arch=arch)
     raise UserError(
         f"{path} is neither a SavedModel, a .tflite file nor a training workdir with checkpoints; "
         "pass the --workdir of nst-train-fast or its saved_model/ folder"
@@ -138,7 +149,7 @@ def check_styles(
 
 
 def _with_vector(net, vector: np.ndarray, strength: float) -> Stylizer:
-    return Stylizer(net.stylizer(vector, strength), net.describe(), network=net, vector=vector)
+    return Stylizer(net.stylizer(vector, strength), net.describe(), network=net, vector=vector, arch=wd.ANY_STYLE)
 
 
 def open_stylizer(
@@ -171,7 +182,7 @@ def open_stylizer(
         check_styles(styles, style_weights, read)
     net = network or open_any_style_network(model, precision, jit_compile, n_images)
     if styles is None:
-        return Stylizer(None, net.describe(), network=net)
+        return Stylizer(None, net.describe(), network=net, arch=wd.ANY_STYLE)
     return _with_vector(
         net, mix_vectors(style_vectors(net, styles, read or images.load_image), style_weights), strength
     )
