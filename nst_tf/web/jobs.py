@@ -201,6 +201,8 @@ class JobQueue:
                 self._run(job, run)
             finally:
                 self._running[method] = None
+                with self._lock:
+                    self._evict()  # also when nothing more is submitted: at most ``keep`` results stay
 
     def _run(self, job: Job, run) -> None:
         label = job.id[:8]

@@ -4,6 +4,7 @@ polls. Each is answered or refused, and the server keeps serving."""
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -148,6 +149,54 @@ def test_oversized_declared_upload_is_refused_before_it_is_sent(server):
     s.close()
     reply = reply.decode(errors="replace")
     assert reply.startswith("HTTP/1.1 413") and "MB limit" in reply
+    still_serving(port)
+
+
+def _soak(port, clients: int, jobs_each: int) -> list:
+    """``clients`` concurrent clients each submit ``jobs_each`` jobs, poll each to the end and
+    download its result; returns the problems met."""
+    errors = []
+
+    def client(seed):
+        for i in range(jobs_each):
+            body = multipart([("content", "p.jpg", jpeg(seed=seed * 100 + i)), ("style_name", None, b"great_wave")])
+            headers = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+            status, answer = request(port, "POST", "/api/jobs", body, headers)
+            while status == 429:  # the queue is full: a client waits and tries again
+                time.sleep(0.05)
+                status, answer = request(port, "POST", "/api/jobs", body, headers)
+            if status != 202:
+                errors.append((status, answer))
+                return
+            while True:
+                status, state = request(port, "GET", f"/api/jobs/{answer['id']}")
+                if state["state"] in ("done", "failed", "cancelled"):
+                    break
+                time.sleep(0.01)
+            status, png = request(port, "GET", f"/api/jobs/{answer['id']}/result")
+            if status != 200 or not png.startswith(b"\x89PNG"):
+                errors.append((status, state))
+                return
+
+    workers = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(300)
+    return errors
+
+
+def test_soak_many_jobs_from_several_clients_leave_nothing_behind(server):
+    """2 x 240 jobs from 6 concurrent clients, each polled to the end and its result downloaded:
+    every one answered; the results folder keeps at most ``keep`` results; the second round adds no
+    threads and no open files (the first may start the server's thread pool)."""
+    port, jobs = server
+    assert not _soak(port, 6, 40)
+    threads, fds = threading.active_count(), len(os.listdir("/proc/self/fd"))
+    assert not _soak(port, 6, 40)
+    assert len(list(jobs.folder.iterdir())) <= jobs.keep  # the oldest results were removed
+    assert threading.active_count() <= threads + 1
+    assert len(os.listdir("/proc/self/fd")) <= fds + 5
     still_serving(port)
 
 
