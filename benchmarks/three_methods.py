@@ -13,8 +13,8 @@ network (Magenta's published weights), all at --size px on the offline VGG16-HED
 MSE and SSIM against the photo, content and style distances (``nst_tf.metrics``), seconds per image
 (the networks: best of 3 after a warm-up, style encoded once; optimisation: one run), and the two
 networks' milliseconds per image at --speed_size px at their defaults (precision and XLA chosen
-by measurement on this machine; median of 7 after a warm-up). Writes JSON, a bar chart and a
-contact sheet (photo, painting, the three results).
+by measurement on this machine; median of 15 calls taken in turn, after 3 warm-up calls each).
+Writes JSON, a bar chart and a contact sheet (photo, painting, the three results).
 """
 
 from __future__ import annotations
@@ -57,16 +57,21 @@ def _train(style: str, args) -> tuple:
     return workdir, seconds
 
 
-def _median_ms(fn, repeats: int = 7) -> float:
+def _interleaved_median_ms(fns: dict, repeats: int = 15) -> dict:
+    """Median ms per call of each function, timed in turn (a, b, a, b, ...) after 3 warm-up calls
+    each, so that a slow start of the process or a busy moment of the VM falls on all of them."""
     import statistics
 
-    fn()
-    times = []
+    for fn in fns.values():
+        for _ in range(3):
+            fn()
+    times = {k: [] for k in fns}
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return round(statistics.median(times) * 1000, 1)
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: round(statistics.median(v) * 1000, 1) for k, v in times.items()}
 
 
 def _best_of(fn, repeats: int = 3):
@@ -142,11 +147,11 @@ def main() -> int:
 
     square = images.to_uint8(np.random.default_rng(0).uniform(size=(args.speed_size, args.speed_size, 3)))[None]
     first = open_stylizer(workdirs[styles[0]])  # at its defaults, as nst-apply opens it for one photo
-    speed = {
-        "per-style network": _median_ms(lambda: first(square)),
-        "any-style network": _median_ms(lambda: anystyle.stylizer(vector)(square)),
-        "per-style network opened as": first.description,
-    }
+    any_style_run = anystyle.stylizer(vector)
+    speed = _interleaved_median_ms(
+        {"per-style network": lambda: first(square), "any-style network": lambda: any_style_run(square)}
+    )
+    speed["per-style network opened as"] = first.description
     print(f"ms per {args.speed_size} px image: {speed}", flush=True)
     summary = summarise(rows, "seconds")
     write_json(
