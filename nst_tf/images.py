@@ -59,7 +59,11 @@ def _open(path: Union[str, os.PathLike]) -> Image.Image:
         raise UserError(f"{text} is a directory; pass an image file")
     if p.stat().st_size == 0:
         raise UserError(f"{text} is an empty file (0 bytes); pass a valid image")
-    return _decode(p, text)
+    import warnings
+
+    with warnings.catch_warnings():  # a print-size photo the user chose is no decompression bomb:
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # no raw warning over 89 MP
+        return _decode(p, text)
 
 
 #: load_image_bytes refuses images with more pixels than this (the decoded float copy alone

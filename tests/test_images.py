@@ -142,3 +142,16 @@ def test_contact_sheet_layout():
     assert grid.shape == (2 * 16 + 3 * 2, 2 * 16 + 3 * 2, 3)
     np.testing.assert_allclose(grid[2 + 8, 2 + 8], (1, 0, 0))  # centre of first cell
     np.testing.assert_allclose(grid[2 + 8, 2 + 16 + 2 + 8], (1, 1, 1))  # empty cell stays white
+
+
+def test_a_large_local_photo_loads_without_pillows_bomb_warning(tmp_path, monkeypatch):
+    import warnings
+
+    from PIL import Image
+
+    path = tmp_path / "scan.png"
+    Image.fromarray(np.zeros((12, 12, 3), np.uint8)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # 144 px: over the warning line, under the error
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert images.load_image(path).shape == (12, 12, 3)

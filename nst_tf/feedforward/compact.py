@@ -11,7 +11,7 @@ to run fast:
     -> 3x3 conv 48 -> depth_to_space(4) -> sigmoid
 
 with instance normalisation and reflection padding as in :mod:`nst_tf.feedforward.johnson`.
-At 512 px it is about 2.5x faster than the any-style network on a 2-core CPU (RESULTS.md).
+At 512 px it is about 2.7x faster than the any-style network on a 2-core Zen 4 CPU (RESULTS.md).
 Its receptive field and capacity are those of a small network, so it learns best from a teacher:
 ``nst-train-fast --arch=compact --teacher=arbitrary`` (:mod:`nst_tf.feedforward.distill`).
 
