@@ -61,7 +61,7 @@ class FastTrainConfig:
     teacher_weight: float = option(1.0, "Weight of the L1 distance to the teacher's pictures.")
     refine_steps: int = option(
         0,
-        "With --teacher: the last refine_steps steps add the perceptual terms (give --style_weight) "
+        "With a --teacher, the last refine_steps steps add the perceptual terms (give --style_weight) "
         "to bring back the painting's texture; each runs the loss network, several times the cost "
         "of a distillation step (0: the perceptual terms with weights above 0 apply throughout).",
         unit="steps",

@@ -29,6 +29,7 @@ def vgg19_weights(tmp_path_factory):
 def test_every_preset_is_tested():
     assert set(PRESETS) == {
         "demo.flags",
+        "distill.flags",
         "fast_coco.flags",
         "gatys.flags",
         "hires.flags",
@@ -38,7 +39,7 @@ def test_every_preset_is_tested():
     }
 
 
-@pytest.mark.parametrize("preset", [p for p in PRESETS if p != "fast_coco.flags"])
+@pytest.mark.parametrize("preset", [p for p in PRESETS if p not in ("fast_coco.flags", "distill.flags")])
 def test_stylize_preset_runs(preset, vgg19_weights, content_path, style_path, tmp_path):
     text = (Path(ROOT) / "flags" / preset).read_text()
     weights = [] if "--weights=hed" in text else [f"--weights={vgg19_weights}"]
@@ -76,3 +77,26 @@ def test_fast_coco_preset_runs(photo_dir, style_path, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "step 1/1" in r.stdout
     assert list((tmp_path / "run" / "checkpoints").glob("ckpt-1*"))
+
+
+@pytest.mark.slow  # a whole nst-train-fast process; CI runs it with pytest -m slow
+def test_distill_preset_runs(style_path, tmp_path):
+    """The laptop recipe, shrunk: distillation then the refining steps, on the bundled photos."""
+    r = run_cli(
+        "--flagfile=flags/distill.flags",
+        f"--style={style_path}",
+        f"--workdir={tmp_path / 'run'}",
+        "--steps=3",
+        "--refine_steps=1",
+        "--decay_steps=3",
+        "--image_size=32",
+        "--batch_size=2",
+        "--weights=hed",
+        "--checkpoint_every=3",
+        "--noexport",
+        module="nst_tf.cli.train_fast",
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "photos bundled with nst_tf" in r.stdout and "step 3/3" in r.stdout
+    assert "any-style network's pictures (L1) + perceptual loss" in r.stderr + r.stdout
+    assert (tmp_path / "run" / "arch.txt").read_text() == "compact"

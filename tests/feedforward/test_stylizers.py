@@ -55,8 +55,8 @@ def test_open_stylizer_restores_a_workdir_checkpoint(slim_workdir):
     from nst_tf.feedforward.johnson import stylize_images
 
     folder, model = slim_workdir
-    net = open_stylizer(folder)
-    assert "johnson_slim" in net.description
+    net = open_stylizer(folder, precision="float32")  # auto may pick bfloat16: not bit-comparable
+    assert "johnson_slim" in net.description and "float32 (chosen)" in net.description
     batch = (np.random.default_rng(0).uniform(size=(2, 20, 28, 3)) * 255).astype(np.uint8)
     expected = np.round(np.clip(stylize_images(model, batch / 255.0).numpy(), 0, 1) * 255)
     assert np.abs(net(batch).astype(np.int32) - expected).max() <= 1
