@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -17,7 +17,9 @@ from nst_tf.feedforward import footprint
 from nst_tf.feedforward.anystyle_stylizer import mix_vectors
 from nst_tf.web.params import FIELDS, Limits, parse_params
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI explores the same examples every run (a failure found while developing is kept as a
+# test case instead of appearing at random in CI).
+FAST = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _png(h=6, w=5) -> bytes:
@@ -86,6 +88,7 @@ def test_mixing_style_vectors_is_a_convex_combination(weights, scale):
 
 
 @FAST
+@example("johnson", 100, 16850, 1.0)  # a long thin image: the short side rounded up past the budget
 @given(st.sampled_from(sorted(footprint.MIB_PER_MEGAPIXEL)), st.integers(100, 40000), st.integers(100, 40000),
        st.floats(0.5, 64))  # fmt: skip
 def test_a_refused_size_names_a_size_that_fits(arch, h, w, gib):

@@ -26,6 +26,7 @@ from typing import Optional
 
 from nst_tf import memory
 from nst_tf.errors import UserError
+from nst_tf.images import fit_size
 
 MIB_PER_MEGAPIXEL = {"arbitrary": 170, "compact": 79, "johnson_slim": 225, "johnson": 875}
 HEADROOM = 1.25
@@ -51,6 +52,8 @@ def check(arch: Optional[str], height: int, width: int, available: Optional[int]
         return
     need = needed_bytes(arch, height, width)
     side = int(max(height, width) * math.sqrt(avail / need)) // 16 * 16
+    while side > 16 and needed_bytes(arch, *fit_size((height, width), side)) > avail:
+        side -= 16  # the shorter side rounds up: a very long, thin image can land just over
     network = "the any-style network" if arch == "arbitrary" else f"a {arch} network"
     raise UserError(
         f"a {width}x{height} px image needs about {memory.gib(need)} with {network} but "

@@ -92,6 +92,7 @@ def test_a_few_steps_move_the_student_toward_the_teacher(distill_config, photo_d
     assert int(more.step.numpy()) == 32
 
 
+@pytest.mark.slow  # builds the VGG loss as well; CI runs it with pytest -m slow
 def test_refine_steps_add_the_perceptual_terms_at_the_end(distill_config, photo_dir, style_path, tmp_path):
     with pytest.raises(UserError, match="refine_steps adds the perceptual terms"):
         distill_config.replace(refine_steps=2)  # no style weight given

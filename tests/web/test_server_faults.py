@@ -186,6 +186,7 @@ def _soak(port, clients: int, jobs_each: int) -> list:
     return errors
 
 
+@pytest.mark.slow  # 480 jobs; CI runs it with pytest -m slow
 def test_soak_many_jobs_from_several_clients_leave_nothing_behind(server):
     """2 x 240 jobs from 6 concurrent clients, each polled to the end and its result downloaded:
     every one answered; the results folder keeps at most ``keep`` results; the second round adds no
