@@ -47,6 +47,8 @@ def fits(arch: Optional[str], height: int, width: int, batch: int = 1, available
 def check(arch: Optional[str], height: int, width: int, available: Optional[int] = None) -> None:
     """Refuse one H x W image that ``arch`` cannot paint in the memory available, naming the
     largest ``--size`` (longer side) that fits."""
+    if arch not in MIB_PER_MEGAPIXEL:
+        return
     avail = available if available is not None else memory.limit_bytes()
     if fits(arch, height, width, 1, avail):
         return

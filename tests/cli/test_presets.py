@@ -60,43 +60,35 @@ def test_stylize_preset_runs(preset, vgg19_weights, content_path, style_path, tm
     assert max(w, h) == int(TINY.get(preset, ["--size=48"])[0].split("=")[1])
 
 
-def test_fast_coco_preset_runs(photo_dir, style_path, tmp_path):
+def _train_preset(preset, style, workdir, steps, *extra):
+    """nst-train-fast with a preset shrunk to ``steps`` steps of 32 px, the offline loss network, no export."""
     r = run_cli(
-        "--flagfile=flags/fast_coco.flags",
-        f"--style={style_path}",
-        f"--data_dir={photo_dir}",
-        f"--workdir={tmp_path / 'run'}",
-        "--steps=1",
+        f"--flagfile=flags/{preset}",
+        f"--style={style}",
+        f"--workdir={workdir}",
+        f"--steps={steps}",
+        f"--checkpoint_every={steps}",
         "--image_size=32",
         "--batch_size=2",
         "--weights=hed",
-        "--checkpoint_every=1",
         "--noexport",
+        *extra,
         module="nst_tf.cli.train_fast",
     )
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "step 1/1" in r.stdout
+    assert f"step {steps}/{steps}" in r.stdout
+    return r
+
+
+def test_fast_coco_preset_runs(photo_dir, style_path, tmp_path):
+    _train_preset("fast_coco.flags", style_path, tmp_path / "run", 1, f"--data_dir={photo_dir}")
     assert list((tmp_path / "run" / "checkpoints").glob("ckpt-1*"))
 
 
 @pytest.mark.slow  # a whole nst-train-fast process; CI runs it with pytest -m slow
 def test_distill_preset_runs(style_path, tmp_path):
     """The laptop recipe, shrunk: distillation then the refining steps, on the bundled photos."""
-    r = run_cli(
-        "--flagfile=flags/distill.flags",
-        f"--style={style_path}",
-        f"--workdir={tmp_path / 'run'}",
-        "--steps=3",
-        "--refine_steps=1",
-        "--decay_steps=3",
-        "--image_size=32",
-        "--batch_size=2",
-        "--weights=hed",
-        "--checkpoint_every=3",
-        "--noexport",
-        module="nst_tf.cli.train_fast",
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "photos bundled with nst_tf" in r.stdout and "step 3/3" in r.stdout
+    r = _train_preset("distill.flags", style_path, tmp_path / "run", 3, "--refine_steps=1", "--decay_steps=3")
+    assert "photos bundled with nst_tf" in r.stdout
     assert "any-style network's pictures (L1) + perceptual loss" in r.stderr + r.stdout
     assert (tmp_path / "run" / "arch.txt").read_text() == "compact"
