@@ -52,6 +52,14 @@ class ApplyConfig:
         kind="int",
         unit="px",
     )
+    work_size: int = option(
+        1024,
+        "Brush-stroke scale: a still image larger than this (longer side) is painted at this size, "
+        "then brought to its own size with its detail, so a print has the strokes of this preview; "
+        "0 paints at full resolution (fine strokes; large images in tiles).",
+        unit="px",
+    )
+    bits: int = option(8, "Bits per channel of still-image outputs: 8, or 16 (.png and .tif outputs).")
     strength: float = option(
         1.0,
         "With --model=arbitrary: how much of the painting's style, 0..1 (the style vector "
@@ -101,6 +109,16 @@ class ApplyConfig:
             raise UserError(f"strength must be between 0 and 1, got {self.strength}")
         if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8):
             raise UserError(f"size must be a whole number of at least 8 px, got {self.size!r}")
+        if (
+            isinstance(self.work_size, bool)
+            or not isinstance(self.work_size, int)
+            or not (self.work_size == 0 or self.work_size >= 64)
+        ):
+            raise UserError(
+                f"work_size must be 0 (full resolution) or a whole number of at least 64 px, got {self.work_size!r}"
+            )
+        if self.bits not in (8, 16):
+            raise UserError(f"bits must be 8 or 16, got {self.bits!r}")
         check_weights("style weights", self.style_weights)
         check_choice("preserve_colors", self.preserve_colors, PRESERVE_COLORS)
         check_choice("precision", self.precision, PRECISIONS)

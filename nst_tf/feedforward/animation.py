@@ -10,6 +10,12 @@ from nst_tf import images
 from nst_tf.files import atomic_write
 
 
+def frame_count(path) -> int:
+    """How many frames an image file holds (1 for a still image)."""
+    with Image.open(Path(path)) as img:
+        return getattr(img, "n_frames", 1)
+
+
 def read_frames(path) -> tuple:
     """All frames of an animated GIF/WebP as float arrays, with their durations (ms); one frame otherwise."""
     p = Path(path)

@@ -194,6 +194,16 @@ class ArbitraryStylizer:
         image = _check_image(images.load_image(style), "style image")
         return self._predict(style_input(image, size)[None]).numpy()[0]
 
+    def mixed_vector(self, image: np.ndarray, vector: np.ndarray, strength: float) -> np.ndarray:
+        """``vector`` mixed with a uint8 photo's own at ``strength`` (the photo encoded from a
+        1024 px copy, so a print-size photo is never held as floats)."""
+        vector = np.asarray(vector, np.float32).reshape(networks.STYLE_DIM)
+        if strength >= 1.0:
+            return vector
+        from nst_tf.feedforward.print_size import shrink
+
+        return strength * vector + (1.0 - strength) * self.style_vector(shrink(np.asarray(image), 1024))
+
     def content_vectors(self, batch: np.ndarray) -> np.ndarray:
         """Each photo's own style vector (for strength below 1)."""
         return np.stack([self.style_vector(img) for img in batch])

@@ -22,7 +22,7 @@ from nst_tf import batch, colour, files, images, video
 from nst_tf.config import ApplyConfig
 from nst_tf.errors import UserError
 from nst_tf.feedforward import animation, stylizers
-from nst_tf.feedforward.outputs import plan_outputs, usable_jobs
+from nst_tf.feedforward.outputs import check_bits, plan_outputs, usable_jobs
 
 log = logging.getLogger("nst_tf")
 Report = Callable[[str], None]
@@ -116,23 +116,42 @@ class Applier:
         """Stylise one file (every frame of an animation or video); returns (ms per frame, frames)."""
         if video.is_video(src):
             return self.video(src, dst, fps, report)
+        if animation.frame_count(src) == 1:
+            return self.still(src, dst, overwrite, report), 1
         c = self.config
         frames, durations = animation.read_frames(src)
         if c.size:
             frames = [images.resize(f, c.size) for f in frames]
         t0 = time.perf_counter()
         out = self.frames(frames)
-        if len(out) > 1 and c.temporal_blend:
+        if c.temporal_blend:
             from nst_tf.video.temporal import TemporalBlender
 
             blender = TemporalBlender(c.temporal_blend)
             out = [blender(f, o) for f, o in zip(frames, out)]
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
-        if durations is not None and Path(dst).suffix.lower() in (".gif", ".webp"):
+        if Path(dst).suffix.lower() in (".gif", ".webp"):
             animation.save_animation(out, durations, dst, overwrite)
         else:
             images.save_image(out[0], dst, overwrite=overwrite)
         return ms, len(frames)
+
+    def still(self, src, dst, overwrite: bool = False, report: Report = log.info) -> float:
+        """One still image at print size: painted at ``work_size``, brought to its own size with its
+        detail (:mod:`~nst_tf.feedforward.print_size`), written with its colour profile, DPI and
+        EXIF in ``bits`` per channel; returns the milliseconds of the painting."""
+        from nst_tf import print_files
+        from nst_tf.feedforward import print_size
+
+        c = self.config
+        photo, meta = print_files.read_photo(src)
+        if c.size:
+            photo = print_size.resize_uint8(photo, c.size)
+        t0 = time.perf_counter()
+        out = print_size.paint_print(photo, lambda f: self.frames([f])[0], c.work_size, bits=c.bits, report=report)
+        ms = (time.perf_counter() - t0) * 1000
+        print_files.write_print(out, dst, meta, bits=c.bits, overwrite=overwrite)
+        return ms
 
 
 def open_applier(
@@ -234,7 +253,8 @@ def apply_files(
     if not paths:
         raise UserError("--input is required: image files, folders or globs")
     video.check_fps(fps, paths)
-    jobs, folder = plan_outputs(paths, output)
+    jobs, folder = plan_outputs(paths, output, config.bits)
+    check_bits(jobs, config.bits)
     jobs, refused = usable_jobs(jobs, folder, overwrite, fps, report)
     result = ApplyReport(refused=refused, manifest=folder / "manifest.json" if folder else None)
     if not jobs and not refused:  # a rerun of a finished batch: no network to build

@@ -15,8 +15,10 @@ network             MiB per MP    (measured: peak RSS at 6 MP minus at 1.5 MP, o
 ==================  ============  ==========================================================
 
 Without this check a 100-megapixel photo under an 8 GiB limit ended in TensorFlow's
-``ResourceExhaustedError`` ("internal error"); now it is refused with the largest size that fits.
-Exported SavedModel and TFLite files of unknown architecture are not checked.
+``ResourceExhaustedError`` ("internal error"). Now a picture whose whole-picture call would need
+more than :data:`WHOLE_LIMIT` (or more than is available) is painted in tiles
+(:mod:`nst_tf.feedforward.tiled`), and one that cannot fit even so is refused with the largest
+size that fits. Exported SavedModel and TFLite files of unknown architecture are not checked.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from nst_tf.images import fit_size
 
 MIB_PER_MEGAPIXEL = {"arbitrary": 170, "compact": 79, "johnson_slim": 225, "johnson": 875}
 HEADROOM = 1.25
+#: Pictures whose whole-picture call needs more than this are painted in tiles.
+WHOLE_LIMIT = 2 * 2**30
+#: Bytes per pixel of the picture itself around a tiled call at full resolution: the photo and the
+#: result as uint8 and as float copies (colour steps, masks), measured 35-40 on a 6 MP photo.
+PICTURE_BYTES = 48
 
 
 def needed_bytes(arch: str, height: int, width: int, batch: int = 1) -> int:
@@ -42,6 +49,34 @@ def fits(arch: Optional[str], height: int, width: int, batch: int = 1, available
         return True
     avail = available if available is not None else memory.limit_bytes()
     return avail is None or needed_bytes(arch, height, width, batch) <= avail
+
+
+def should_tile(arch: Optional[str], height: int, width: int, available: Optional[int] = None) -> bool:
+    """Whether one H x W picture is better painted in tiles: its whole-picture call would need
+    more than :data:`WHOLE_LIMIT` or than the memory available."""
+    if arch not in MIB_PER_MEGAPIXEL:
+        return False
+    limit = WHOLE_LIMIT if available is None else min(WHOLE_LIMIT, available)
+    return needed_bytes(arch, height, width) > limit
+
+
+def tiled_bytes(arch: str, height: int, width: int, tile_side: int) -> int:
+    """Peak growth of a tiled call: one tile's work plus the picture's own arrays."""
+    return needed_bytes(arch, tile_side, tile_side) + PICTURE_BYTES * height * width
+
+
+def check_tiled(arch: str, height: int, width: int, tile_side: int, available: Optional[int]) -> None:
+    """Refuse a picture that does not fit even in tiles, naming the largest --size that does."""
+    if available is None or tiled_bytes(arch, height, width, tile_side) <= available:
+        return
+    room = available - needed_bytes(arch, tile_side, tile_side)
+    scale = math.sqrt(max(room, 0) / (PICTURE_BYTES * height * width))
+    side = int(max(height, width) * scale) // 16 * 16
+    need = tiled_bytes(arch, height, width, tile_side)
+    raise UserError(
+        f"a {width}x{height} px image needs about {memory.gib(need)} even in tiles but {memory.gib(available)} "
+        f"is available; pass --size={side} or smaller (the largest that fits) or free some memory"
+    )
 
 
 def check(arch: Optional[str], height: int, width: int, available: Optional[int] = None) -> None:

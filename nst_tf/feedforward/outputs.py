@@ -13,16 +13,29 @@ from nst_tf.errors import UserError
 log = logging.getLogger("nst_tf")
 
 
-def styled_name(src, folder: Path) -> Path:
+def styled_name(src, folder: Path, bits: int = 8) -> Path:
     """A batch output: videos and frame folders as :func:`nst_tf.video.styled_name`, GIF/PNG/WebP
-    keep their format, other images become JPEG."""
+    keep their format, other images become JPEG; 16-bit outputs are TIFF for TIFF inputs, else PNG."""
     if video.is_video(src):
         return video.styled_name(src, folder)
     ext = Path(src).suffix.lower()
-    return folder / f"{Path(src).stem}_styled{ext if ext in ('.gif', '.png', '.webp') else '.jpg'}"
+    if bits == 16:
+        ext = ".tif" if ext in (".tif", ".tiff") else ".png"
+    elif ext not in (".gif", ".png", ".webp"):
+        ext = ".jpg"
+    return folder / f"{Path(src).stem}_styled{ext}"
 
 
-def plan_outputs(inputs: list, output=None) -> tuple:
+def check_bits(jobs: list, bits: int) -> None:
+    """Refuse 16 bits for a still-image output whose format holds only 8."""
+    from nst_tf.print_files import check_bits as check
+
+    for src, dst in jobs:
+        if not video.is_video(src):
+            check(bits, dst)
+
+
+def plan_outputs(inputs: list, output=None, bits: int = 8) -> tuple:
     """[(input, output path)] and the output folder (None for one input written to a file)."""
     out = Path(output) if output else None
     if len(inputs) == 1 and out is not None and out.suffix:
@@ -32,7 +45,7 @@ def plan_outputs(inputs: list, output=None) -> tuple:
         guess = video.guess_pattern(Path(inputs[0]).parent) if video.is_video(folder) else None
         hint = f" (to make one clip of a folder of frames, name them by a pattern: --input={guess})" if guess else ""
         raise UserError(f"{len(inputs)} inputs need a folder for --output, not the file name {folder}{hint}")
-    return [(p, styled_name(p, folder)) for p in inputs], folder
+    return [(p, styled_name(p, folder, bits)) for p in inputs], folder
 
 
 def check_output(dst, src, overwrite: bool) -> None:

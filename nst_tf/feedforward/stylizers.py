@@ -38,10 +38,13 @@ class Stylizer:
     network: object = None  #: any-style models: the :class:`ArbitraryStylizer` (new styles, vectors)
     vector: Optional[np.ndarray] = None  #: any-style models opened with styles: the (mixed) style vector
     arch: Optional[str] = None  #: the architecture, for the memory check (None: exported, not checked)
+    #: paints one large uint8 image in tiles (:class:`~nst_tf.feedforward.tiled.TiledNetwork`)
+    tiled: Optional["TiledRun"] = None
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """A uint8 batch stylised; an image too large for the memory available is refused (naming the
-        largest size that fits), and a batch too large for it runs one image at a time."""
+        """A uint8 batch stylised. An image whose whole-picture call is too large is painted in
+        tiles where the network allows it, else refused (naming the largest size that fits); a
+        batch too large for the memory runs one image at a time."""
         from nst_tf.feedforward import footprint
 
         if self.run is None:
@@ -52,6 +55,9 @@ class Stylizer:
         from nst_tf import memory
 
         avail = memory.limit_bytes()  # read once per call (meminfo, cgroup, devices)
+        if self.tiled is not None and footprint.should_tile(self.arch, h, w, avail):
+            footprint.check_tiled(self.arch, h, w, self.tiled.tile_side, avail)
+            return np.stack([self.tiled(image) for image in batch])
         footprint.check(self.arch, h, w, available=avail)
         if n > 1 and not footprint.fits(self.arch, h, w, n, available=avail):
             return np.concatenate([self.run(batch[i : i + 1]) for i in range(n)])
@@ -74,6 +80,30 @@ class Stylizer:
         """Float [0, 1] images in, float images out (in batches of same-size images)."""
         done = self.run_batches([images.to_uint8(f) for f in frames], batch_size)
         return [r.astype(np.float32) / 255.0 for r in done]
+
+
+class TiledRun:
+    """A network painting one uint8 H x W x 3 image in tiles, built on first use; ``extra(image)``
+    gives its other inputs (an any-style network's style vector)."""
+
+    def __init__(self, model, extra: Callable[[np.ndarray], list] = lambda image: []):
+        from nst_tf.feedforward import tiled
+
+        self.model, self.extra, self.network = model, extra, None
+        halo, _ = tiled.receptive_field(model)
+        self.tile_side = tiled.DEFAULT_TILE + 2 * halo
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        import logging
+
+        from nst_tf.feedforward import tiled
+
+        if self.network is None:
+            self.network = tiled.TiledNetwork(self.model)
+        log = logging.getLogger("nst_tf")
+        h, w = image.shape[:2]
+        log.info("%dx%d px in tiles: %s", w, h, self.network.describe(h, w))
+        return self.network(image, self.extra(image), tiled.TileProgress(log.info))
 
 
 def _float_runner(model, forward) -> Runner:
@@ -105,7 +135,7 @@ def _open_trained(path, precision: str = "auto", jit_compile="off", n_images: in
             )
         net = CheckpointNetwork(arch, latest, precision, jit_compile, n_images)
         described = f"per-style network {p} ({arch}, {net.describe()})"
-        return Stylizer(_float_runner(net, lambda m, x: m(x)), described, arch=arch)
+        return Stylizer(_float_runner(net, lambda m, x: m(x)), described, arch=arch, tiled=TiledRun(net.model))
     saved = wd.saved_model(p)
     if saved is not None:
         arch = wd.arch(p) if saved != p else None
@@ -154,7 +184,10 @@ def check_styles(
 
 
 def _with_vector(net, vector: np.ndarray, strength: float) -> Stylizer:
-    return Stylizer(net.stylizer(vector, strength), net.describe(), network=net, vector=vector, arch=wd.ANY_STYLE)
+    tiled = TiledRun(net.transfer_model, lambda image: [net.mixed_vector(image, vector, strength)])
+    return Stylizer(
+        net.stylizer(vector, strength), net.describe(), network=net, vector=vector, arch=wd.ANY_STYLE, tiled=tiled
+    )
 
 
 def open_stylizer(
