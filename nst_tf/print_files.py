@@ -77,6 +77,12 @@ def check_bits(bits: int, path) -> int:
         raise UserError(
             f"16-bit output needs a .png or .tif file, not {Path(path).name}; change the name or pass --bits=8"
         )
+    if bits == 16 and path is not None:
+        import importlib.util
+
+        module = "png" if Path(path).suffix.lower() == ".png" else "tifffile"
+        if importlib.util.find_spec(module) is None:
+            raise UserError(f"16-bit {Path(path).suffix} files need {module}: pip install 'nst_tf[print]'")
     return bits
 
 

@@ -2,6 +2,8 @@
 
 - **instant**: the any-style network (Ghiasi et al. 2017, Magenta's published weights): one
   forward pass, about a second at 1024 px on a CPU.
+- **print size**: the photo at its own size with the strokes of a 1024 px instant result
+  (:mod:`nst_tf.feedforward.print_size`), in its own lane so it does not hold instant jobs up.
 - **paint**: the Gatys optimisation (:func:`nst_tf.gatys.stylize`) with the server's feature
   network; progress, previews and cancellation go through its step callbacks.
 
@@ -35,6 +37,9 @@ class Engines:
     ``config`` is the base :class:`StylizeConfig` for paint jobs (backbone, weights, precision);
     each job replaces its size, steps, style weight, colour mode and blend.
     """
+
+    #: print jobs paint at this size first (the strokes of an instant result at that size)
+    print_work_size = 1024
 
     def __init__(self, config: StylizeConfig, arbitrary_precision: str = "auto", arbitrary_weights: str = "published"):
         self.config = config.replace(scales=1, init="content")
@@ -112,6 +117,31 @@ class Engines:
         vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
         out = stylizer.transfer(job.content, vector, p.strength)
         return colour.postprocess(out, job.content, p.preserve_colors)  # histogram: the style was recoloured
+
+    def run_print(self, job) -> np.ndarray:
+        """The photo at its own size with the strokes of an instant result at ``print_work_size``
+        (:func:`nst_tf.feedforward.print_size.paint_print`)."""
+        from nst_tf.feedforward import print_size
+
+        p = job.params
+        job.set_stage("loading the any-style network" if self._stylizer is None else "painting the preview")
+        stylizer = self.stylizer()
+        vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
+
+        def paint(image: np.ndarray) -> np.ndarray:
+            job.set_stage(f"painting at {max(image.shape[:2])} px")
+            out = stylizer.transfer(image, vector, p.strength)
+            return colour.postprocess(out, image, p.preserve_colors)
+
+        def report(line: str) -> None:
+            if job.cancel_requested():
+                raise JobCancelled()
+            job.set_stage(line.strip().replace("painting at", "painting the preview at"))
+
+        photo = images.to_uint8(job.content)
+        out = print_size.paint_print(photo, paint, self.print_work_size, report=report)
+        job.set_stage("saving")
+        return out
 
     def run_paint(self, job) -> np.ndarray:
         from nst_tf import gatys

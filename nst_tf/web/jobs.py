@@ -186,7 +186,11 @@ class JobQueue:
     # ----------------------------------------------------------------- work
 
     def _work(self, method: str) -> None:
-        run = self.engines.run_instant if method == "arbitrary" else self.engines.run_paint
+        run = {
+            "arbitrary": self.engines.run_instant,
+            "optimize": self.engines.run_paint,
+            "print": self.engines.run_print,
+        }[method]
         lane = self._lanes[method]
         while True:
             job = lane.get()

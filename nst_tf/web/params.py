@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from nst_tf.config import PRESERVE_COLORS, check_choice
 from nst_tf.errors import UserError
 
-METHODS = ("arbitrary", "optimize")  #: the page calls them "instant" and "paint"
+METHODS = ("arbitrary", "optimize", "print")  #: the page calls them "instant", "paint" and "print size"
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,12 @@ class Limits:
         return {
             "size": {
                 "min": self.min_size,
-                "max": {"arbitrary": self.max_size_arbitrary, "optimize": self.max_size_optimize},
-                "default": {"arbitrary": self.default_size_arbitrary, "optimize": self.default_size_optimize},
+                "max": {"arbitrary": self.max_size_arbitrary, "optimize": self.max_size_optimize, "print": None},
+                "default": {
+                    "arbitrary": self.default_size_arbitrary,
+                    "optimize": self.default_size_optimize,
+                    "print": None,  # the photo's own size
+                },
             },
             "steps": {"min": 1, "max": self.max_steps, "default": self.default_steps},
             "style_weight": {"min": 0, "max": self.max_style_weight, "default": self.default_style_weight},
@@ -69,7 +73,7 @@ def _number(fields: dict, name: str, kind, lo, hi, default):
 def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) -> JobParams:
     """The job's parameters from the form's text fields, checked against ``limits``."""
     method = str(fields.get("method") or "arbitrary").strip()
-    method = {"instant": "arbitrary", "paint": "optimize"}.get(method, method)
+    method = {"instant": "arbitrary", "paint": "optimize", "print size": "print"}.get(method, method)
     check_choice("method", method, METHODS)
     longest = max(content_shape[:2])
     if method == "arbitrary":
@@ -81,6 +85,8 @@ def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) 
             limits.max_size_arbitrary,
             max(limits.min_size, min(longest, limits.default_size_arbitrary)),
         )
+    elif method == "print":
+        size = longest  # the photo's own size; the size field does not apply
     else:
         size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, limits.default_size_optimize)
     preserve = str(fields.get("preserve_colors") or "none").strip().lower()

@@ -44,3 +44,32 @@ def test_stylizer_refuses_before_running_and_splits_a_batch_that_does_not_fit(mo
     with pytest.raises(UserError, match="pass --size="):
         net(np.zeros((1, 1800, 2400, 3), np.uint8))
     assert calls == [1, 1, 1, 1]  # refused before the network ran
+
+
+def test_stylizer_paints_in_tiles_what_is_too_large_whole(monkeypatch, content_path):
+    """Over the whole-picture limit the network runs in tiles (same pixels); where even tiles do
+    not fit, the refusal names the largest size that does."""
+    import tensorflow as tf
+
+    from nst_tf import images, memory
+    from nst_tf.feedforward.johnson import build_transformer, stylize_images
+    from nst_tf.feedforward.stylizers import TiledRun
+
+    tf.keras.utils.set_random_seed(5)
+    model = build_transformer("compact")
+
+    def whole(batch):
+        out = stylize_images(model, np.asarray(batch, np.float32) / 255.0).numpy()
+        return np.round(out * 255).astype(np.uint8)
+
+    tiles = TiledRun(model)
+    tiles.network = __import__("nst_tf.feedforward.tiled", fromlist=["x"]).TiledNetwork(model, tile=48)
+    net = Stylizer(whole, "compact, random weights", arch="compact", tiled=tiles)
+    photo = images.to_uint8(images.resize_to(images.load_image(content_path), (80, 120)))[None]
+    monkeypatch.setattr(footprint, "WHOLE_LIMIT", footprint.needed_bytes("compact", 40, 40))
+    monkeypatch.setattr(memory, "limit_bytes", lambda: 8 * GIB)
+    out = net(photo)
+    assert np.abs(out.astype(int) - whole(photo).astype(int)).max() <= 1
+    monkeypatch.setattr(memory, "limit_bytes", lambda: footprint.tiled_bytes("compact", 60, 90, tiles.tile_side))
+    with pytest.raises(UserError, match=r"needs about .* even in tiles .*pass --size=\d+ or smaller"):
+        net(photo)

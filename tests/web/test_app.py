@@ -96,7 +96,7 @@ def test_styles_list_and_images(web):
 def test_info_lists_limits_and_counts(web):
     client, _ = web
     info = client.get("/api/info").json()
-    assert info["limits"]["size"]["max"] == {"arbitrary": 2048, "optimize": 1024}
+    assert info["limits"]["size"]["max"] == {"arbitrary": 2048, "optimize": 1024, "print": None}
     assert info["max_upload_mb"] == 1.0
     assert set(info["jobs"]) == {"queued", "running", "done", "failed", "cancelled"}
 
@@ -119,6 +119,20 @@ def test_instant_job_stylises_at_the_requested_size(web, photo, content_path):
     assert np.abs(out - photo_small).mean() > 0.05, "the result should differ clearly from the photo"
     prev = client.get(f"/api/jobs/{s['id']}/preview")
     assert prev.status_code == 200 and prev.headers["content-type"] == "image/jpeg"
+
+
+def test_print_job_returns_the_photos_own_size_with_the_instant_strokes(web, photo, monkeypatch):
+    """A print job: the photo's own size (no size field), painted at the work size first: shrunk
+    back to it, the print is the instant result at that size."""
+    client, jobs = web
+    monkeypatch.setattr(jobs.engines, "print_work_size", 128)
+    s = wait(client, submit(client, photo, style_name="starry_night", method="print size", size=999).json()["id"])
+    assert s["state"] == "done" and s["method"] == "print", s
+    full = images.load_image_bytes(client.get(f"/api/jobs/{s['id']}/result").content)
+    assert full.shape[:2] == images.load_image_bytes(photo).shape[:2]
+    s = wait(client, submit(client, photo, style_name="starry_night", method="arbitrary", size=128).json()["id"])
+    instant = images.load_image_bytes(client.get(f"/api/jobs/{s['id']}/result").content)
+    assert np.abs(images.resize_to(full, instant.shape[:2]) - instant).mean() < 0.03
 
 
 def test_instant_strength_zero_stays_close_to_the_photo(web, photo):
@@ -406,6 +420,7 @@ def test_parse_params_defaults_aliases_and_limits():
     p = parse_params({"method": "paint", "preserve_colors": "true"}, (300, 451))
     assert (p.method, p.size, p.steps, p.preserve_colors) == ("optimize", 384, 100, "luminance")
     assert parse_params({"method": "instant"}, (10, 20)).size == 64
+    assert parse_params({"method": "print", "size": "64"}, (3000, 4000)).size == 4000  # the photo's own
     with pytest.raises(UserError, match="steps must be between 1 and 5"):
         parse_params({"steps": "6"}, (64, 64), Limits(max_steps=5))
 

@@ -49,9 +49,16 @@ function showThumb(img, label, file) {
 function setDefaults() {
   if (!state.limits) return;
   const L = state.limits, m = method();
-  $("size").max = L.size.max[m];
-  $("size").min = L.size.min;
-  $("size").value = L.size.default[m];
+  const own = m === "print";  // print size: the photo's own size
+  $("size").disabled = own;
+  if (!own) {
+    $("size").max = L.size.max[m];
+    $("size").min = L.size.min;
+    $("size").value = L.size.default[m];
+  } else {
+    $("size").value = "";
+    $("size").placeholder = "photo's own";
+  }
   document.body.classList.toggle("paint", m === "optimize");
 }
 
@@ -202,7 +209,7 @@ async function renderHistory() {
   for (const h of items) {
     const li = document.createElement("li");
     const when = new Date(h.when).toLocaleString();
-    const label = `${h.method === "optimize" ? "Paint" : "Instant"} · ${h.style || ""}<br>${h.size} · ${when}`;
+    const label = `${{optimize: "Paint", print: "Print size"}[h.method] || "Instant"} · ${h.style || ""}<br>${h.size} · ${when}`;
     li.innerHTML = `<a href="/api/jobs/${h.id}/result" download><img alt="result" src="${h.thumb}"></a>${label}`;
     ul.appendChild(li);
     fetch(`/api/jobs/${h.id}`).then((r) => {
