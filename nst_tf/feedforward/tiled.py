@@ -133,7 +133,8 @@ class StatsNetwork:
                 vector = tf.cast(vector, tf.float32)
                 gamma, beta = layer.gamma(vector), layer.beta(vector)
             else:
-                x, gamma, beta = args[0], keras.ops.convert_to_tensor(layer.gamma), keras.ops.convert_to_tensor(layer.beta)
+                x = args[0]
+                gamma, beta = keras.ops.convert_to_tensor(layer.gamma), keras.ops.convert_to_tensor(layer.beta)
             if k == measure:
                 raise _Reached(_core_moments(x, margins, input_height))
             c, o = x.shape[-1], offsets[k]
