@@ -29,11 +29,13 @@ class StylizerHandler(ModelHandler):
         jit_compile: str = "off",
         max_batch_size: int = 8,
         n_images: int = 1,
+        work_size: int = 0,
     ):
         super().__init__()
         self.model, self.styles, self.style_weights = str(model), [str(s) for s in styles], style_weights
         self.strength, self.precision, self.jit_compile = strength, precision, jit_compile
         self.max_batch_size, self.n_images = max_batch_size, n_images  # n_images: what auto XLA weighs
+        self.work_size = work_size  # larger images: painted at this size, enlarged with their detail
 
     def any_style(self) -> bool:
         from nst_tf.feedforward import workdir
@@ -57,7 +59,17 @@ class StylizerHandler(ModelHandler):
         )
 
     def run_inference(self, batch: Sequence[np.ndarray], model, inference_args=None) -> Iterable[np.ndarray]:
-        return model.run_batches(list(batch), self.max_batch_size)
+        from nst_tf.feedforward.print_size import paint_print
+
+        batch = list(batch)
+        large = {i for i, image in enumerate(batch) if self.work_size and max(image.shape[:2]) > self.work_size}
+        plain = [i for i in range(len(batch)) if i not in large]
+        out: list = [None] * len(batch)
+        for i, result in zip(plain, model.run_batches([batch[i] for i in plain], self.max_batch_size)):
+            out[i] = result
+        for i in large:
+            out[i] = paint_print(batch[i], lambda image: model.stylize([image])[0], self.work_size)
+        return out
 
     def batch_elements_kwargs(self):
         return {"min_batch_size": 1, "max_batch_size": self.max_batch_size}

@@ -206,7 +206,8 @@ def plan_job(config, model: str, styles: Sequence[str], input: str, output: str,
         raise UserError("--style needs an any-style --model (arbitrary); a trained network's style is built in")
     matched = check_matches(input_glob(input), limit=10_000)  # auto XLA weighs its compile time over these
     handler = StylizerHandler(model, styles, config.style_weights, config.strength, config.precision,
-                              config.jit_compile, config.batch_size, n_images=matched)  # fmt: skip
+                              config.jit_compile, config.batch_size, n_images=matched,
+                              work_size=config.work_size)  # fmt: skip
     if "://" not in output:
         from nst_tf.files import check_folder_writable
 

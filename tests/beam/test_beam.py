@@ -44,6 +44,27 @@ def test_handler_groups_sizes_and_keeps_order():
     assert sorted(calls) == sorted([(2, 4, 6, 3), (1, 4, 6, 3), (2, 5, 5, 3)])  # same sizes stacked, <= 2
 
 
+def test_handler_paints_large_images_at_the_work_size(content_path):
+    sizes = []
+
+    def model(batch):  # a "painting" that is the photo itself
+        sizes.append(batch.shape[1:3])
+        return batch
+
+    from nst_tf.feedforward.print_size import resize_uint8
+    from nst_tf.feedforward.stylizers import Stylizer
+
+    handler = nst_beam.StylizerHandler("unused", work_size=64)
+    photo = images.to_uint8(images.resize_to(images.load_image(content_path), (96, 128)))
+    small = np.zeros((30, 40, 3), np.uint8)
+    out = handler.run_inference([photo, small], Stylizer(model, "a test network"))
+    assert sorted(sizes) == [(30, 40), (48, 64)]  # the large one painted at 64 px
+    assert out[0].shape == photo.shape and (out[1] == 0).all()
+    enlarged = resize_uint8(resize_uint8(photo, 64), 128).astype(int)  # the small painting, enlarged
+    error = np.abs(out[0].astype(int) - photo).mean()
+    assert error < 0.6 * np.abs(enlarged - photo).mean()  # the photo's detail came back
+
+
 @pytest.fixture(scope="module")
 def collection(tmp_path_factory, content_path):
     """Good photos in a folder and a subfolder, and the files a real collection has too."""
