@@ -90,6 +90,13 @@ def _initial_image(config: StylizeConfig, content: np.ndarray, style: np.ndarray
         return rng.uniform(0.0, 1.0, size=content.shape).astype(np.float32)
     if config.init == "style":
         return images.resize_to(style, content.shape[:2])
+    if config.init == "arbitrary":
+        from nst_tf.feedforward import open_stylizer, print_size
+
+        net = open_stylizer("arbitrary", [style], precision=config.precision)
+        log.info("init: %s", net.description)
+        painted = print_size.paint_print(images.to_uint8(content), lambda f: net.stylize([f])[0])
+        return painted.astype(np.float32) / 255.0
     return images.resize_to(images.load_image(config.init), content.shape[:2])
 
 

@@ -132,6 +132,19 @@ def test_seed_reproducible_noise_init(hed_extractor, small_config, small_images)
     assert np.abs(a - c).mean() > 0.05
 
 
+def test_arbitrary_init_starts_from_the_any_style_picture(small_config, small_images):
+    """--init=arbitrary: the any-style network's picture of the first style, at the content's size."""
+    from nst_tf import gatys
+
+    content, style = small_images
+    cfg = small_config.replace(init="arbitrary", precision="float32")
+    init = gatys._initial_image(cfg, content, style)
+    assert init.shape == content.shape and init.dtype == np.float32
+    assert np.abs(init - content).mean() > 0.05  # painted, not the photo
+    noise = gatys._initial_image(cfg.replace(init="noise"), content, style)
+    assert np.abs(init - content).mean() < np.abs(noise - content).mean()  # yet it keeps the photo's layout
+
+
 def test_sgd_with_exponential_decay(hed_extractor, small_config, small_images):
     cfg = small_config.replace(optimizer="sgd", learning_rate=0.1, decay_steps=2, decay_rate=0.5, steps=4, size=32)
     rates = []

@@ -19,7 +19,7 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 LOSSES = ("normalized", "tutorial", "keras_example")
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
 PRESERVE_COLORS = ("none", "luminance", "histogram")
-INITS = ("content", "noise", "style")
+INITS = ("content", "noise", "style", "arbitrary")
 JIT_OPTIONS = ("auto", "on", "off")
 #: nst-apply --jit_compile=auto compiles the any-style network with XLA from this many inputs on
 

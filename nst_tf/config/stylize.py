@@ -132,7 +132,12 @@ class StylizeConfig:
         "auto", "XLA-compile the step: auto (measured once per machine and cached), on or off.", choices=JIT_OPTIONS
     )
     calibrate: bool = option(False, "Measure XLA on and off again instead of using the cached answer.")
-    init: str = option("content", "Starting image: content, noise, style or a path to an image.")
+    init: str = option(
+        "content",
+        "Starting image: content, noise, style, arbitrary (the any-style network's picture of the "
+        "first style, painted at up to 1024 px and enlarged with the photo's detail: few steps "
+        "then finish a large result) or a path to an image.",
+    )
     seed: int = option(0, "Random seed (noise init).")
     tile: object = option(
         "auto",

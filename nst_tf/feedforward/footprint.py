@@ -65,10 +65,16 @@ def tiled_bytes(arch: str, height: int, width: int, tile_side: int) -> int:
     return needed_bytes(arch, tile_side, tile_side) + PICTURE_BYTES * height * width
 
 
-def check_tiled(arch: str, height: int, width: int, tile_side: int, available: Optional[int]) -> None:
-    """Refuse a picture that does not fit even in tiles, naming the largest --size that does."""
-    if available is None or tiled_bytes(arch, height, width, tile_side) <= available:
-        return
+TILES = (1024, 768, 512, 384, 256)  #: tile cores tried, largest first (large tiles waste less on halos)
+
+
+def choose_tile(arch: str, height: int, width: int, halo: int, available: Optional[int]) -> int:
+    """The largest tile core (px) whose tiled call fits in the memory available; a picture that
+    does not fit even in the smallest tiles is refused, naming the largest --size that does."""
+    for tile in TILES:
+        if available is None or tiled_bytes(arch, height, width, tile + 2 * halo) <= available:
+            return tile
+    tile_side = TILES[-1] + 2 * halo
     room = available - needed_bytes(arch, tile_side, tile_side)
     scale = math.sqrt(max(room, 0) / (PICTURE_BYTES * height * width))
     side = int(max(height, width) * scale) // 16 * 16

@@ -56,8 +56,8 @@ class Stylizer:
 
         avail = memory.limit_bytes()  # read once per call (meminfo, cgroup, devices)
         if self.tiled is not None and footprint.should_tile(self.arch, h, w, avail):
-            footprint.check_tiled(self.arch, h, w, self.tiled.tile_side, avail)
-            return np.stack([self.tiled(image) for image in batch])
+            tile = footprint.choose_tile(self.arch, h, w, self.tiled.halo, avail)
+            return np.stack([self.tiled(image, tile) for image in batch])
         footprint.check(self.arch, h, w, available=avail)
         if n > 1 and not footprint.fits(self.arch, h, w, n, available=avail):
             return np.concatenate([self.run(batch[i : i + 1]) for i in range(n)])
@@ -89,21 +89,21 @@ class TiledRun:
     def __init__(self, model, extra: Callable[[np.ndarray], list] = lambda image: []):
         from nst_tf.feedforward import tiled
 
-        self.model, self.extra, self.network = model, extra, None
-        halo, _ = tiled.receptive_field(model)
-        self.tile_side = tiled.DEFAULT_TILE + 2 * halo
+        self.model, self.extra, self.networks = model, extra, {}
+        self.halo, _ = tiled.receptive_field(model)
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def __call__(self, image: np.ndarray, tile: Optional[int] = None) -> np.ndarray:
         import logging
 
         from nst_tf.feedforward import tiled
 
-        if self.network is None:
-            self.network = tiled.TiledNetwork(self.model)
-        log = logging.getLogger("nst_tf")
+        tile = tile or tiled.DEFAULT_TILE
+        if tile not in self.networks:
+            self.networks[tile] = tiled.TiledNetwork(self.model, tile)
+        network, log = self.networks[tile], logging.getLogger("nst_tf")
         h, w = image.shape[:2]
-        log.info("%dx%d px in tiles: %s", w, h, self.network.describe(h, w))
-        return self.network(image, self.extra(image), tiled.TileProgress(log.info))
+        log.info("%dx%d px in tiles: %s", w, h, network.describe(h, w))
+        return network(image, self.extra(image), tiled.TileProgress(log.info))
 
 
 def _float_runner(model, forward) -> Runner:

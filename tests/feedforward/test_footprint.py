@@ -63,13 +63,15 @@ def test_stylizer_paints_in_tiles_what_is_too_large_whole(monkeypatch, content_p
         return np.round(out * 255).astype(np.uint8)
 
     tiles = TiledRun(model)
-    tiles.network = __import__("nst_tf.feedforward.tiled", fromlist=["x"]).TiledNetwork(model, tile=48)
     net = Stylizer(whole, "compact, random weights", arch="compact", tiled=tiles)
     photo = images.to_uint8(images.resize_to(images.load_image(content_path), (80, 120)))[None]
     monkeypatch.setattr(footprint, "WHOLE_LIMIT", footprint.needed_bytes("compact", 40, 40))
-    monkeypatch.setattr(memory, "limit_bytes", lambda: 8 * GIB)
+    monkeypatch.setattr(footprint, "TILES", (48, 32))  # small tiles for a small picture
+    smallest = footprint.tiled_bytes("compact", 80, 120, 32 + 2 * tiles.halo)
+    monkeypatch.setattr(memory, "limit_bytes", lambda: smallest)  # room for the smaller tiles only
     out = net(photo)
+    assert list(tiles.networks) == [32]
     assert np.abs(out.astype(int) - whole(photo).astype(int)).max() <= 1
-    monkeypatch.setattr(memory, "limit_bytes", lambda: footprint.tiled_bytes("compact", 60, 90, tiles.tile_side))
-    with pytest.raises(UserError, match=r"needs about .* even in tiles .*pass --size=\d+ or smaller"):
+    monkeypatch.setattr(memory, "limit_bytes", lambda: footprint.tiled_bytes("compact", 60, 90, 32 + 2 * tiles.halo))
+    with pytest.raises(UserError, match=r"needs about .* even in tiles .*pass --size=(\d+) or smaller"):
         net(photo)
