@@ -257,7 +257,7 @@ class TiledNetwork:
             mean, square = mean / total, square / total
             given[offsets[k] : offsets[k] + 2 * c] = np.concatenate([mean, np.maximum(square - mean**2, 0.0)])
             if progress:
-                progress("measuring statistics", k + 1, self.norms)
+                progress("statistics", k + 1, self.norms, "normalisation")
         return given
 
     def __call__(
@@ -287,11 +287,11 @@ class TileProgress:
         self.report, self.every = report, every
         self.stage, self.started, self.shown = None, 0.0, 0.0
 
-    def __call__(self, stage: str, done: int, total: int) -> None:
+    def __call__(self, stage: str, done: int, total: int, unit: str = "tile") -> None:
         now = time.perf_counter()
         if stage != self.stage:
             self.stage, self.started, self.shown = stage, now, now
         if now - self.shown >= self.every or (done == total and now - self.started >= self.every):
             self.shown = now
             eta = (now - self.started) / done * (total - done)
-            self.report(f"  {stage}: tile {done}/{total}, about {eta:.0f} s left")
+            self.report(f"  {stage}: {unit} {done}/{total}, about {eta:.0f} s left")
