@@ -26,7 +26,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, pin_channels
+from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, reflect_pad_to_multiple
 
 STYLE_DIM = 100
 #: MobileNetV2 inverted-residual blocks: (expansion, output channels, stride) per block.
@@ -170,9 +170,7 @@ def transfer_images(model: keras.Model, content, vectors) -> tf.Tensor:
     b = tf.shape(content)[0]
     vectors = tf.broadcast_to(vectors, tf.stack([b, STYLE_DIM]))
     h, w = tf.shape(content)[1], tf.shape(content)[2]
-    padded = tf.pad(content, [[0, 0], [0, (-h) % 4], [0, (-w) % 4], [0, 0]], mode="REFLECT")
-    padded = pin_channels(padded, 3)
-    out = model([padded, vectors], training=False)
+    out = model([reflect_pad_to_multiple(content, 4), vectors], training=False)
     return tf.cast(out[:, :h, :w, :], tf.float32)
 
 

@@ -26,7 +26,7 @@ from keras import layers
 
 from nst_tf.feedforward.compact import MULTIPLE as COMPACT_MULTIPLE
 from nst_tf.feedforward.compact import build_compact
-from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, pin_channels
+from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, reflect_pad_to_multiple
 
 
 def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True, narrow_output=False):
@@ -94,8 +94,5 @@ def stylize_images(model: keras.Model, batch: tf.Tensor) -> tf.Tensor:
     batch = tf.convert_to_tensor(batch, tf.float32)
     multiple = COMPACT_MULTIPLE if arch_of(model) == "compact" else 4
     h, w = tf.shape(batch)[1], tf.shape(batch)[2]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    padded = tf.pad(batch, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT")
-    padded = pin_channels(padded, 3)
-    out = model(padded, training=False)
+    out = model(reflect_pad_to_multiple(batch, multiple), training=False)
     return tf.cast(out[:, :h, :w, :], tf.float32)

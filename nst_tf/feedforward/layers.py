@@ -35,6 +35,16 @@ def pin_channels(x, channels: int):
     return tf.reshape(x, tf.stack([s[0], s[1], s[2], channels]))
 
 
+def reflect_pad_to_multiple(batch, multiple: int):
+    """Reflect-pad a [B, H, W, 3] batch at the bottom and right to multiples of ``multiple``
+    (channels pinned for the converters). The pad is written ``(m - h % m) % m``, not
+    ``(-h) % m``: ONNX's Mod of a negative number is not TF's floor-mod, and tf2onnx would pad
+    with a negative amount."""
+    h, w = tf.shape(batch)[1], tf.shape(batch)[2]
+    ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
+    return pin_channels(tf.pad(batch, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT"), 3)
+
+
 class UpsampleConv(layers.Conv2D):
     """x2 nearest-neighbour upsampling, reflect padding and a 3x3 conv, computed at the low resolution.
 
