@@ -237,7 +237,7 @@ class Exporter:
             inputs = part.sample(photo)
             reference = self._part_reference(part, inputs, shape)
             fn = loaded.signatures[serving.shape_signature(shape)]
-            xla = tf.function(lambda **kw: fn(**kw), jit_compile=True)
+            xla = tf.function(lambda fn=fn, **kw: fn(**kw), jit_compile=True)
             names = [spec.name for spec in part.specs(shape)]
             got = xla(**{k: tf.constant(v) for k, v in zip(names, inputs)})[part.output].numpy()
             diff, psnr = compare(got, reference)

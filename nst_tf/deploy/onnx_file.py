@@ -52,13 +52,3 @@ def check(path: Path, inputs: list, repeats: int = 3) -> tuple:
         outputs = session.run(names, feed)
         best = min(best, time.perf_counter() - t0)
     return dict(zip(names, outputs)), best
-
-
-def input_names(path: Path) -> list:
-    import onnxruntime as ort
-
-    return [i.name for i in ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()]
-
-
-def as_array(x) -> np.ndarray:
-    return np.asarray(x)

@@ -271,8 +271,8 @@ def open_servable(model: str, styles: Sequence = (), name: Optional[str] = None)
     files are refused: export from the weights, not from another export."""
     model = str(model)
     if wd.is_any_style(model):
-        from nst_tf.feedforward.stylizers import check_styles, open_any_style_network, style_vectors
         from nst_tf.feedforward.anystyle_stylizer import mix_vectors
+        from nst_tf.feedforward.stylizers import check_styles, open_any_style_network, style_vectors
 
         if styles:
             check_styles(styles)
