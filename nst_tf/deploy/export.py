@@ -119,6 +119,13 @@ def _calibration_photos(config, shape) -> list:
     return photos + [p[:, ::-1].copy() for p in photos]  # mirrored copies: twice the statistics
 
 
+def _jit(signature):
+    """A loaded signature compiled with XLA, as a TPU would run it."""
+    import tensorflow as tf
+
+    return tf.function(lambda **inputs: signature(**inputs), jit_compile=True)
+
+
 def _suffix(*parts) -> str:
     return "".join(f"-{p}" for p in parts if p)
 
@@ -237,7 +244,7 @@ class Exporter:
             inputs = part.sample(photo)
             reference = self._part_reference(part, inputs, shape)
             fn = loaded.signatures[serving.shape_signature(shape)]
-            xla = tf.function(lambda fn=fn, **kw: fn(**kw), jit_compile=True)
+            xla = _jit(fn)
             names = [spec.name for spec in part.specs(shape)]
             got = xla(**{k: tf.constant(v) for k, v in zip(names, inputs)})[part.output].numpy()
             diff, psnr = compare(got, reference)

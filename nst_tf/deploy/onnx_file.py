@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import tensorflow as tf
 
 from nst_tf.deploy.servable import Part
