@@ -92,10 +92,10 @@ def convert(part: Part, quantize: str, shape: Optional[tuple], calibration: Sequ
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     options = tf.lite.experimental.QuantizationDebugOptions(denylisted_ops=list(FLOAT_STATISTICS_OPS))
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter, debug_dataset=representative, debug_options=options
-    )
     with _quiet():
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=representative, debug_options=options
+        )
         return debugger.get_nondebug_quantized_model()
 
 
