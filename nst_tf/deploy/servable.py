@@ -103,31 +103,30 @@ class Servable:
         return sample
 
 
+def single_image_part(paint: Callable) -> Part:
+    """The one part of a network that maps float [0, 1] images to float images (``paint``)."""
+    return Part(
+        name="",
+        specs=lambda shape: [image_spec("images", 1 if shape else None, shape)],
+        pixels=lambda images: {"image": to_uint8(paint(to_float(images)))},
+        floats=lambda x: {"image": paint(x)},
+        sample=lambda photo: [photo[None]],
+    )
+
+
 # --------------------------------------------------------------------------- per-style networks
 
 
 def per_style(model, name: str, description: str) -> Servable:
     from nst_tf.feedforward.johnson import stylize_images
 
-    def pixels(images):
-        return {"image": to_uint8(stylize_images(model, to_float(images)))}
-
-    def floats(x):
-        return {"image": stylize_images(model, x)}
-
-    part = Part(
-        name="",
-        specs=lambda shape: [image_spec("images", 1 if shape else None, shape)],
-        pixels=pixels,
-        floats=floats,
-        sample=lambda photo: [photo[None]],
-    )
+    part = single_image_part(lambda x: stylize_images(model, x))
     return Servable(
         "per_style",
         name,
         description,
-        pixel_specs=lambda shape: [image_spec("images", 1 if shape else None, shape)],
-        pixel_fn=pixels,
+        pixel_specs=part.specs,
+        pixel_fn=part.pixels,
         bytes_inputs=(),
         parts=[part],
         keep=[model],
@@ -181,19 +180,8 @@ def any_style(predictor, transfer, name: str, description: str, vector=None) -> 
         def pixels(images, strength):
             return paint(images, tf.constant(vector), strength)
 
-        def file_pixels(images):  # the files and fixed-shape signatures paint at full strength
-            return {"image": to_uint8(transfer_images(transfer, to_float(images), tf.constant(vector)))}
-
-        def file_floats(x):
-            return {"image": transfer_images(transfer, x, tf.constant(vector))}
-
-        part = Part(
-            name="",
-            specs=lambda shape: [image_spec("images", 1 if shape else None, shape)],
-            pixels=file_pixels,
-            floats=file_floats,
-            sample=lambda photo: [photo[None]],
-        )
+        # the files and fixed-shape signatures paint at full strength
+        part = single_image_part(lambda x: transfer_images(transfer, x, tf.constant(vector)))
         return Servable(
             "any_style_baked",
             name,
