@@ -195,6 +195,7 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
         absl_logging.set_verbosity(absl_logging.WARNING)  # TF modules log INFO lines through absl
         _setup_logging(prog)
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C is KeyboardInterrupt from here
         if len(argv) > 1 and not pass_through:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:

@@ -15,7 +15,7 @@ interrupted export leaves nothing half-written and an earlier folder intact::
 Each file is run in its own runtime right after it is written (the SavedModel loaded back in
 TensorFlow, its fixed-shape signatures under XLA; TFLite in LiteRT without TensorFlow; ONNX in
 onnxruntime) on a bundled photo it was not calibrated on, and compared with the Keras model. A
-file outside its tolerance (:data:`TOLERANCES`) is removed and reported; the rest are kept.
+file outside its tolerance (:data:`nst_tf.deploy.checks.TOLERANCES`) is removed and reported; the rest are kept.
 """
 
 from __future__ import annotations
@@ -28,22 +28,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from nst_tf.deploy import checks
 from nst_tf.errors import UserError
-
-#: (largest max-abs difference in grey levels, smallest PSNR in dB) a file may show against Keras.
-#: Float formats must agree to rounding; the quantised ones must still be the picture (a broken
-#: conversion gives a flat or noisy image far below 20 dB); their quality is measured by
-#: ``benchmarks/export_formats.py``.
-TOLERANCES = {
-    "none": (2, None),
-    "float16": (None, 40.0),
-    "dynamic": (None, 20.0),
-    "int8": (None, 20.0),
-}
-#: the same for style vectors: largest difference relative to the vector's largest entry
-VECTOR_TOLERANCES = {"none": 1e-3, "float16": 1e-2, "dynamic": 0.2, "int8": 0.2}
-CHECK_PHOTO = "chelsea.jpg"  #: bundled photo the files are checked on (never used for calibration)
-CHECK_STYLE = "starry_night.jpg"  #: bundled painting for two-input models
 
 
 @dataclass
@@ -68,55 +54,6 @@ class Result:
         figures = ", ".join(x for x in (diff, psnr, when) if x)
         state = "kept" if self.kept else "REMOVED"
         return f"  {self.file:<34} {self.bytes / 1e6:7.2f} MB  {self.runtime:<24} {figures}  {state}{self.note}"
-
-
-def compare(output: np.ndarray, reference: np.ndarray, vector: bool = False) -> tuple:
-    """(max abs difference, PSNR dB) of an image in grey levels; of a vector: (relative max diff, None)."""
-    out, ref = np.asarray(output, np.float64), np.asarray(reference, np.float64)
-    if out.shape != ref.shape:
-        return float("inf"), 0.0
-    if vector:
-        return float(np.abs(out - ref).max() / max(np.abs(ref).max(), 1e-12)), None
-    mse = float(np.mean((out - ref) ** 2))
-    return float(np.abs(out - ref).max()), (99.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse)))
-
-
-def passes(quantize: str, diff: float, psnr: Optional[float], vector: bool) -> bool:
-    if vector:
-        return diff <= VECTOR_TOLERANCES[quantize]
-    most, least = TOLERANCES[quantize]
-    return (most is None or diff <= most) and (least is None or (psnr is not None and psnr >= least))
-
-
-def _as_pixels(x: np.ndarray) -> np.ndarray:
-    """An image output as grey levels (int8 files give float [0, 1])."""
-    x = np.asarray(x)
-    return x if x.dtype == np.uint8 else np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
-
-
-def _photo(path, shape: Optional[tuple], size: int) -> np.ndarray:
-    """A uint8 photo at ``shape`` (width, height) exactly, or with its longer side at ``size``."""
-    from PIL import Image
-
-    from nst_tf import images
-    from nst_tf.feedforward.print_size import resize_uint8
-
-    photo = np.round(images.load_image(path) * 255).astype(np.uint8)
-    if shape is None:
-        return resize_uint8(photo, size)
-    return np.asarray(Image.fromarray(photo).resize(shape, Image.LANCZOS))
-
-
-def _calibration_photos(config, shape) -> list:
-    from nst_tf.feedforward.data import BUNDLED_PHOTOS
-    from nst_tf.images import expand_paths
-
-    paths = expand_paths(config.calibration_images) if config.calibration_images else None
-    if config.calibration_images and not paths:
-        raise UserError("--calibration_images matched no image; pass photo files, folders or globs")
-    paths = paths or sorted(p for p in BUNDLED_PHOTOS.glob("*.jpg") if p.name != CHECK_PHOTO)
-    photos = [_photo(p, shape, config.check_size) for p in paths]
-    return photos + [p[:, ::-1].copy() for p in photos]  # mirrored copies: twice the statistics
 
 
 def _jit(signature):
@@ -193,7 +130,7 @@ class Exporter:
             "name": self.servable.name,
             "kind": self.servable.kind,
             "description": self.servable.description,
-            "tolerances": {"images": TOLERANCES, "vectors": VECTOR_TOLERANCES},
+            "tolerances": {"images": checks.TOLERANCES, "vectors": checks.VECTOR_TOLERANCES},
             "files": [asdict(r) for r in self.results],
         }
         (folder / "export.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -210,10 +147,9 @@ class Exporter:
 
     def _inputs(self, shape: Optional[tuple]) -> tuple:
         from nst_tf.feedforward.data import BUNDLED_PHOTOS
-        from nst_tf.web.gallery import FOLDER
 
-        photo = _photo(BUNDLED_PHOTOS / CHECK_PHOTO, shape, self.config.check_size)
-        style = _photo(FOLDER / CHECK_STYLE, None, 256)
+        photo = checks.photo_at(BUNDLED_PHOTOS / checks.CHECK_PHOTO, shape, self.config.check_size)
+        style = checks.photo_at(BUNDLED_PHOTOS / checks.CHECK_STYLE, None, 256)
         return photo, style
 
     def _saved_model(self, folder: Path) -> None:
@@ -235,9 +171,9 @@ class Exporter:
         )["image"].numpy()
         got = serving.run_signature(loaded.signatures[serving.PIXELS], sample)["image"]
         encoded = self._bytes_check(loaded, photo, style)
-        diff, psnr = compare(np.stack([got[0], encoded]), np.concatenate([reference, reference]))
+        diff, psnr = checks.compare(np.stack([got[0], encoded]), np.concatenate([reference, reference]))
         what = f"{s.name}/{cfg.version}/"
-        checks = [Result("saved_model", what, "TensorFlow (loaded)", "none", size, diff, psnr, None, True)]
+        found = [Result("saved_model", what, "TensorFlow (loaded)", "none", size, diff, psnr, None, True)]
         part = s.shape_part
         for shape in cfg.shapes:
             photo, style = self._inputs(shape)
@@ -247,11 +183,11 @@ class Exporter:
             xla = _jit(fn)
             names = [spec.name for spec in part.specs(shape)]
             got = xla(**{k: tf.constant(v) for k, v in zip(names, inputs)})[part.output].numpy()
-            diff, psnr = compare(got, reference)
+            diff, psnr = checks.compare(got, reference)
             what = f"  {serving.shape_signature(shape)}"
-            checks.append(Result("saved_model", what, "TensorFlow + XLA (jit)", "none", 0, diff, psnr, None, True))
-        kept = all(passes("none", r.max_diff, r.psnr_db, False) for r in checks)
-        for r in checks:
+            found.append(Result("saved_model", what, "TensorFlow + XLA (jit)", "none", 0, diff, psnr, None, True))
+        kept = all(checks.passes("none", r.max_diff, r.psnr_db, False) for r in found)
+        for r in found:
             r.kept = kept
             self.results.append(r)
             self.report(r.line())
@@ -291,7 +227,7 @@ class Exporter:
                     name = s.name + _suffix(part.name, None if q == "none" else q, shape and f"{shape[0]}x{shape[1]}")
                     path = folder / f"{name}.tflite"
                     calibration = (
-                        [part.sample(p) for p in _calibration_photos(cfg, shape or (cfg.check_size,) * 2)]
+                        [part.sample(p) for p in checks.calibration_photos(cfg, shape or (cfg.check_size,) * 2)]
                         if q == "int8"
                         else []
                     )
@@ -302,9 +238,9 @@ class Exporter:
                     outputs, seconds = lite.check(path, lite.file_inputs(sample, q), names)
                     got = next(iter(outputs.values()))
                     vector = part.output == "vector"
-                    got = got if vector else _as_pixels(got)
-                    diff, psnr = compare(got, reference, vector)
-                    ok = passes(q, diff, psnr, vector)
+                    got = got if vector else checks.as_pixels(got)
+                    diff, psnr = checks.compare(got, reference, vector)
+                    ok = checks.passes(q, diff, psnr, vector)
                     runtime = "LiteRT (no TF), XNNPACK"
                     self._record(
                         Result("tflite", path.name, runtime, q, len(flatbuffer), diff, psnr, seconds, ok), path
@@ -323,8 +259,8 @@ class Exporter:
             path.write_bytes(data)
             outputs, seconds = onnx_file.check(path, sample)
             vector = part.output == "vector"
-            diff, psnr = compare(next(iter(outputs.values())), reference, vector)
-            ok = passes("none", diff, psnr, vector)
+            diff, psnr = checks.compare(next(iter(outputs.values())), reference, vector)
+            ok = checks.passes("none", diff, psnr, vector)
             self._record(
                 Result("onnx", path.name, "onnxruntime (CPU)", "none", len(data), diff, psnr, seconds, ok), path
             )

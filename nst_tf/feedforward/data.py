@@ -49,7 +49,48 @@ def list_images(folder) -> list:
         log.warning("skipped %d file(s) under %s that are not readable images", skipped, root)
     if not found:
         raise UserError(f"no readable images under {root}; point --data_dir at a folder of photos")
+    check_decodable(found, root)
     return found
+
+
+#: How many photos :func:`check_decodable` decodes in full (spread over the sorted list).
+DECODE_SAMPLE = 16
+
+
+def _decode_error(path: str):
+    """None if the training pipeline can decode ``path``, else the reason (one line)."""
+    try:
+        if Path(path).suffix.lower() in TF_DECODES:
+            tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+        else:
+            _pillow_rgb(path)
+    except (tf.errors.OpError, OSError, ValueError, SyntaxError) as exc:
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+    return None
+
+
+def check_decodable(paths: list, root) -> None:
+    """Decode a sample of the photos in full, as training will. A header that Pillow accepts can
+    still hide a file no decoder reads (a truncated JPEG): training drops such files, and a folder
+    of nothing else would leave the endless dataset spinning without a word. Refused if none of
+    the sample decodes; a warning names how many did not."""
+    step = max(1, len(paths) // DECODE_SAMPLE)
+    sample = paths[::step][:DECODE_SAMPLE]
+    errors = {p: e for p in sample if (e := _decode_error(p)) is not None}
+    if len(errors) == len(sample):
+        first, reason = next(iter(errors.items()))
+        raise UserError(
+            f"none of the {len(sample)} images tried under {root} could be decoded (e.g. {Path(first).name}: "
+            f"{reason}); they are damaged or truncated: point --data_dir at readable photos"
+        )
+    if errors:
+        log.warning(
+            "%d of %d images tried under %s could not be decoded (e.g. %s); training skips such files",
+            len(errors),
+            len(sample),
+            root,
+            Path(next(iter(errors))).name,
+        )
 
 
 #: What ``tf.io.decode_image`` reads itself; other formats Pillow reads (TIFF, WebP, ...), which

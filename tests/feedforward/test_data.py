@@ -1,6 +1,7 @@
 """The training photos pipeline: formats TensorFlow cannot decode, random scales."""
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from nst_tf.feedforward import data
@@ -30,3 +31,21 @@ def test_tiff_and_webp_photos_train_instead_of_hanging(tmp_path, rng):
     # the same photo, whichever decoder read it: the same crops' statistics
     means = sorted(round(float(b.mean()), 2) for b in batch)
     assert abs(means[0] - means[-1]) < 0.06 and 0.3 < means[0] < 0.7
+
+
+def test_photos_that_pass_the_header_check_but_do_not_decode_are_refused(tmp_path, content_path, caplog):
+    """A truncated JPEG passes Pillow's verify() but no decoder reads it: a folder of only such
+    files used to leave training spinning; now it is refused, and a mixed folder is warned about."""
+    from nst_tf.errors import UserError
+
+    raw = open(content_path, "rb").read()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for i in range(3):
+        (bad / f"cut{i}.jpg").write_bytes(raw[:700])
+    with pytest.raises(UserError, match="could be decoded"):
+        data.list_images(bad)
+    (bad / "good.jpg").write_bytes(raw)
+    with caplog.at_level("WARNING", logger="nst_tf"):
+        assert len(data.list_images(bad)) == 4
+    assert "could not be decoded" in caplog.text
