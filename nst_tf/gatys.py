@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from nst_tf import backbones, calibrate, colour, images, memory, precision, tiling, vgg
+from nst_tf import backbones, calibrate, colour, images, memory, precision, signals, tiling, vgg
 from nst_tf.config import INITS, StylizeConfig
 from nst_tf.errors import UserError
 from nst_tf.masks import Masks, resize_mask
@@ -238,7 +238,9 @@ def stylize(
         run.get_latest = None
         try:
             image = _run_scale(run, extractor, inputs, scale, size, image, init_image, temporal, reuse)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Exception) as exc:  # an interrupt can surface inside TF as another error
+            if not signals.caused_by_interrupt(exc):
+                raise
             interrupted = True
             if run.get_latest:
                 image = run.get_latest()

@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TF C++ start-up noise
 
 from absl import app, flags  # noqa: E402
 
+from nst_tf import signals  # noqa: E402
 from nst_tf.errors import UserError  # noqa: E402
 
 EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SOME_REFUSED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
@@ -32,6 +33,12 @@ def _on_sigterm(signum, frame):
     """SIGTERM is delivered like Ctrl-C, so loops stop and keep their latest result."""
     global _terminated
     _terminated = True
+    signals.note(signum)
+    raise KeyboardInterrupt()
+
+
+def _on_sigint(signum, frame):
+    signals.note(signum)
     raise KeyboardInterrupt()
 
 
@@ -195,7 +202,7 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
         absl_logging.set_verbosity(absl_logging.WARNING)  # TF modules log INFO lines through absl
         _setup_logging(prog)
         signal.signal(signal.SIGTERM, _on_sigterm)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C is KeyboardInterrupt from here
+        signal.signal(signal.SIGINT, _on_sigint)  # Ctrl-C is KeyboardInterrupt from here
         if len(argv) > 1 and not pass_through:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:
@@ -215,9 +222,22 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
                 return fail(prog, f"could not write{where}: {exc.strerror or exc}; {_USER_OS_ERRORS[exc.errno]}")
             return _bug(prog, exc)
         except Exception as exc:  # noqa: BLE001  (a bug: one line, or the traceback with --verbose)
+            if signals.caused_by_interrupt(exc):  # the interrupt surfaced inside TensorFlow as another error
+                print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+                return EXIT_SIGTERM if terminated() else EXIT_SIGINT
             return _bug(prog, exc)
+        finally:
+            _quick_exit_on_signals()
 
     app.run(wrapped, flags_parser=parse)
+
+
+def _quick_exit_on_signals() -> None:
+    """Once the work is over (written, or refused), a signal during the interpreter's shutdown
+    (TensorFlow's threads can take a second) ends the process at once with 130 / 143, instead of
+    a KeyboardInterrupt escaping where nothing catches it."""
+    signal.signal(signal.SIGINT, lambda *_: exit_now(EXIT_SIGINT))
+    signal.signal(signal.SIGTERM, lambda *_: exit_now(EXIT_SIGTERM))
 
 
 _USER_OS_ERRORS = {

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nst_tf import images, precision
+from nst_tf import images, precision, signals
 from nst_tf.config import FastTrainConfig
 from nst_tf.errors import UserError, first_line
 from nst_tf.feedforward import data, distribute
@@ -244,12 +244,14 @@ class Trainer:
                     watcher(info)
                 for cb in callbacks:
                     cb(step, terms)
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Exception) as exc:
+            if not signals.caused_by_interrupt(exc):
+                raise
             path = self.save()
             log.warning(
                 "interrupted at step %d; saved %s (rerun with the same workdir to resume)", int(self.step.numpy()), path
             )
-            raise
+            raise KeyboardInterrupt() from None
         finally:
             for watcher in watchers:
                 if isinstance(watcher, TensorBoardLogger):
