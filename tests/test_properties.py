@@ -118,3 +118,129 @@ def test_training_options_are_accepted_or_refused_in_one_line(values, teacher, a
         return
     assert c.image_size % 4 == 0 and c.image_size >= 32 and c.batch_size > 0 and c.max_scale >= 1
     assert c.refine_steps == 0 or (c.teacher == "arbitrary" and c.style_weight + c.content_weight > 0)
+
+
+MODES = ("RGB", "RGBA", "L", "LA", "P", "PA", "CMYK", "I;16", "I", "F", "1", "YCbCr")
+
+
+@FAST
+@given(
+    st.sampled_from(MODES),
+    st.sampled_from(("PNG", "JPEG", "TIFF", "WEBP", "GIF", "BMP")),
+    st.integers(0, 8),  # EXIF orientation (0: none)
+    st.integers(1, 40),
+    st.integers(1, 40),
+)
+def test_any_image_mode_format_and_orientation_loads_as_rgb_or_is_refused(tmp_path_factory, mode, fmt, orient, h, w):
+    """Odd modes (CMYK, 16-bit, palette with transparency, ...), formats and EXIF orientations: a
+    float RGB image of the right (rotated) size, or a one-line refusal; never a crash."""
+    rgb = Image.fromarray(np.random.default_rng(h * 41 + w).integers(0, 256, (h, w, 3), dtype=np.uint8))
+    try:
+        img = rgb.convert(mode) if mode not in ("PA",) else rgb.convert("P").convert("PA")
+    except ValueError:
+        return
+    path = tmp_path_factory.mktemp("m") / f"x.{fmt.lower()}"
+    exif = Image.Exif()
+    if orient:
+        exif[0x0112] = orient
+    try:
+        img.save(path, fmt, **({"exif": exif.tobytes()} if orient and fmt in ("JPEG", "PNG", "WEBP", "TIFF") else {}))
+    except (OSError, ValueError, KeyError):
+        return  # Pillow cannot write this mode in this format: nothing for a user to load
+    try:
+        out = images.load_image(path)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert out.ndim == 3 and out.shape[2] == 3 and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
+    assert sorted(out.shape[:2]) == sorted((h, w))
+
+
+@FAST
+@given(
+    st.text(alphabet="%0123456789dxs._-/ab", min_size=1, max_size=16),
+    st.lists(st.integers(0, 10000), max_size=5, unique=True),
+)
+@example(name="shot%04d.png", numbers=[3, 12, 10000])
+@example(name="%d.jpg", numbers=[0, 7])
+def test_frame_patterns_number_and_list_frames_or_refuse(tmp_path_factory, name, numbers):
+    """A frame pattern a user types: recognised and listed in number order, or not a sequence."""
+    from nst_tf.video import paths
+
+    folder = tmp_path_factory.mktemp("frames")
+    pattern = folder / name.replace("/", "_")
+    if not paths.is_sequence(pattern):
+        return
+    try:
+        made = {n: paths.numbered(pattern, n) for n in numbers}
+    except (TypeError, ValueError):
+        pytest.fail(f"is_sequence accepted {pattern.name!r} but numbering fails")
+    for path in made.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    try:
+        listed = paths.sequence_frames(pattern)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    found = [n for n, _ in listed]
+    assert found == sorted(found)
+    assert {p for _, p in listed} == set(made.values())
+
+
+@FAST
+@given(st.lists(st.sampled_from(("black", "white", "grey", "noise", "empty", "text")), min_size=1, max_size=4))
+def test_mask_sets_load_or_are_refused_in_one_line(tmp_path_factory, kinds):
+    from nst_tf import masks
+
+    folder = tmp_path_factory.mktemp("masks")
+    sources = []
+    for i, kind in enumerate(kinds):
+        path = folder / f"m{i}.png"
+        if kind == "text":
+            path.write_text("not an image")
+        elif kind == "empty":
+            path.write_bytes(b"")
+        else:
+            value = {"black": 0, "white": 255, "grey": 128}.get(kind)
+            arr = (
+                np.full((9, 7), value, np.uint8)
+                if value is not None
+                else np.random.default_rng(i).integers(0, 256, (9, 7), dtype=np.uint8)
+            )
+            Image.fromarray(arr).save(path)
+        sources.append(path)
+    try:
+        loaded = masks.load_style_masks(sources)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        assert any(k in ("text", "empty") for k in kinds) or all(k == "black" for k in kinds)
+        return
+    assert all(m.shape == (9, 7) and m.min() >= 0 and m.max() <= 1 for m in loaded)
+    assert any(float(m.max()) > 0 for m in loaded)
+
+
+@FAST
+@given(
+    st.one_of(
+        st.builds(
+            lambda n, v: np.full(n, v, np.float32), st.integers(0, 300), st.floats(allow_nan=True, allow_infinity=True)
+        ),
+        st.binary(max_size=200),
+    )
+)
+def test_style_vector_files_load_or_are_refused_in_one_line(tmp_path_factory, content):
+    from nst_tf.feedforward.anystyle_stylizer import load_vector
+
+    path = tmp_path_factory.mktemp("v") / "style.npy"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        np.save(path, content)
+    try:
+        v = load_vector(path)
+    except UserError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert v.shape == (100,) and np.isfinite(v).all()

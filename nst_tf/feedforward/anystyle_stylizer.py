@@ -64,7 +64,7 @@ def save_vector(vector: np.ndarray, path) -> Path:
 def load_vector(path) -> np.ndarray:
     try:
         v = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty or cut-off file
         raise UserError(
             f"{path} is not a style vector file ({exc}); write one with save_vector or nst-apply --save_style_vector"
         ) from None
