@@ -97,7 +97,7 @@ def _decode(source, text: str, max_pixels: Optional[int] = None) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise UserError(f"{text} is too large to decode safely ({exc}); downscale it first") from None
     except UnidentifiedImageError:
-        raise UserError(f"{text} is not an image Pillow can read; use JPEG, PNG, WebP, BMP, TIFF or GIF") from None
+        raise UserError(f"{text} is not an image nst_tf can read; use JPEG, PNG, WebP, BMP, TIFF or GIF") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UserError(f"{text} could not be decoded ({exc}); the file may be truncated or corrupt") from None
     return img

@@ -7,6 +7,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tempfile  # noqa: E402
 
 os.environ["NST_TF_CACHE"] = tempfile.mkdtemp(prefix="nst_tf_test_cache_")
+# nst-web keeps its results under the user's data folder: the tests (and their servers) use their own
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="nst_tf_test_data_")
 
 from pathlib import Path  # noqa: E402
 

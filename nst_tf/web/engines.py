@@ -50,6 +50,8 @@ class Engines:
         self._speed_checked = False
         self._vectors: dict = {}
         self._lock = threading.Lock()
+        #: seconds per optimisation step per megapixel, measured on the last paint job (for the page's estimate)
+        self.paint_rate: Optional[float] = None
 
     # ----------------------------------------------------------------- building
 
@@ -93,6 +95,7 @@ class Engines:
         return {
             "instant": self._stylizer.describe() if self._stylizer else "not built yet",
             "paint": self._extractor.describe() if self._extractor else "not built yet",
+            "paint_seconds_per_step_per_megapixel": self.paint_rate,
         }
 
     # ----------------------------------------------------------------- running
@@ -111,7 +114,7 @@ class Engines:
 
     def run_instant(self, job) -> np.ndarray:
         p = job.params
-        job.set_stage("loading the any-style network" if self._stylizer is None else "stylising")
+        job.set_stage("preparing the painting network" if self._stylizer is None else "stylising")
         stylizer = self.stylizer()
         job.set_stage("stylising")
         vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
@@ -124,7 +127,7 @@ class Engines:
         from nst_tf.feedforward import print_size
 
         p = job.params
-        job.set_stage("loading the any-style network" if self._stylizer is None else "painting the preview")
+        job.set_stage("preparing the painting network" if self._stylizer is None else "painting the preview")
         stylizer = self.stylizer()
         vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
 
@@ -156,10 +159,11 @@ class Engines:
             preserve_colors=p.preserve_colors,
             blend=round(1.0 - p.strength, 6),
         )
-        job.set_stage("painting (the first step traces the model)")
-        result = gatys.stylize(
-            job.content, job.style, config, extractor=extractor, callbacks=[PaintProgress(job)], verbose=False
-        )
+        job.set_stage("preparing the first step")
+        progress = PaintProgress(job)
+        result = gatys.stylize(job.content, job.style, config, extractor=extractor, callbacks=[progress], verbose=False)
+        if progress.seconds_per_step:
+            self.paint_rate = progress.seconds_per_step / (result.image.shape[0] * result.image.shape[1] / 1e6)
         return result.image
 
 
@@ -173,6 +177,7 @@ class PaintProgress:
         self.clock = clock
         self._first = None  # (time, step) at the first step: tracing excluded from the rate
         self._last_preview = -float("inf")
+        self.seconds_per_step: Optional[float] = None
 
     def __call__(self, info) -> None:
         if self.job.cancel_requested():
@@ -184,7 +189,8 @@ class PaintProgress:
         t0, s0 = self._first
         eta = None
         if info.step > s0 and now > t0:
-            eta = (info.steps - info.step) * (now - t0) / (info.step - s0)
+            self.seconds_per_step = (now - t0) / (info.step - s0)
+            eta = (info.steps - info.step) * self.seconds_per_step
         self.job.set_progress(info.step, info.steps, eta)
         if now - self._last_preview >= self.preview_every_s or info.step == info.steps:
             self._last_preview = now

@@ -2,9 +2,11 @@
 
 Each method has one worker thread (so at most one optimisation runs at a time, and an instant
 job never waits behind a long paint job). At most ``max_queued`` jobs wait; a further submit
-raises :class:`QueueFull`. Results are PNG files in a private temporary folder named by job id
-(which the server makes; nothing from a request is used in a path); at most ``keep`` finished
-jobs are kept, the oldest dropped first, and the folder is removed by :meth:`JobQueue.close`.
+raises :class:`QueueFull`. Results are PNG files named by job id (which the server makes; nothing
+from a request is used in a path), each with a small JSON record beside it. In a results folder
+(``nst-web --results_dir``) they survive restarts: finished jobs found there are served again.
+Without one, a private temporary folder is used and removed by :meth:`JobQueue.close`. At most
+``keep`` finished jobs and ``max_bytes`` of files are kept; the oldest go first.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 from nst_tf import images
 from nst_tf.errors import UserError
+from nst_tf.web import results
 from nst_tf.web.engines import Engines, JobCancelled
 from nst_tf.web.params import METHODS, JobParams
 
@@ -118,15 +121,21 @@ class Job:
 class JobQueue:
     """A bounded queue of jobs with one worker thread per method."""
 
-    def __init__(self, engines: Engines, max_queued: int = 8, keep: int = 50, folder=None):
+    def __init__(
+        self, engines: Engines, max_queued: int = 8, keep: int = 50, folder=None, max_bytes: Optional[int] = None
+    ):
         if max_queued < 1 or keep < 1:
             raise UserError("the queue size and the number of results kept must be at least 1")
         self.engines = engines
         self.max_queued = max_queued
         self.keep = keep
-        self._tmp = tempfile.TemporaryDirectory(prefix="nst_web_", dir=folder)
-        self.folder = Path(self._tmp.name)
+        self.max_bytes = max_bytes
+        self.persistent = folder is not None
+        self._tmp = None if self.persistent else tempfile.TemporaryDirectory(prefix="nst_web_")
+        self.folder = Path(folder).expanduser() if self.persistent else Path(self._tmp.name)
         self._jobs: "OrderedDict[str, Job]" = OrderedDict()
+        if self.persistent:
+            self._restore()
         self._lock = threading.Lock()
         self._closed = False
         self._lanes = {m: queue.Queue() for m in METHODS}
@@ -219,6 +228,8 @@ class JobQueue:
             job.result_path, job.result_size = path, image.shape[:2]
             job.set_preview(image, job.steps)
             job.finish("done")
+            if self.persistent:
+                results.keep_record(job)
             log.info("job %s done in %.1f s", label, job.finished - job.started)
         except JobCancelled:
             job.finish("cancelled")
@@ -238,13 +249,31 @@ class JobQueue:
             job.finish("failed", message)
             log.exception("job %s failed", label)
 
+    def _restore(self) -> None:
+        """Serve again the finished jobs of an earlier run found in the results folder."""
+        for record, picture in results.earlier(self.folder):
+            job = results.revive(Job, record, picture)
+            self._jobs[job.id] = job
+        self._evict()
+        if self._jobs:
+            log.info("%d earlier results in %s", len(self._jobs), self.folder)
+
     def _evict(self) -> None:
-        """Drop the oldest finished jobs (and their files) beyond ``keep``; called with the lock held."""
+        """Drop the oldest finished jobs (and their files) beyond ``keep`` and ``max_bytes``; called
+        with the lock held."""
         finished = [j for j in self._jobs.values() if j.state in FINISHED]
-        for job in finished[: max(0, len(finished) - self.keep)]:
+        sizes = {
+            j.id: j.result_path.stat().st_size if j.result_path and j.result_path.exists() else 0 for j in finished
+        }
+        total = sum(sizes.values())
+        for i, job in enumerate(finished):
+            over_count = len(finished) - i > self.keep
+            over_bytes = self.max_bytes is not None and total > self.max_bytes and len(finished) - i > 1
+            if not (over_count or over_bytes):
+                break
             del self._jobs[job.id]
-            if job.result_path:
-                job.result_path.unlink(missing_ok=True)
+            total -= sizes[job.id]
+            results.remove(job.result_path)
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Cancel everything, stop the workers and delete the results folder."""
@@ -260,5 +289,6 @@ class JobQueue:
         deadline = time.monotonic() + timeout_s
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
-        self._tmp.cleanup()
-        log.info("results folder removed")
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            log.info("results folder removed")

@@ -19,7 +19,7 @@ class Limits:
     max_size_arbitrary: int = 2048
     max_size_optimize: int = 1024
     default_size_arbitrary: int = 1024  #: or the photo's own size, if smaller
-    default_size_optimize: int = 384
+    default_size_optimize: int = 384  #: or the photo's own size, if smaller
     max_steps: int = 1000
     default_steps: int = 100  #: reaches the earlier 150-step result at 384 px (benchmarks/RESULTS.md, AMX)
     max_style_weight: float = 1e4
@@ -88,7 +88,8 @@ def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) 
     elif method == "print":
         size = longest  # the photo's own size; the size field does not apply
     else:
-        size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, limits.default_size_optimize)
+        default = max(limits.min_size, min(longest, limits.default_size_optimize))  # never enlarged
+        size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, default)
     preserve = str(fields.get("preserve_colors") or "none").strip().lower()
     preserve = {
         "true": "luminance",

@@ -7,6 +7,7 @@ import logging
 import signal
 import socket
 import threading
+from pathlib import Path
 
 import uvicorn
 
@@ -48,7 +49,7 @@ def serve(cfg: WebConfig, prog: str = "nst-web") -> bool:
     seconds finds TensorFlow building them in a daemon thread, and letting the interpreter shut down
     under it aborted the process (exit 134, "terminate called after throwing") or hung. The command
     then ends the process at once instead (:func:`nst_tf.cli.common.exit_now`); nothing is lost: the
-    results folder is already removed and no job is running."""
+    results are written (or the temporary folder removed) and no job is running."""
     from nst_tf.web.app import create_app
     from nst_tf.web.engines import Engines
     from nst_tf.web.jobs import JobQueue
@@ -60,11 +61,20 @@ def serve(cfg: WebConfig, prog: str = "nst-web") -> bool:
 
     config = StylizeConfig(backbone=cfg.backbone, weights=cfg.weights, precision=cfg.precision)
     engines = Engines(config, arbitrary_precision=cfg.precision, arbitrary_weights=cfg.instant_weights)
-    jobs = JobQueue(engines, max_queued=cfg.queue_size, keep=cfg.keep_results)
+    from nst_tf.web import results
+
+    folder = (
+        None if cfg.results_dir == "temp" else Path(cfg.results_dir) if cfg.results_dir else results.default_folder()
+    )
+    jobs = JobQueue(
+        engines, max_queued=cfg.queue_size, keep=cfg.keep_results, folder=folder,
+        max_bytes=int(cfg.results_max_mb * 2**20),
+    )  # fmt: skip
     app = create_app(jobs, max_upload_bytes=int(cfg.max_upload_mb * 2**20))
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: anyone who can reach this machine can use it (there is no login)", cfg.host)
-    log.info("%s: results go to %s (removed on exit)", prog, jobs.folder)
+    kept = "kept across restarts" if jobs.persistent else "removed on exit"
+    log.info("%s: results go to %s (%s)", prog, jobs.folder, kept)
     log.info("%s: preparing the models in the background; the page works already", prog)
     warming = threading.Thread(target=engines.warm, name="nst-web-warm", daemon=True)
     warming.start()

@@ -419,6 +419,7 @@ def test_parse_params_defaults_aliases_and_limits():
     assert parse_params({}, (3000, 4000)).size == 1024  # instant default: the photo's size, at most 1024
     p = parse_params({"method": "paint", "preserve_colors": "true"}, (300, 451))
     assert (p.method, p.size, p.steps, p.preserve_colors) == ("optimize", 384, 100, "luminance")
+    assert parse_params({"method": "paint"}, (200, 300)).size == 300  # a small photo is never enlarged
     assert parse_params({"method": "instant"}, (10, 20)).size == 64
     assert parse_params({"method": "print", "size": "64"}, (3000, 4000)).size == 4000  # the photo's own
     with pytest.raises(UserError, match="steps must be between 1 and 5"):

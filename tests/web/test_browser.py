@@ -1,9 +1,11 @@
 """nst-web end to end: the real server process and a real headless Chromium (Debian's chromium and
 chromium-driver, driven by Selenium; nothing downloads a browser). The page uploads a photo, runs an
-instant and a short paint job, shows and lists the results, reports a bad upload; the server then
-stops cleanly on SIGTERM and removes its results folder.
+instant and a short paint job, shows and lists the results, refuses a file that is not an image;
+at a desktop and a phone viewport nothing overflows sideways before or after a result; the keyboard
+alone gets from landing to download; a reload during Paint picks the job up again; results survive
+a server restart; axe-core (npm, `.tools/`) finds no serious accessibility violation.
 
-Set NST_TF_SCREENSHOT_DIR to keep the screenshots (README's examples/web_app.jpg is web_app.png from here).
+Set NST_TF_SCREENSHOT_DIR to keep the screenshots (README's examples/web_*.png come from here).
 """
 
 import os
@@ -21,9 +23,13 @@ import pytest
 pytest.importorskip("starlette")
 webdriver = pytest.importorskip("selenium.webdriver")
 
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / ".tools" / "node_modules" / "axe-core" / "axe.min.js"  # README: npm install --prefix .tools axe-core@4
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -37,7 +43,7 @@ pytestmark = pytest.mark.skipif(
 class Server:
     def __init__(self, *args):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nst_tf.cli.web", "--port=0", *args],
+            [sys.executable, "-m", "nst_tf.cli.web", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -65,27 +71,43 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server():
-    s = Server("--backbone=vgg16", "--weights=hed", "--precision=float32")
+def results_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("web-results")
+
+
+def _start_server(results_dir, port=0):
+    s = Server(
+        "--backbone=vgg16", "--weights=hed", "--precision=float32", f"--results_dir={results_dir}", f"--port={port}"
+    )
     s.url = s.wait_for(r"serving on (http://\S+)").group(1)
+    return s
+
+
+@pytest.fixture(scope="module")
+def server(results_dir):
+    s = _start_server(results_dir)
     yield s
     if s.proc.poll() is None:
         s.proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser():
+def _chrome(width, height, mobile=False):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--window-size=1280,1100",
-    ):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+    if mobile:  # a phone: its width, its pixel ratio, touch input
+        options.add_experimental_option(
+            "mobileEmulation", {"deviceMetrics": {"width": width, "height": height, "pixelRatio": 3.0, "touch": True}}
+        )
+    else:
+        options.add_argument(f"--window-size={width},{height}")
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=CHROMEDRIVER))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = _chrome(1280, 1100)
     yield driver
     driver.quit()
 
@@ -117,24 +139,52 @@ def _screenshot(driver, tmp_path, name):
     return path
 
 
-def test_page_instant_then_paint_then_clean_stop(server, browser, content_path, tmp_path):
+def _no_overflow(driver, where):
+    scroll, inner = driver.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, f"{where}: the page is {scroll} px wide on a {inner} px screen"
+
+
+def _axe(driver, where):
+    """axe-core's audit of the page as it is: no serious or critical violation."""
+    assert AXE.is_file(), f"axe-core is missing; install it with: npm install --prefix {ROOT / '.tools'} axe-core@4"
+    driver.set_script_timeout(60)
+    driver.execute_script(AXE.read_text())
+    found = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then("
+        "  (r) => done(r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length}))),"
+        "  (e) => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: 0}]));"
+    )
+    serious = [v for v in found if v["impact"] in ("serious", "critical")]
+    assert not serious, (where, serious)
+    return found
+
+
+def _choose_photo(driver, path, wait):
+    driver.find_element(By.ID, "content-file").send_keys(str(path))
+    wait.until(lambda d: "chosen" in d.find_element(By.ID, "content-drop").get_attribute("class"))
+
+
+def test_page_instant_then_paint(server, browser, content_path, tmp_path):
     d = browser
     d.get(server.url)
     wait = WebDriverWait(d, 240, poll_frequency=0.2)
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
     assert d.find_element(By.ID, "go").get_attribute("disabled")  # nothing chosen yet
     assert not d.find_element(By.ID, "download").is_displayed() and not d.find_element(By.ID, "compare").is_displayed()
+    assert "The Starry Night" in d.find_element(By.ID, "gallery").text  # painting names are visible, not only tooltips
 
-    # a bad upload: the page shows the server's one-line error
+    # a text file named .jpg is refused as soon as it is chosen; a real photo then clears the error
     junk = tmp_path / "notes.jpg"
     junk.write_text("not an image")
     d.find_element(By.ID, "content-file").send_keys(str(junk))
-    d.find_element(By.ID, "go").click()
     wait.until(lambda d: "not an image" in d.find_element(By.ID, "message").text)
     assert "bad" in d.find_element(By.ID, "message").get_attribute("class")
+    assert d.find_element(By.ID, "go").get_attribute("disabled")
+    _choose_photo(d, content_path, wait)
+    assert d.find_element(By.ID, "message").text == ""
 
     # instant: photo + a gallery painting
-    d.find_element(By.ID, "content-file").send_keys(str(content_path))
     d.find_element(By.CSS_SELECTOR, "#gallery button[data-name=great_wave]").click()
     _set(d, "size", 384)
     d.find_element(By.ID, "go").click()
@@ -145,9 +195,10 @@ def test_page_instant_then_paint_then_clean_stop(server, browser, content_path, 
     shot = _screenshot(d, tmp_path, "web_app.png")
     assert shot.stat().st_size > 20_000
 
-    # paint: a short optimisation; the progress bar shows steps
+    # paint: a short optimisation; the size typed for Instant stays when switching
     d.find_element(By.CSS_SELECTOR, "input[name=method][value=optimize]").click()
     assert d.find_element(By.ID, "steps").is_displayed()
+    assert d.find_element(By.ID, "size").get_attribute("value") == "384"
     _set(d, "size", 96)
     _set(d, "steps", 12)
     d.find_element(By.ID, "go").click()
@@ -159,6 +210,8 @@ def test_page_instant_then_paint_then_clean_stop(server, browser, content_path, 
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li img")) == 2)
     _screenshot(d, tmp_path, "web_app_paint.png")
     assert d.find_element(By.ID, "message").text == "Done."
+    labels = [a.get_attribute("aria-label") for a in d.find_elements(By.CSS_SELECTOR, "#history li a")]
+    assert labels[0].startswith("Download Paint") and labels[1].startswith("Download Instant")  # named links
 
     # the download link serves the full-size PNG
     href = d.find_element(By.ID, "download").get_attribute("href")
@@ -167,9 +220,122 @@ def test_page_instant_then_paint_then_clean_stop(server, browser, content_path, 
     with urllib.request.urlopen(href) as r:
         assert r.headers["content-type"] == "image/png" and len(r.read()) > 1000
 
-    # SIGTERM: clean stop, results folder removed
-    folder = server.wait_for(r"results go to (\S+) ").group(1)
-    assert Path(folder).is_dir()
+
+@pytest.mark.parametrize("viewport", [(1280, 900, False), (390, 844, True)], ids=["desktop", "phone"])
+def test_layout_fits_the_screen_before_and_after_a_result(server, content_path, tmp_path, viewport):
+    width, height, mobile = viewport
+    d = _chrome(width, height, mobile)
+    try:
+        d.get(server.url)
+        wait = WebDriverWait(d, 240, poll_frequency=0.2)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+        kind = "phone" if mobile else "desktop"
+        _no_overflow(d, f"{kind}, landing")
+        _axe(d, f"{kind}, landing")
+        _screenshot(d, tmp_path, f"web_{kind}_before.png")
+        _choose_photo(d, content_path, wait)
+        d.find_element(By.ID, "go").click()  # size left empty: the photo's own size, never enlarged
+        wait.until(_result_shown)
+        assert "451 × 300 px" in d.find_element(By.ID, "result-info").text
+        _no_overflow(d, f"{kind}, after a result")
+        _axe(d, f"{kind}, after a result")
+        _screenshot(d, tmp_path, f"web_{kind}_after.png")
+        if mobile:  # touch targets a finger can hit
+            sizes = d.execute_script(
+                "return [...document.querySelectorAll('input[type=radio], .controls input, button#go')]"
+                ".filter((e) => e.offsetParent !== null)"  # shown ones (Paint's fields are hidden for Instant)
+                ".map((e) => [e.id || e.value, e.getBoundingClientRect().height])"
+            )
+            assert all(h >= 24 for _, h in sizes), sizes
+        else:  # a desktop window narrowed after a result
+            d.set_window_size(560, 900)
+            time.sleep(0.3)
+            _no_overflow(d, "desktop narrowed after a result")
+    finally:
+        d.quit()
+
+
+def test_keyboard_alone_from_landing_to_download(server, content_path):
+    d = _chrome(1280, 900)
+    try:
+        d.get(server.url)
+        wait = WebDriverWait(d, 240, poll_frequency=0.2)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+        _choose_photo(d, content_path, wait)  # (a file chooser is the system's dialog; the path is typed in)
+        body = d.find_element(By.TAG_NAME, "body")
+        body.click()
+
+        def press(key):  # to whatever has the focus, as a keyboard would
+            ActionChains(d).send_keys(key).perform()
+
+        def tab_to(predicate, limit=40):
+            for _ in range(limit):
+                press(Keys.TAB)
+                if predicate(d.switch_to.active_element):
+                    return d.switch_to.active_element
+            raise AssertionError("never reached by Tab")
+
+        first = tab_to(lambda e: e.get_attribute("role") == "radio")
+        assert first.get_attribute("aria-checked") == "true"  # the gallery is one tab stop: the chosen painting
+        press(Keys.ARROW_RIGHT)
+        chosen = d.switch_to.active_element
+        assert chosen.get_attribute("data-name") != first.get_attribute("data-name")
+        assert chosen.get_attribute("aria-checked") == "true"
+        after_gallery = tab_to(lambda e: True, limit=1)
+        assert after_gallery.get_attribute("role") != "radio"  # one tab stop, not five
+        tab_to(lambda e: e.get_attribute("id") == "go")
+        press(Keys.ENTER)
+        wait.until(_result_shown)
+        link = tab_to(lambda e: e.get_attribute("id") == "download")
+        assert link.get_attribute("href").endswith("/result")
+        outline = d.execute_script("return getComputedStyle(arguments[0]).outlineStyle", link)
+        assert outline != "none"  # the focus is visible
+    finally:
+        d.quit()
+
+
+def test_a_reload_during_paint_picks_the_job_up(server, content_path):
+    d = _chrome(1280, 900)
+    try:
+        d.get(server.url)
+        wait = WebDriverWait(d, 240, poll_frequency=0.2)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+        _choose_photo(d, content_path, wait)
+        d.find_element(By.CSS_SELECTOR, "input[name=method][value=optimize]").click()
+        _set(d, "size", 96)
+        _set(d, "steps", 60)
+        d.find_element(By.ID, "go").click()
+        wait.until(lambda d: "step" in d.find_element(By.ID, "progress-text").text)
+        d.refresh()
+        wait.until(lambda d: "Picking up" in d.find_element(By.ID, "message").text or _result_shown(d))
+        wait.until(_result_shown)
+        assert "96 × 64 px" in d.find_element(By.ID, "result-info").text
+        wait.until(lambda d: any("Paint" in li.text for li in d.find_elements(By.CSS_SELECTOR, "#history li")))
+    finally:
+        d.quit()
+
+
+def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir, browser):
+    """Runs last in this module: it stops the module's server."""
+    kept = sorted(results_dir.glob("*.png"))
+    assert kept, "the earlier tests left no result in --results_dir"
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=60) == 0, server.output()
-    assert "stopped" in server.output() and not Path(folder).exists()
+    assert "stopped" in server.output()
+    assert sorted(results_dir.glob("*.png")) == kept  # kept across the stop
+    port = int(server.url.rstrip("/").rsplit(":", 1)[1])
+    again = _start_server(results_dir, port)  # the same address: the page's list (localStorage) is per address
+    try:
+        import urllib.request
+
+        for png in kept:
+            with urllib.request.urlopen(f"{again.url}api/jobs/{png.stem}/result") as r:
+                assert r.status == 200 and r.headers["content-type"] == "image/png"
+        browser.get(again.url)  # the page's own list (from the first test): nothing "gone from the server"
+        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li img")) >= 1)
+        time.sleep(1.0)
+        assert not browser.find_elements(By.CSS_SELECTOR, "#history li.expired")
+    finally:
+        again.proc.send_signal(signal.SIGTERM)
+        assert again.proc.wait(timeout=60) == 0
