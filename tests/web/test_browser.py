@@ -315,10 +315,68 @@ def test_a_reload_during_paint_picks_the_job_up(server, content_path):
         d.quit()
 
 
-def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir, browser):
-    """Runs last in this module: it stops the module's server."""
+def test_drop_anywhere_cancel_label_progressbar_and_compare_drag(server):
+    d = _chrome(1280, 900)
+    try:
+        d.get(server.url)
+        wait = WebDriverWait(d, 240, poll_frequency=0.2)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+        # a photo dropped outside the drop zones is taken as the photo (the browser does not leave the page)
+        d.execute_script(
+            "const c = document.createElement('canvas'); c.width = 120; c.height = 80;"
+            "const g = c.getContext('2d'); g.fillStyle = '#c84'; g.fillRect(0, 0, 120, 80);"
+            "g.fillStyle = '#248'; g.fillRect(30, 20, 50, 40);"
+            "c.toBlob((blob) => { const dt = new DataTransfer();"
+            "  dt.items.add(new File([blob], 'dropped.png', {type: 'image/png'}));"
+            "  document.querySelector('footer').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true,"
+            "  cancelable: true})); }, 'image/png');"
+        )
+        wait.until(lambda d: "dropped.png" in d.find_element(By.ID, "content-drop").text)
+        assert d.current_url == server.url
+
+        # Paint, then Cancel: the half-painted picture stays, labelled; the bar is a progressbar
+        d.find_element(By.CSS_SELECTOR, "input[name=method][value=optimize]").click()
+        _set(d, "size", 96)
+        _set(d, "steps", 400)
+        d.find_element(By.ID, "go").click()
+        wait.until(lambda d: int(d.find_element(By.ID, "bar").get_attribute("aria-valuenow") or 0) > 0)
+        assert d.find_element(By.ID, "bar").get_attribute("role") == "progressbar"
+        wait.until(lambda d: d.find_element(By.ID, "compare").is_displayed())  # a preview
+        d.find_element(By.ID, "cancel").click()
+        wait.until(lambda d: "Cancelled at step" in d.find_element(By.ID, "message").text)
+        assert "unfinished" in d.find_element(By.ID, "tag-after").text
+        assert d.find_element(By.ID, "compare").is_displayed()
+        wait.until(lambda d: "offline HED VGG16" in d.find_element(By.ID, "backbone-note").text)
+
+        # Instant, then drag on the picture (not on the thin slider) to move the comparison
+        d.find_element(By.CSS_SELECTOR, "input[name=method][value=arbitrary]").click()
+        d.find_element(By.ID, "go").click()
+        wait.until(_result_shown)
+        box = d.find_element(By.ID, "compare")
+        width = box.rect["width"]
+        ActionChains(d).move_to_element_with_offset(box, int(-width * 0.3), -20).click_and_hold().move_by_offset(
+            5, 0
+        ).release().perform()
+        assert 10 <= int(d.find_element(By.ID, "split").get_attribute("value")) <= 35
+    finally:
+        d.quit()
+
+
+def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir, browser, content_path):
+    """Stops the module's server, so it runs last (and makes its own result: under pytest-xdist the
+    other tests may run in another worker, with another server)."""
+    d = browser
+    d.get(server.url)
+    wait = WebDriverWait(d, 240, poll_frequency=0.2)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+    _choose_photo(d, content_path, wait)
+    d.find_element(By.CSS_SELECTOR, "input[name=method][value=arbitrary]").click()
+    _set(d, "size", 128)
+    d.find_element(By.ID, "go").click()
+    wait.until(_result_shown)
+    wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li img")) >= 1)
     kept = sorted(results_dir.glob("*.png"))
-    assert kept, "the earlier tests left no result in --results_dir"
+    assert kept, "no result in --results_dir"
     server.proc.send_signal(signal.SIGTERM)
     assert server.proc.wait(timeout=60) == 0, server.output()
     assert "stopped" in server.output()
@@ -331,11 +389,10 @@ def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir
         for png in kept:
             with urllib.request.urlopen(f"{again.url}api/jobs/{png.stem}/result") as r:
                 assert r.status == 200 and r.headers["content-type"] == "image/png"
-        browser.get(again.url)  # the page's own list (from the first test): nothing "gone from the server"
-        wait = WebDriverWait(browser, 60, poll_frequency=0.2)
+        d.get(again.url)  # the page's own list: nothing "gone from the server"
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#history li img")) >= 1)
         time.sleep(1.0)
-        assert not browser.find_elements(By.CSS_SELECTOR, "#history li.expired")
+        assert not d.find_elements(By.CSS_SELECTOR, "#history li.expired")
     finally:
         again.proc.send_signal(signal.SIGTERM)
         assert again.proc.wait(timeout=60) == 0

@@ -259,6 +259,7 @@ async function poll() {
 
 function finish(keepRunning) {
   clearTimeout(state.timer);
+  if (state.job && state.job.method === "optimize") refreshInfo().catch(() => {});  // rate, backbone
   state.job = null;
   if (!keepRunning) localStorage.removeItem(RUNNING_KEY);
   $("progress").hidden = true;
@@ -286,7 +287,6 @@ function done(job, s) {
   $("result-info").textContent = `${s.width} × ${s.height} px${took}`;
   if (job.method === "arbitrary") state.last = { strength: $("strength").value };
   if (!job.quiet) say("Done.");
-  if (job.method === "optimize") refreshInfo();
   finish();
 }
 
