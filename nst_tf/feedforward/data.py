@@ -58,13 +58,12 @@ DECODE_SAMPLE = 16
 
 
 def _decode_error(path: str):
-    """None if the training pipeline can decode ``path``, else the reason (one line)."""
+    """None if ``path`` decodes in full, else the reason (one line). Pillow decodes, not TensorFlow:
+    a TensorFlow op here would start TensorFlow's runtime before a multi-worker strategy is made
+    ("collective ops must be configured at program startup")."""
     try:
-        if Path(path).suffix.lower() in TF_DECODES:
-            tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        else:
-            _pillow_rgb(path)
-    except (tf.errors.OpError, OSError, ValueError, SyntaxError) as exc:
+        _pillow_rgb(path)
+    except (OSError, ValueError, SyntaxError) as exc:
         return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
     return None
 

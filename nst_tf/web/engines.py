@@ -75,6 +75,12 @@ class Engines:
                 self._extractor = gatys.build_extractor(self.config)
                 # XLA on/off is measured once per machine and cached; do it now, not in a user's job.
                 speed = calibrate.choose_speed(self.config, self._extractor)
+                if self.paint_rate is None:  # for the page's estimate before any paint job: two 256 px steps
+                    side = 256
+                    seconds = calibrate.step_seconds(
+                        self.config, self._extractor, speed.jit_compile, side=side, steps=2
+                    )
+                    self.paint_rate = seconds / (side * side / 1e6)
                 log.info(
                     "paint: %s; %s (ready in %.1f s)",
                     self._extractor.describe(),

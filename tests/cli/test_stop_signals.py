@@ -37,10 +37,10 @@ def _stop_at(args, module, delay, sig):
 
 def _check_ending(code, out, err, sig, where):
     expected = {signal.SIGINT: 130, signal.SIGTERM: 143}[sig]
-    if code == -sig:  # still inside Python's own start-up: the default action, which a shell shows as 128 + sig
-        assert not out.strip(), (where, out[-500:])
-    else:
-        assert code in (expected, 0), (where, code, err[-2000:])
+    # -sig: ended by the signal's default action (a shell shows 128 + sig, the same 130 / 143): during
+    # Python's own start-up, or during its shutdown once the work is written (the interpreter puts the
+    # default handlers back before TensorFlow's threads are torn down). Outputs are checked by the caller.
+    assert code in (expected, 0, -sig), (where, code, err[-2000:])
     assert not any(b in err for b in BAD), (where, err[-3000:])
 
 

@@ -167,6 +167,8 @@ def test_paint_job_reports_steps_preview_and_result(web, photo):
     assert s["has_preview"] and s["preview_step"] == 8 and s["eta_s"] == 0.0
     out = images.load_image_bytes(client.get(f"/api/jobs/{s['id']}/result").content)
     assert max(out.shape[:2]) == 64
+    rate = client.get("/api/info").json()["models"]["paint_seconds_per_step_per_megapixel"]
+    assert rate is not None and 0 < rate < 1000  # the page's estimate of a Paint job comes from it
 
 
 def test_running_paint_job_can_be_cancelled(web, photo):

@@ -358,6 +358,14 @@ def test_drop_anywhere_cancel_label_progressbar_and_compare_drag(server):
             5, 0
         ).release().perform()
         assert 10 <= int(d.find_element(By.ID, "split").get_attribute("value")) <= 35
+
+        # Instant's strength: moving the slider paints again (a new result, no click)
+        before = d.find_element(By.ID, "after").get_attribute("src")
+        d.execute_script(
+            "const s = document.getElementById('strength'); s.value = 0.4; s.dispatchEvent(new Event('input'));"
+        )
+        wait.until(lambda d: _result_shown(d, before))
+        assert d.find_element(By.ID, "strength-value").text == "0.40"
     finally:
         d.quit()
 

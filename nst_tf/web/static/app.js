@@ -86,13 +86,16 @@ function bindDrop(label, input, which) {
 
 // A file dropped anywhere else on the page is the photo (the browser would otherwise leave the app).
 function bindPageDrop() {
-  let depth = 0;
+  let depth = 0, inside = false;  // inside: a drag that started on this page (a picture), not a file
+  document.addEventListener("dragstart", () => { inside = true; });
+  document.addEventListener("dragend", () => { inside = false; });
   document.addEventListener("dragenter", () => { depth++; document.body.classList.add("dragging"); });
   document.addEventListener("dragleave", () => { if (--depth <= 0) { depth = 0; document.body.classList.remove("dragging"); } });
   document.addEventListener("dragover", (e) => e.preventDefault());
   document.addEventListener("drop", (e) => {
     e.preventDefault(); depth = 0; document.body.classList.remove("dragging");
-    const f = e.dataTransfer && e.dataTransfer.files[0];
+    const f = !inside && e.dataTransfer && e.dataTransfer.files[0];
+    inside = false;
     if (f) takeFile(f, "content");
   });
 }
@@ -116,7 +119,7 @@ function setDefaults() {
 
 function showEstimate() {
   const el = $("paint-estimate");
-  if (!state.paintRate || !state.limits) { el.textContent = "usually under a minute here"; return; }
+  if (!state.paintRate || !state.limits) { el.textContent = "the time is shown once the network is ready"; return; }
   const L = state.limits;
   const side = Number($("size").value) || Math.min(L.size.default.optimize,
     state.contentSize ? Math.max(...state.contentSize) : L.size.default.optimize);
@@ -328,6 +331,7 @@ function bindCompareDrag() {
   };
   box.addEventListener("pointerdown", (e) => {
     if (box.classList.contains("running") || box.classList.contains("single")) return;
+    e.preventDefault();  // no native drag of the picture (it would be dropped on the page as a new photo)
     dragging = true; box.setPointerCapture(e.pointerId); move(e);
   });
   box.addEventListener("pointermove", (e) => { if (dragging) move(e); });
@@ -423,7 +427,9 @@ async function start() {
   bindDrop($("style-drop"), $("style-file"), "style");
   bindPageDrop();
   bindCompareDrag();
-  for (const r of document.querySelectorAll("input[name=method]")) r.addEventListener("change", setDefaults);
+  for (const r of document.querySelectorAll("input[name=method]")) {
+    r.addEventListener("change", () => { setDefaults(); if (method() === "optimize" && !state.paintRate) refreshInfo().catch(() => {}); });
+  }
   $("size").addEventListener("input", () => { state.sizeTyped = $("size").value !== ""; showEstimate(); });
   $("steps").addEventListener("input", showEstimate);
   $("strength").addEventListener("input", strengthMoved);
