@@ -8,6 +8,7 @@ a server restart; axe-core (npm, `.tools/`) finds no serious accessibility viola
 Set NST_TF_SCREENSHOT_DIR to keep the screenshots (README's examples/web_*.png come from here).
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -160,6 +161,19 @@ def _axe(driver, where):
     return found
 
 
+@contextlib.contextmanager
+def _chrome_at(url, width, height, mobile=False):
+    """A fresh browser on the page, once its gallery has loaded: (driver, a 240 s wait)."""
+    driver = _chrome(width, height, mobile)
+    try:
+        driver.get(url)
+        wait = WebDriverWait(driver, 240, poll_frequency=0.2)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+        yield driver, wait
+    finally:
+        driver.quit()
+
+
 def _choose_photo(driver, path, wait):
     driver.find_element(By.ID, "content-file").send_keys(str(path))
     wait.until(lambda d: "chosen" in d.find_element(By.ID, "content-drop").get_attribute("class"))
@@ -224,11 +238,7 @@ def test_page_instant_then_paint(server, browser, content_path, tmp_path):
 @pytest.mark.parametrize("viewport", [(1280, 900, False), (390, 844, True)], ids=["desktop", "phone"])
 def test_layout_fits_the_screen_before_and_after_a_result(server, content_path, tmp_path, viewport):
     width, height, mobile = viewport
-    d = _chrome(width, height, mobile)
-    try:
-        d.get(server.url)
-        wait = WebDriverWait(d, 240, poll_frequency=0.2)
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+    with _chrome_at(server.url, width, height, mobile) as (d, wait):
         kind = "phone" if mobile else "desktop"
         _no_overflow(d, f"{kind}, landing")
         _axe(d, f"{kind}, landing")
@@ -251,16 +261,10 @@ def test_layout_fits_the_screen_before_and_after_a_result(server, content_path, 
             d.set_window_size(560, 900)
             time.sleep(0.3)
             _no_overflow(d, "desktop narrowed after a result")
-    finally:
-        d.quit()
 
 
 def test_keyboard_alone_from_landing_to_download(server, content_path):
-    d = _chrome(1280, 900)
-    try:
-        d.get(server.url)
-        wait = WebDriverWait(d, 240, poll_frequency=0.2)
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+    with _chrome_at(server.url, 1280, 900) as (d, wait):
         _choose_photo(d, content_path, wait)  # (a file chooser is the system's dialog; the path is typed in)
         body = d.find_element(By.TAG_NAME, "body")
         body.click()
@@ -290,16 +294,10 @@ def test_keyboard_alone_from_landing_to_download(server, content_path):
         assert link.get_attribute("href").endswith("/result")
         outline = d.execute_script("return getComputedStyle(arguments[0]).outlineStyle", link)
         assert outline != "none"  # the focus is visible
-    finally:
-        d.quit()
 
 
 def test_a_reload_during_paint_picks_the_job_up(server, content_path):
-    d = _chrome(1280, 900)
-    try:
-        d.get(server.url)
-        wait = WebDriverWait(d, 240, poll_frequency=0.2)
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+    with _chrome_at(server.url, 1280, 900) as (d, wait):
         _choose_photo(d, content_path, wait)
         d.find_element(By.CSS_SELECTOR, "input[name=method][value=optimize]").click()
         _set(d, "size", 96)
@@ -311,16 +309,10 @@ def test_a_reload_during_paint_picks_the_job_up(server, content_path):
         wait.until(_result_shown)
         assert "96 × 64 px" in d.find_element(By.ID, "result-info").text
         wait.until(lambda d: any("Paint" in li.text for li in d.find_elements(By.CSS_SELECTOR, "#history li")))
-    finally:
-        d.quit()
 
 
 def test_drop_anywhere_cancel_label_progressbar_and_compare_drag(server):
-    d = _chrome(1280, 900)
-    try:
-        d.get(server.url)
-        wait = WebDriverWait(d, 240, poll_frequency=0.2)
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#gallery button")) == 5)
+    with _chrome_at(server.url, 1280, 900) as (d, wait):
         # a photo dropped outside the drop zones is taken as the photo (the browser does not leave the page)
         d.execute_script(
             "const c = document.createElement('canvas'); c.width = 120; c.height = 80;"
@@ -366,8 +358,6 @@ def test_drop_anywhere_cancel_label_progressbar_and_compare_drag(server):
         )
         wait.until(lambda d: _result_shown(d, before))
         assert d.find_element(By.ID, "strength-value").text == "0.40"
-    finally:
-        d.quit()
 
 
 def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir, browser, content_path):
