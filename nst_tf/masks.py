@@ -80,3 +80,27 @@ class Masks:
             style_image=tuple(load_mask(p) for p in config.style_image_masks) if config.style_image_masks else None,
             content=load_mask(config.content_mask) if config.content_mask else None,
         )
+
+
+def composite(outputs: list, masks: list, original: np.ndarray, feather: float = 0.02) -> np.ndarray:
+    """Several stylised versions of one image, each kept where its mask is white.
+
+    ``outputs``: float H x W x 3 images in [0, 1]; ``masks``: one H' x W' weight map in [0, 1]
+    per output (any size: resized); ``feather``: the mask edges are blurred by this fraction of
+    the longer side (a Gaussian of that sigma). Where the masks add up to less than 1 the
+    original shows through; where they overlap they are averaged.
+    """
+    from PIL import Image, ImageFilter
+
+    h, w = original.shape[:2]
+    sigma = feather * max(h, w)
+    weights = []
+    for m in masks:
+        m = resize_mask(m, (h, w))
+        if sigma > 0:
+            blurred = Image.fromarray(np.round(m * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(sigma))
+            m = np.asarray(blurred, np.float32) / 255.0
+        weights.append(m[..., None])
+    total = np.sum(weights, axis=0)
+    mixed = np.sum([wk * o for wk, o in zip(weights, outputs)], axis=0) + np.maximum(0.0, 1.0 - total) * original
+    return np.clip(mixed / np.maximum(1.0, total), 0.0, 1.0).astype(np.float32)

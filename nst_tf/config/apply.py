@@ -87,6 +87,11 @@ class ApplyConfig:
         choices=JIT_OPTIONS,
     )
 
+    align_grid: bool = option(
+        True,
+        "Videos and animations: pad each frame by the camera's accumulated motion so a panning shot "
+        "stays on the network's stride grid (most of a pan's flicker comes from that grid).",
+    )
     temporal_blend: float = option(
         0.5,
         "Videos and animations: how much of the previous output, warped along the "

@@ -28,32 +28,6 @@ log = logging.getLogger("nst_tf")
 Report = Callable[[str], None]
 
 
-def composite(outputs: list, masks: list, original: np.ndarray, feather: float = 0.02) -> np.ndarray:
-    """Several stylised versions of one image, each kept where its mask is white.
-
-    ``outputs``: float H x W x 3 images in [0, 1]; ``masks``: one H' x W' weight map in [0, 1]
-    per output (any size: resized); ``feather``: the mask edges are blurred by this fraction of
-    the longer side (a Gaussian of that sigma). Where the masks add up to less than 1 the
-    original shows through; where they overlap they are averaged.
-    """
-    from PIL import Image, ImageFilter
-
-    from nst_tf.masks import resize_mask
-
-    h, w = original.shape[:2]
-    sigma = feather * max(h, w)
-    weights = []
-    for m in masks:
-        m = resize_mask(m, (h, w))
-        if sigma > 0:
-            blurred = Image.fromarray(np.round(m * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(sigma))
-            m = np.asarray(blurred, np.float32) / 255.0
-        weights.append(m[..., None])
-    total = np.sum(weights, axis=0)
-    mixed = np.sum([wk * o for wk, o in zip(weights, outputs)], axis=0) + np.maximum(0.0, 1.0 - total) * original
-    return np.clip(mixed / np.maximum(1.0, total), 0.0, 1.0).astype(np.float32)
-
-
 @dataclass
 class Applier:
     """Stylizers (one, or one per mask region), the masks and the config: frames in, results out."""
@@ -72,18 +46,30 @@ class Applier:
         if self.masks is None:
             out = outs[0]
         else:
+            from nst_tf.masks import composite
+
             out = [composite([o[i] for o in outs], self.masks, f, c.feather) for i, f in enumerate(frames)]
         return [
             colour.postprocess(o, f, c.preserve_colors, c.blend, histogram_on_result=self.histogram_on_result)
             for o, f in zip(out, frames)
         ]
 
+    def clip_frames(self) -> Callable[[list], list]:
+        """:meth:`frames` for the frames of one clip, in order: kept on the networks' stride grid
+        (:mod:`nst_tf.video.grid`) unless masks are placed or ``align_grid`` is off."""
+        from nst_tf.video.grid import GridAligner, stylize_aligned
+
+        if not self.config.align_grid or self.masks is not None:
+            return self.frames
+        aligner = GridAligner(max(s.tiled.multiple if s.tiled else 8 for s in self.stylizers))
+        return lambda frames: stylize_aligned(list(frames), aligner, self.frames)
+
     def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
         """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""
         from nst_tf.video.temporal import TemporalBlender
 
         c = self.config
-        blender = TemporalBlender(c.temporal_blend)
+        blender, paint = TemporalBlender(c.temporal_blend), self.clip_frames()
         t0, shown = time.perf_counter(), time.perf_counter()
         with video.open_video(src, fps) as clip, video.open_writer(dst, like=clip) as out:
             total, chunk = clip.frame_count, []
@@ -91,7 +77,7 @@ class Applier:
             def flush():
                 frames = [f.astype(np.float32) / 255.0 for f in chunk]
                 frames = [images.resize(f, c.size) for f in frames] if c.size else frames
-                for photo, styled in zip(frames, self.frames(frames)):
+                for photo, styled in zip(frames, paint(frames)):
                     out.write(images.to_uint8(blender(photo, styled)))
                 chunk.clear()
 
@@ -123,7 +109,7 @@ class Applier:
         if c.size:
             frames = [images.resize(f, c.size) for f in frames]
         t0 = time.perf_counter()
-        out = self.frames(frames)
+        out = self.clip_frames()(frames)
         if c.temporal_blend:
             from nst_tf.video.temporal import TemporalBlender
 

@@ -90,7 +90,7 @@ class TiledRun:
         from nst_tf.feedforward import tiled
 
         self.model, self.extra, self.networks = model, extra, {}
-        self.halo, _ = tiled.receptive_field(model)
+        self.halo, self.multiple = tiled.receptive_field(model)  # multiple: the network's total stride
 
     def __call__(self, image: np.ndarray, tile: Optional[int] = None) -> np.ndarray:
         import logging

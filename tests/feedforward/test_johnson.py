@@ -191,7 +191,7 @@ def test_exports_handle_odd_sizes(tmp_path_factory, h, w):
 
 
 def test_composite_by_masks():
-    from nst_tf.feedforward.apply import composite
+    from nst_tf.masks import composite
 
     h, w = 20, 40
     original = np.full((h, w, 3), 0.5, np.float32)
