@@ -214,8 +214,7 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
         except UserError as exc:
             return fail(prog, str(exc))
         except KeyboardInterrupt:
-            print(f"{prog}: interrupted", file=sys.stderr, flush=True)
-            return EXIT_SIGTERM if terminated() else EXIT_SIGINT
+            return _interrupted(prog)
         except OSError as exc:
             if exc.errno in _USER_OS_ERRORS:
                 where = f" {exc.filename}" if exc.filename else ""
@@ -223,13 +222,22 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
             return _bug(prog, exc)
         except Exception as exc:  # noqa: BLE001  (a bug: one line, or the traceback with --verbose)
             if signals.caused_by_interrupt(exc):  # the interrupt surfaced inside TensorFlow as another error
-                print(f"{prog}: interrupted", file=sys.stderr, flush=True)
-                return EXIT_SIGTERM if terminated() else EXIT_SIGINT
+                return _interrupted(prog)
             return _bug(prog, exc)
         finally:
             _quick_exit_on_signals()
 
     app.run(wrapped, flags_parser=parse)
+
+
+def _interrupted(prog: str) -> int:
+    """The end of a stopped job: its latest result is already written (the loops keep it, writes
+    are atomic). The process ends here, without the interpreter's shutdown: a stop that landed
+    while TensorFlow was loading can leave a half-imported module whose teardown raised the
+    interrupt again, ending the process by SIGINT instead of 130 / 143."""
+    print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+    exit_now(EXIT_SIGTERM if terminated() else EXIT_SIGINT)
+    return EXIT_SIGINT  # not reached
 
 
 def _quick_exit_on_signals() -> None:
