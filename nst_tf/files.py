@@ -103,3 +103,10 @@ def cache_dir() -> Path:
         return Path(os.environ["NST_TF_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "nst_tf"
+
+
+def data_dir() -> Path:
+    """Where nst_tf keeps what a user made and may want again: ``$XDG_DATA_HOME/nst_tf``, else
+    ``~/.local/share/nst_tf``."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "nst_tf"

@@ -196,15 +196,16 @@ class Exporter:
 
     def _bytes_check(self, loaded, photo: np.ndarray, style: np.ndarray) -> np.ndarray:
         """``serving_default`` on PNG bytes, decoded: the TF Serving REST path."""
+        from nst_tf import images
         from nst_tf.deploy import serving
 
         fn = loaded.signatures[serving.DEFAULT_SIGNATURE]
-        inputs = {"image_bytes": np.array([serving.encode_png(photo)], dtype=object)}
+        inputs = {"image_bytes": np.array([images.encode_image(photo, "PNG")], dtype=object)}
         if "strength" in serving.signature_inputs(fn):
             inputs["strength"] = np.array([1.0], np.float32)
         if "style_bytes" in serving.signature_inputs(fn):
-            inputs["style_bytes"] = np.array([serving.encode_png(style)], dtype=object)
-        return serving.decode_png(serving.run_signature(fn, inputs)["image_bytes"][0])
+            inputs["style_bytes"] = np.array([images.encode_image(style, "PNG")], dtype=object)
+        return images.to_uint8(images.load_image_bytes(serving.run_signature(fn, inputs)["image_bytes"][0]))
 
     def _part_reference(self, part, inputs: list, shape) -> np.ndarray:
         import tensorflow as tf

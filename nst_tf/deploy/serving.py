@@ -92,14 +92,6 @@ def run_signature(fn, inputs: dict) -> dict:
     return {k: v.numpy() for k, v in out.items()}
 
 
-def encode_png(image: np.ndarray) -> bytes:
-    return tf.io.encode_png(tf.constant(image, tf.uint8)).numpy()
-
-
-def decode_png(data: bytes) -> np.ndarray:
-    return tf.io.decode_png(data, channels=3).numpy()
-
-
 # --------------------------------------------------------------------------- REST :predict
 
 

@@ -25,15 +25,6 @@ MIN_RESPONSE = 0.1
 PROBE_SIDE = 256
 
 
-def _grey(frame: np.ndarray, scale: int) -> np.ndarray:
-    g = np.asarray(frame, np.float32)
-    g = g @ np.array([0.299, 0.587, 0.114], np.float32) if g.ndim == 3 else g
-    if scale > 1:
-        h, w = (g.shape[0] // scale) * scale, (g.shape[1] // scale) * scale
-        g = g[:h, :w].reshape(h // scale, scale, w // scale, scale).mean(axis=(1, 3))
-    return g
-
-
 class GridAligner:
     """Pads frames so the scene stays on the network's stride grid (see the module docstring)."""
 
@@ -44,10 +35,12 @@ class GridAligner:
         self.window = None
 
     def _motion(self, frame: np.ndarray):
-        import cv2
+        from nst_tf.video.temporal import _cv2, _grey
 
+        cv2 = _cv2()  # a clear message if the video extra is missing
         scale = max(1, int(max(frame.shape[:2]) // PROBE_SIDE))
-        grey = _grey(frame, scale)
+        h, w = frame.shape[:2]
+        grey = cv2.resize(_grey(frame), (w // scale, h // scale), interpolation=cv2.INTER_AREA).astype(np.float32)
         if self.prev is None or self.prev.shape != grey.shape:
             self.prev, self.window = grey, cv2.createHanningWindow(grey.shape[::-1], cv2.CV_32F)
             return None

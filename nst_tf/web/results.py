@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import Optional
 
 from nst_tf.errors import UserError
-from nst_tf.files import check_folder_writable, write_json
+from nst_tf.files import check_folder_writable, data_dir, write_json
 
 
 def default_folder() -> Path:
-    """``$XDG_DATA_HOME/nst_tf/web-results``, else ``~/.local/share/nst_tf/web-results``."""
-    import os
-
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "nst_tf" / "web-results"
+    """``web-results`` in nst_tf's data folder (``$XDG_DATA_HOME/nst_tf``, else ``~/.local/share/nst_tf``)."""
+    return data_dir() / "web-results"
 
 
 def prepare(folder: Path) -> None:

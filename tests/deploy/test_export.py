@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from nst_tf import images
 from nst_tf.config.export import ExportConfig, parse_shape
 from nst_tf.deploy import checks, serving
 from nst_tf.deploy import export as ex
@@ -85,13 +86,13 @@ def test_rest_predict_request_shapes(perstyle_export, rng):
     loaded = serving.load(out / "slim")
     fn = loaded.signatures[serving.DEFAULT_SIGNATURE]
     photo = (rng.uniform(size=(40, 30, 3)) * 255).astype(np.uint8)
-    b64 = base64.b64encode(serving.encode_png(photo)).decode()
+    b64 = base64.b64encode(images.encode_image(photo, "PNG")).decode()
     pixels = serving.run_signature(loaded.signatures["pixels"], {"images": photo[None]})["image"][0]
     row = serving.predict(fn, {"instances": [{"b64": b64}]})  # one input: bare values
     named = serving.predict(fn, {"instances": [{"image_bytes": {"b64": b64}}]})
     columnar = serving.predict(fn, {"inputs": {"image_bytes": [{"b64": b64}]}})
     for answer in (row["predictions"][0], named["predictions"][0], columnar["outputs"]["image_bytes"][0]):
-        np.testing.assert_array_equal(serving.decode_png(base64.b64decode(answer["b64"])), pixels)
+        np.testing.assert_array_equal(images.to_uint8(images.load_image_bytes(base64.b64decode(answer["b64"]))), pixels)
     for bad in ({}, {"instances": []}, {"instances": [{"image_bytes": {"b64": "%%"}}]}, {"inputs": {"x": [1]}}):
         with pytest.raises(serving.RestError):
             serving.predict(fn, bad)
