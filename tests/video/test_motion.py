@@ -1,0 +1,81 @@
+"""nst_tf.video.motion: the blend's mask holds on noisy footage and still refuses cuts and lighting changes."""
+
+import numpy as np
+import pytest
+
+from nst_tf import images
+from nst_tf.video import motion, temporal
+
+pytest.importorskip("cv2")
+SIGMA = 4 / 255
+
+
+@pytest.fixture(scope="module")
+def scene(content_path):
+    """A 192 x 144 photo whose top third is a smooth sky (flat: where noise drives the flow)."""
+    photo = images.resize_to(images.load_image(content_path), (144, 192)).copy()
+    sky = np.linspace(0.55, 0.75, 192, dtype=np.float32)[None, :, None] * np.array([0.8, 0.9, 1.0], np.float32)
+    photo[:48] = sky
+    return photo
+
+
+def _noisy(frame, seed):
+    return np.clip(frame + np.random.default_rng(seed).normal(0, SIGMA, frame.shape), 0, 1).astype(np.float32)
+
+
+def test_noise_level_follows_the_noise_not_the_texture(scene):
+    clean = motion.noise_level(scene)
+    assert clean < 1.5 / 255
+    for sigma in (2 / 255, 4 / 255, 8 / 255):
+        noisy = np.clip(scene + np.random.default_rng(0).normal(0, sigma, scene.shape), 0, 1)
+        assert 0.7 * sigma < motion.noise_level(noisy) < 1.3 * sigma
+
+
+def test_a_noisy_static_shot_is_blended_almost_everywhere(scene):
+    frames = [_noisy(scene, i) for i in range(6)]
+    aware, plain = temporal.TemporalBlender(0.5), temporal.TemporalBlender(0.5, noise_aware=False)
+    masks = []
+    for a, b in zip(frames[1:], frames):
+        flow, mask = aware.mask(a, b)
+        masks.append(mask)
+        assert np.abs(flow).max() < 0.5  # nothing moves
+        assert mask.mean() > 0.95 and mask[:48].mean() > 0.95, (mask.mean(), mask[:48].mean())
+    fixed = np.mean([plain.mask(a, b)[1][:48].mean() for a, b in zip(frames[1:], frames)])
+    assert np.mean([m[:48].mean() for m in masks]) > fixed  # the fixed tolerances trust less of the sky
+
+
+def test_a_noisy_pan_follows_the_camera(scene):
+    wide = images.resize_to(scene, (144, 220))
+    frames = [_noisy(wide[:, 3 * t : 3 * t + 192], t) for t in range(4)]
+    m = motion.Motion()
+    for a, b in zip(frames[1:], frames):
+        flow, mask = m(a, b)
+        inner = mask[:, :-4] > 0.5
+        assert inner.mean() > 0.9
+        assert np.abs(flow[:, :-4][inner] - np.array([3, 0])).mean() < 0.3  # a(x) = b(x + 3)
+    assert min(m.used_global) > 0.5  # the camera's motion, flat sky included
+
+
+def test_cuts_and_sudden_lighting_changes_are_not_blended_but_a_slow_drift_is(scene, style_path):
+    other = images.resize_to(images.load_image(style_path), scene.shape[:2])
+    m = motion.Motion()
+    m(_noisy(scene, 1), _noisy(scene, 0))  # the clip's noise level is known from here on
+    assert m(_noisy(other, 2), _noisy(scene, 1))[1].mean() < 0.1  # a cut
+    assert m(_noisy(np.clip(scene * 1.5, 0, 1), 3), _noisy(scene, 2))[1].mean() < 0.2  # the light switched on
+    assert m(_noisy(scene * 0.98, 4), _noisy(scene, 3))[1].mean() > 0.9  # exposure drifting by 2% a frame
+
+
+def test_a_moving_object_is_not_smeared(scene):
+    """A square crossing the static noisy shot: where the mask blends, the warped previous photo
+    matches the current one within the noise (the object is followed or not blended)."""
+    frames = []
+    for t in range(4):
+        f = scene.copy()
+        f[60:100, 20 + 12 * t : 60 + 12 * t] = [0.9, 0.2, 0.1]
+        frames.append(_noisy(f, t))
+    m = motion.Motion()
+    for a, b in zip(frames[1:], frames):
+        flow, mask = m(a, b)
+        residual = np.abs(temporal.warp(b, flow) - a).mean(-1)
+        assert float((mask * residual).sum() / mask.sum()) < 2.5 * SIGMA
+        assert mask.mean() > 0.8
