@@ -5,12 +5,13 @@
 ``GET /api/info``            limits, defaults, the models in use, job counts
 ``GET /api/styles``          the bundled paintings; ``GET /api/styles/{name}/image`` each file
 ``POST /api/jobs``           multipart: ``content`` file; ``style`` file or ``style_name``;
-                             ``method`` (``arbitrary`` | ``optimize``); optional ``size``,
+                             ``method`` (``arbitrary`` | ``optimize`` | ``print`` | ``video``:
+                             ``content`` is then a short clip); optional ``size``,
                              ``steps``, ``strength``, ``style_weight``, ``preserve_colors``.
                              202 ``{"id"}``; 400 ``{"error"}``; 413 over the upload limit; 429 queue full
 ``GET /api/jobs/{id}``       ``{"state", "progress", "step", "steps", "eta_s", "error", ...}``
 ``GET /api/jobs/{id}/preview``  the latest intermediate image (JPEG); 404 before the first
-``GET /api/jobs/{id}/result``   the result (PNG, full size); 409 until the job is done
+``GET /api/jobs/{id}/result``   the result (PNG, full size; MP4 for a video); 409 until the job is done
 ``DELETE /api/jobs/{id}``    cancel; 409 if it had already finished
 ===========================  ===================================================================
 
@@ -36,10 +37,10 @@ from starlette.staticfiles import StaticFiles
 
 from nst_tf import images
 from nst_tf.errors import UserError
-from nst_tf.web import gallery
+from nst_tf.web import clips, gallery
 from nst_tf.web.engines import load_gallery_style
 from nst_tf.web.jobs import Job, JobQueue, QueueFull
-from nst_tf.web.params import FIELDS, Limits, parse_params
+from nst_tf.web.params import FIELDS, Limits, parse_method, parse_params
 
 log = logging.getLogger("nst_tf")
 
@@ -146,6 +147,8 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
         try:
             jobs.submit(job)
         except QueueFull as exc:
+            if job.clip is not None:
+                job.clip.unlink(missing_ok=True)
             return error(429, str(exc))
         return JSONResponse(
             {"id": job.id, "state": job.state},
@@ -155,9 +158,23 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
 
     def _make_job(form) -> Job:
         content = form.get("content")
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
         if not isinstance(content, UploadFile):
-            raise UserError("no photo: send the photo as the file field 'content'")
-        content_img = _decode(content.file.read(), "the photo")
+            raise UserError("no photo: send the photo (or a video's clip) as the file field 'content'")
+        clip = None
+        if parse_method(fields) == "video":
+            clip, content_img, _ = clips.receive(content.file.read(), limits.max_video_seconds)
+        else:
+            content_img = _decode(content.file.read(), "the photo")
+        try:
+            style_img, name = _style(form)
+            return Job(parse_params(fields, content_img.shape, limits), content_img, style_img, name, clip)
+        except BaseException:
+            if clip is not None:
+                clip.unlink(missing_ok=True)
+            raise
+
+    def _style(form) -> tuple:
         style, name = form.get("style"), form.get("style_name")
         if isinstance(style, UploadFile) and name:
             raise UserError("send either a style file or a style_name, not both")
@@ -173,9 +190,7 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
             style_img = load_gallery_style(name)
         else:
             raise UserError("no style: send a painting as the file field 'style' or a bundled style_name")
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        params = parse_params(fields, content_img.shape, limits)
-        return Job(params, content_img, style_img, name)
+        return style_img, name
 
     def _job(request: Request) -> Job:
         job = jobs.get(request.path_params["id"])
@@ -199,9 +214,9 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
             return error(409, f"the job is {job.state}; its result exists once GET /api/jobs/{job.id} says done")
         if job.result_path is None or not job.result_path.exists():
             return error(404, "the result was removed (the server keeps the newest ones only)")
-        return FileResponse(
-            job.result_path, media_type="image/png", filename=f"nst_{job.params.method}_{job.id[:8]}.png"
-        )
+        kind = "video/mp4" if job.result_path.suffix == ".mp4" else "image/png"
+        name = f"nst_{job.params.method}_{job.id[:8]}{job.result_path.suffix}"
+        return FileResponse(job.result_path, media_type=kind, filename=name)
 
     async def cancel(request: Request) -> Response:
         job = _job(request)

@@ -4,6 +4,8 @@
   forward pass, about a second at 1024 px on a CPU.
 - **print size**: the photo at its own size with the strokes of a 1024 px instant result
   (:mod:`nst_tf.feedforward.print_size`), in its own lane so it does not hold instant jobs up.
+- **video**: a short clip, each frame an instant result, kept steady along the motion
+  (:mod:`nst_tf.web.clips`).
 - **paint**: the Gatys optimisation (:func:`nst_tf.gatys.stylize`) with the server's feature
   network; progress, previews and cancellation go through its step callbacks.
 
@@ -49,6 +51,7 @@ class Engines:
         self._extractor = None
         self._speed_checked = False
         self._vectors: dict = {}
+        self._stride: Optional[int] = None  #: the any-style network's total stride (video frames stay on its grid)
         self._lock = threading.Lock()
         #: seconds per optimisation step per megapixel, measured on the last paint job (for the page's estimate)
         self.paint_rate: Optional[float] = None
@@ -151,6 +154,29 @@ class Engines:
         out = print_size.paint_print(photo, paint, self.print_work_size, report=report)
         job.set_stage("saving")
         return out
+
+    def run_video(self, job, dst) -> np.ndarray:
+        """A short clip painted frame by frame into ``dst`` (MP4); returns its last frame."""
+        from nst_tf.feedforward import tiled
+        from nst_tf.web import clips
+
+        p = job.params
+        job.set_stage("preparing the painting network" if self._stylizer is None else "painting the frames")
+        stylizer = self.stylizer()
+        vector = self._style_vector(job.style, job.style_name, job.content, p.preserve_colors)
+        if self._stride is None:
+            self._stride = tiled.receptive_field(stylizer.transfer_model)[1]
+
+        def report(done: int, total: int) -> None:
+            if job.cancel_requested():
+                raise JobCancelled()
+            job.set_stage(f"frame {done}" + (f" of {total}" if total else ""))
+            job.set_progress(done, max(total, done), None)
+
+        def postprocess(out: np.ndarray, frame: np.ndarray) -> np.ndarray:
+            return colour.postprocess(out, frame, p.preserve_colors)
+
+        return clips.paint_clip(job, dst, stylizer, vector, self._stride, postprocess, report)
 
     def run_paint(self, job) -> np.ndarray:
         from nst_tf import gatys

@@ -2,9 +2,10 @@
 
 Each method has one worker thread (so at most one optimisation runs at a time, and an instant
 job never waits behind a long paint job). At most ``max_queued`` jobs wait; a further submit
-raises :class:`QueueFull`. Results are PNG files named by job id (which the server makes; nothing
-from a request is used in a path), each with a small JSON record beside it. In a results folder
-(``nst-web --results_dir``) they survive restarts: finished jobs found there are served again.
+raises :class:`QueueFull`. Results are PNG files (MP4 for videos) named by job id (which the
+server makes; nothing from a request is used in a path), each with a small JSON record beside it.
+In a results folder (``nst-web --results_dir``) they survive restarts: finished jobs found there
+are served again.
 Without one, a private temporary folder is used and removed by :meth:`JobQueue.close`. At most
 ``keep`` finished jobs and ``max_bytes`` of files are kept; the oldest go first.
 """
@@ -47,14 +48,16 @@ class Job:
     immutable values, so a reader sees an old or a new value, never a torn one).
     """
 
-    def __init__(self, params: JobParams, content: np.ndarray, style: np.ndarray, style_name: Optional[str]):
+    def __init__(self, params: JobParams, content: np.ndarray, style: np.ndarray, style_name: Optional[str], clip=None):
         self.id = uuid.uuid4().hex
         self.params = params
+        self.clip: Optional[Path] = (
+            clip  #: a video job's uploaded clip (a temporary file; ``content``: its first frame)
+        )
         self.content = images.resize(content, params.size) if max(content.shape[:2]) != params.size else content
         self.style = images.resize(style, min(max(style.shape[:2]), 1024))
         self.style_name = style_name
-        self.state = "queued"
-        self.stage = "waiting in the queue"
+        self.state, self.stage = "queued", "waiting in the queue"
         self.step = 0
         self.steps = params.steps if params.method == "optimize" else 1
         self.progress = 0.0
@@ -86,12 +89,13 @@ class Job:
         return self._cancel.is_set()
 
     def finish(self, state: str, error: Optional[str] = None) -> None:
-        self.error = error
-        self.finished = time.time()
+        self.error, self.finished = error, time.time()
         if state == "done":
             self.progress, self.eta_s, self.step = 1.0, 0.0, self.steps
         self.stage = {"done": "done", "failed": "failed", "cancelled": "cancelled"}[state]
         self.content = self.style = None  # the inputs are not needed any more
+        if self.clip is not None:  # a video's upload
+            self.clip.unlink(missing_ok=True)
         self.state = state
 
     def status(self, position: Optional[int] = None) -> dict:
@@ -199,6 +203,7 @@ class JobQueue:
             "arbitrary": self.engines.run_instant,
             "optimize": self.engines.run_paint,
             "print": self.engines.run_print,
+            "video": self.engines.run_video,
         }[method]
         lane = self._lanes[method]
         while True:
@@ -220,11 +225,12 @@ class JobQueue:
     def _run(self, job: Job, run) -> None:
         label = job.id[:8]
         try:
-            image = run(job)
+            path = self.folder / f"{job.id}{results.suffix(job.params.method)}"
+            image = run(job, path) if job.clip else run(job)  # a video job writes its clip itself
             if job.cancel_requested():
                 raise JobCancelled()
-            path = self.folder / f"{job.id}.png"
-            images.save_image(image, path, overwrite=True)
+            if not job.clip:
+                images.save_image(image, path, overwrite=True)
             job.result_path, job.result_size = path, image.shape[:2]
             job.set_preview(image, job.steps)
             job.finish("done")

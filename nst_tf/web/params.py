@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from nst_tf.config import PRESERVE_COLORS, check_choice
 from nst_tf.errors import UserError
 
-METHODS = ("arbitrary", "optimize", "print")  #: the page calls them "instant", "paint" and "print size"
+#: the page calls them "instant", "paint", "print size" and "video"
+METHODS = ("arbitrary", "optimize", "print", "video")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,9 @@ class Limits:
     max_size_optimize: int = 1024
     default_size_arbitrary: int = 1024  #: or the photo's own size, if smaller
     default_size_optimize: int = 384  #: or the photo's own size, if smaller
+    max_size_video: int = 720
+    default_size_video: int = 384  #: or the clip's own size, if smaller
+    max_video_seconds: float = 10.0  #: a short clip: painted at about 20-60 frames/s at 384 px on 2 cores
     max_steps: int = 1000
     default_steps: int = 100  #: reaches the earlier 150-step result at 384 px (benchmarks/RESULTS.md, AMX)
     max_style_weight: float = 1e4
@@ -29,11 +33,17 @@ class Limits:
         return {
             "size": {
                 "min": self.min_size,
-                "max": {"arbitrary": self.max_size_arbitrary, "optimize": self.max_size_optimize, "print": None},
+                "max": {
+                    "arbitrary": self.max_size_arbitrary,
+                    "optimize": self.max_size_optimize,
+                    "print": None,
+                    "video": self.max_size_video,
+                },
                 "default": {
                     "arbitrary": self.default_size_arbitrary,
                     "optimize": self.default_size_optimize,
                     "print": None,  # the photo's own size
+                    "video": self.default_size_video,
                 },
             },
             "steps": {"min": 1, "max": self.max_steps, "default": self.default_steps},
@@ -41,6 +51,7 @@ class Limits:
             "strength": {"min": 0, "max": 1, "default": 1},
             "preserve_colors": {"choices": list(PRESERVE_COLORS), "default": "none"},
             "methods": list(METHODS),
+            "video_seconds": {"max": self.max_video_seconds},
         }
 
 
@@ -70,11 +81,17 @@ def _number(fields: dict, name: str, kind, lo, hi, default):
     return value
 
 
-def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) -> JobParams:
-    """The job's parameters from the form's text fields, checked against ``limits``."""
+def parse_method(fields: dict) -> str:
+    """The form's method (the page's names accepted), checked."""
     method = str(fields.get("method") or "arbitrary").strip()
     method = {"instant": "arbitrary", "paint": "optimize", "print size": "print"}.get(method, method)
     check_choice("method", method, METHODS)
+    return method
+
+
+def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) -> JobParams:
+    """The job's parameters from the form's text fields, checked against ``limits``."""
+    method = parse_method(fields)
     longest = max(content_shape[:2])
     if method == "arbitrary":
         size = _number(
@@ -87,6 +104,9 @@ def parse_params(fields: dict, content_shape: tuple, limits: Limits = Limits()) 
         )
     elif method == "print":
         size = longest  # the photo's own size; the size field does not apply
+    elif method == "video":
+        default = max(limits.min_size, min(longest, limits.default_size_video))  # never enlarged
+        size = _number(fields, "size", int, limits.min_size, limits.max_size_video, default)
     else:
         default = max(limits.min_size, min(longest, limits.default_size_optimize))  # never enlarged
         size = _number(fields, "size", int, limits.min_size, limits.max_size_optimize, default)

@@ -1,4 +1,4 @@
-"""The results folder of nst-web (``--results_dir``): each finished job's PNG with a JSON record
+"""The results folder of nst-web (``--results_dir``): each finished job's PNG (MP4 for a video) with a JSON record
 beside it, so results survive a restart. Names are the server's job ids, never anything from a
 request."""
 
@@ -11,6 +11,11 @@ from typing import Optional
 
 from nst_tf.errors import UserError
 from nst_tf.files import check_folder_writable, data_dir, write_json
+
+
+def suffix(method: str) -> str:
+    """A result's file type: an MP4 clip for video jobs, else a PNG picture."""
+    return ".mp4" if method == "video" else ".png"
 
 
 def default_folder() -> Path:
@@ -55,7 +60,7 @@ def revive(job_class, record: dict, picture: Path):
         id=record["id"], state="done", stage="done", step=record["steps"], steps=record["steps"], progress=1.0,
         eta_s=0.0, error=None, created=record["created"], started=record["started"], finished=record["finished"],
         preview=None, preview_step=record["steps"], result_path=picture, result_size=tuple(record["result_size"]),
-        style_name=record.get("style_name"), content=None, style=None, _cancel=threading.Event(),
+        style_name=record.get("style_name"), content=None, style=None, clip=None, _cancel=threading.Event(),
         params=JobParams(**record["params"]),
     )  # fmt: skip
     return job
@@ -67,9 +72,9 @@ def earlier(folder: Path) -> list:
     prepare(folder)
     found = []
     for record_path in folder.glob("*.json"):
-        picture = record_path.with_suffix(".png")
         try:
             record = json.loads(record_path.read_text())
+            picture = record_path.with_suffix(suffix(record["params"]["method"]))
             ok = record["id"] == record_path.stem and picture.is_file() and float(record["finished"]) > 0
         except (OSError, ValueError, KeyError, TypeError):
             continue
