@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const HISTORY_KEY = "nst_tf.results";
 const RUNNING_KEY = "nst_tf.running";  // the job in progress, picked up again after a reload
-const NAMES = { arbitrary: "Instant", optimize: "Paint", print: "Print size" };
+const NAMES = { arbitrary: "Instant", optimize: "Paint", print: "Print size", video: "Video" };
 const state = { content: null, contentUrl: null, styleFile: null, styleName: null, job: null,
                 limits: null, timer: null, lastPreview: -1, sizeTyped: false, last: null,
                 paintRate: null, strengthTimer: null };
@@ -48,7 +48,25 @@ function readImage(file) {
   });
 }
 
+function isVideo(file) {
+  return file.type.startsWith("video/") || /\.(mp4|mov|m4v|webm|mkv)$/i.test(file.name);
+}
+
+// A video is checked by the server when it is sent (its decoders, not the browser's, paint it).
+function takeVideo(file) {
+  if ($("message").classList.contains("bad")) say("");
+  const label = $("content-drop"), thumb = $("content-thumb");
+  thumb.hidden = true; thumb.removeAttribute("src");
+  label.classList.add("chosen");
+  label.querySelector(".hint").textContent = `${file.name} (video)`;
+  state.content = file; state.contentUrl = null; state.contentSize = null; state.last = null;
+  document.querySelector("input[name=method][value=video]").checked = true;
+  setDefaults();
+  ready();
+}
+
 async function takeFile(file, which) {
+  if (which === "content" && isVideo(file)) return takeVideo(file);
   const read = await readImage(file);
   if (!read) {
     say(`${file.name} is not an image this browser can read; choose a JPEG, PNG or WebP picture.`, true);
@@ -63,6 +81,7 @@ async function takeFile(file, which) {
   label.querySelector(".hint").textContent = `${file.name} (${read.width} × ${read.height})`;
   if (which === "content") {
     state.content = file; state.contentUrl = read.url; state.contentSize = [read.width, read.height];
+    if (method() === "video") document.querySelector("input[name=method][value=arbitrary]").checked = true;
     setDefaults();
   } else {
     state.styleFile = file; state.styleName = null;
@@ -211,6 +230,7 @@ function showRunning(job) {
   state.lastPreview = -1;
   $("empty").hidden = true; $("progress").hidden = job.quiet; $("download").hidden = true;
   $("another").hidden = true; $("result-info").textContent = "";
+  $("after-video").hidden = true; $("after-video").removeAttribute("src");
   if (job.before) $("before").src = job.before;
   $("compare").classList.toggle("single", !job.before);
   if (!job.quiet) { $("compare").hidden = true; $("compare").classList.add("running"); }
@@ -269,8 +289,21 @@ function finish(keepRunning) {
   ready();
 }
 
+function doneVideo(job, s, url) {
+  const v = $("after-video");
+  v.src = url; v.hidden = false; $("compare").hidden = true;
+  $("download").href = url; $("download").hidden = false;
+  $("download").setAttribute("aria-label", `Download the video, ${s.width} × ${s.height} px`);
+  $("download").textContent = `Download (${s.width} × ${s.height} MP4)`;
+  $("another").hidden = false;
+  $("result-info").textContent = `${s.steps} frames, ${s.width} × ${s.height} px in ${formatSeconds(s.elapsed_s)}`;
+  if (!job.quiet) { say("Done."); v.scrollIntoView({ block: "nearest" }); }
+  finish();
+}
+
 function done(job, s) {
   const url = `/api/jobs/${job.id}/result`;
+  if (job.method === "video") return doneVideo(job, s, url);
   const after = $("after");
   after.onload = () => {
     after.onload = null;
@@ -447,6 +480,7 @@ async function start() {
     const info = await refreshInfo();
     $("steps").value = info.limits.steps.default; $("steps").max = info.limits.steps.max;
     $("style_weight").value = info.limits.style_weight.default;
+    $("video-seconds").textContent = info.limits.video_seconds.max;
     setDefaults();
     await loadGallery();
     pickGallery($("gallery").children[0].dataset.name);
