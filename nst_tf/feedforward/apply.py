@@ -64,10 +64,15 @@ class Applier:
         aligner = GridAligner(max(s.tiled.multiple if s.tiled else 8 for s in self.stylizers))
         return lambda frames: stylize_aligned(list(frames), aligner, self.frames)
 
+    def blender(self):
+        """The temporal blend of a video or animation (a new one per clip)."""
+        from nst_tf.video.temporal import TemporalBlender
+
+        return TemporalBlender(self.config.temporal_blend, denoise=self.config.temporal_denoise)
+
     def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
         """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""
         from nst_tf.video.stream import stylize_clip
-        from nst_tf.video.temporal import TemporalBlender
 
         c = self.config
         t0, shown = time.perf_counter(), [time.perf_counter()]
@@ -84,7 +89,7 @@ class Applier:
                 clip,
                 out,
                 self.clip_frames(),
-                TemporalBlender(c.temporal_blend),
+                self.blender(),
                 c.batch_size,
                 c.size,
                 progress,
@@ -105,12 +110,9 @@ class Applier:
         if c.size:
             frames = [images.resize(f, c.size) for f in frames]
         t0 = time.perf_counter()
-        out = self.clip_frames()(frames)
-        if c.temporal_blend:
-            from nst_tf.video.temporal import TemporalBlender
+        from nst_tf.video.stream import paint_in_order
 
-            blender = TemporalBlender(c.temporal_blend)
-            out = [blender(f, o) for f, o in zip(frames, out)]
+        out = paint_in_order(frames, self.clip_frames(), self.blender())
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
         if Path(dst).suffix.lower() in (".gif", ".webp"):
             animation.save_animation(out, durations, dst, overwrite)

@@ -11,6 +11,13 @@ from nst_tf import images
 from nst_tf.errors import UserError
 
 
+def paint_in_order(frames: list, paint: Callable[[list], list], blender) -> list:
+    """Outputs of consecutive ``frames`` (float): each photo prepared by ``blender`` (denoised along
+    the motion), all painted in one ``paint`` call, then blended in order."""
+    photos = [blender.prepare(f) for f in frames]
+    return [blender(f, s) for f, s in zip(frames, paint(photos))]
+
+
 def stylize_clip(
     clip,
     out,
@@ -34,8 +41,8 @@ def stylize_clip(
     def flush():
         frames = [f.astype(np.float32) / 255.0 for f in chunk]
         frames = [images.resize(f, size) for f in frames] if size else frames
-        for photo, styled in zip(frames, paint(frames)):
-            out.write(images.to_uint8(blender(photo, styled)))
+        for output in paint_in_order(frames, paint, blender):
+            out.write(images.to_uint8(output))
         chunk.clear()
         if progress is not None:
             progress(out.frames_written, total)

@@ -15,12 +15,15 @@ darken over a long clip, and where the motion is not trusted the fresh frame is 
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Optional
 
 import numpy as np
 
 from nst_tf.errors import UserError
 
+#: the noise level (sigma, RGB in [0, 1]) at which ``TemporalBlender.prepare`` denoises fully
+NOISE_REFERENCE = 2.0 / 255
 #: a warped photo pixel further than this (RGB in [0, 1], per channel mean) from the current one is not blended
 PHOTO_TOLERANCE = 0.08
 
@@ -95,16 +98,22 @@ class TemporalBlender:
     motion where it explains the photo); off, the plain DIS flow with the forward-backward test and
     the fixed :data:`PHOTO_TOLERANCE`, as before (kept for comparison)."""
 
-    def __init__(self, weight: float = 0.5, flow: Optional[Flow] = None, noise_aware: bool = True):
+    def __init__(
+        self, weight: float = 0.5, flow: Optional[Flow] = None, noise_aware: bool = True, denoise: float = 0.0
+    ):
         if not 0.0 <= weight < 1.0:
             raise UserError(f"temporal_blend must be at least 0 and below 1, got {weight}")
-        self.weight, self.flow = weight, flow or Flow()
+        if not 0.0 <= denoise < 1.0:
+            raise UserError(f"temporal_denoise must be at least 0 and below 1, got {denoise}")
+        self.weight, self.denoise, self.flow = weight, denoise, flow or Flow()
         self.motion = None
         if noise_aware:
             from nst_tf.video.motion import Motion
 
             self.motion = Motion(self.flow)
         self.prev_photo = self.prev_out = None
+        self.prev_raw = self.prev_clean = None  # what :meth:`prepare` saw and gave last
+        self._pending: deque = deque()  # motions measured by prepare, for the calls that follow
         self.trusted = []  #: mean of the blend mask, per frame after the first
 
     def mask(self, photo: np.ndarray, prev_photo: np.ndarray) -> tuple:
@@ -117,13 +126,33 @@ class TemporalBlender:
         mask *= np.mean(np.abs(warped_photo - _as_float(photo)), -1) < PHOTO_TOLERANCE
         return to_prev, mask
 
+    def prepare(self, photo: np.ndarray) -> np.ndarray:
+        """The photo to paint for this frame (call once per frame, in order, before the frames'
+        :meth:`__call__`): with ``denoise``, the previous prepared photo warped along the motion is
+        mixed in where the motion is trusted, by ``denoise`` times the clip's noise level relative to
+        :data:`NOISE_REFERENCE` (a clean clip is painted as it is). Sensor noise the network would
+        turn into flickering texture is averaged away before painting; the style is untouched."""
+        p = _as_float(photo)
+        if self.denoise == 0.0:
+            return p
+        motion, clean = None, p
+        if self.prev_raw is not None and self.prev_raw.shape == p.shape:
+            motion = self.mask(p, self.prev_raw)
+            noise = 1.0 if self.motion is None else min(1.0, self.motion.sigma / NOISE_REFERENCE)
+            flow, mask = motion
+            clean = p + self.denoise * noise * mask[..., None] * (warp(self.prev_clean, flow, sharp=True) - p)
+        self._pending.append(motion)
+        self.prev_raw, self.prev_clean = p, clean
+        return clean
+
     def __call__(self, photo: np.ndarray, stylised: np.ndarray) -> np.ndarray:
         """The output for this frame (float [0, 1]); ``photo`` is the input frame it came from."""
         s = _as_float(stylised)
+        motion = self._pending.popleft() if self._pending else None  # measured by prepare
         if self.weight == 0.0 or self.prev_out is None or self.prev_out.shape != s.shape:
             out = s
         else:
-            to_prev, mask = self.mask(photo, self.prev_photo)
+            to_prev, mask = motion or self.mask(photo, self.prev_photo)
             self.trusted.append(float(mask.mean()))
             out = s + self.weight * mask[..., None] * (warp(self.prev_out, to_prev, sharp=self.motion is not None) - s)
         self.prev_photo, self.prev_out = photo, out

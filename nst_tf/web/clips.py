@@ -54,6 +54,7 @@ def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, rep
     """Paint ``job.clip`` into ``dst`` (MP4, the input's rate and sound); ``report(done, total)``
     after each batch (it raises to cancel). Returns the last frame written (float)."""
     from nst_tf import video
+    from nst_tf.config.apply import DEFAULT_DENOISE
     from nst_tf.video.grid import GridAligner, stylize_aligned
     from nst_tf.video.stream import stylize_clip
     from nst_tf.video.temporal import TemporalBlender
@@ -71,5 +72,7 @@ def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, rep
         return outs
 
     with video.open_video(job.clip) as clip, video.open_writer(dst, like=clip) as out:
-        stylize_clip(clip, out, paint, TemporalBlender(0.5), 4, p.size, report, name="the video")
+        stylize_clip(
+            clip, out, paint, TemporalBlender(0.5, denoise=DEFAULT_DENOISE), 4, p.size, report, name="the video"
+        )
     return last[0]

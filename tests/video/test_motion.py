@@ -79,3 +79,27 @@ def test_a_moving_object_is_not_smeared(scene):
         residual = np.abs(temporal.warp(b, flow) - a).mean(-1)
         assert float((mask * residual).sum() / mask.sum()) < 2.5 * SIGMA
         assert mask.mean() > 0.8
+
+
+def test_prepare_averages_the_noise_away_before_painting_but_not_a_clean_clip_or_a_cut(scene, style_path):
+    """``TemporalBlender.prepare``: on a noisy static shot the photo to paint is far less noisy than
+    the frame; a clean clip is painted as it is; the frame after a cut is not mixed with the last."""
+    blender = temporal.TemporalBlender(0.5, denoise=0.7)
+    prepared = [blender.prepare(_noisy(scene, i)) for i in range(8)]
+    left = float(np.std(prepared[-1][:48] - scene[:48]))  # the sky: only noise differs
+    assert left < 0.6 * SIGMA, left / SIGMA
+    assert len(blender._pending) == 8  # the motions wait for the blend of the painted frames
+    for p in prepared:
+        blender(p, p)
+    assert not blender._pending and len(blender.trusted) == 7
+
+    clean = temporal.TemporalBlender(0.5, denoise=0.7)
+    for _ in range(3):
+        out = clean.prepare(scene)
+    assert np.abs(out - scene).max() < 0.02  # a clean still: nothing to average away, nothing changes
+
+    other = images.resize_to(images.load_image(style_path), scene.shape[:2])
+    cut = temporal.TemporalBlender(0.5, denoise=0.7)
+    cut.prepare(_noisy(scene, 0)), cut.prepare(_noisy(scene, 1))
+    after = _noisy(other, 2)
+    assert np.abs(cut.prepare(after) - after).mean() < 0.002

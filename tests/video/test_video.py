@@ -155,6 +155,7 @@ def test_webm_and_odd_sizes(tmp_path, content_path, style_path):
     [
         ("o.jpg", [], "a video becomes a video"),
         ("o.mp4", ["--temporal_blend=1"], "temporal_blend must be at least 0 and below 1"),
+        ("o.mp4", ["--temporal_denoise=1"], "temporal_denoise must be at least 0 and below 1"),
         (
             "o.mp4",
             ["--temporal_blend=0.5", "--temporal_weight=0.5"],
