@@ -90,6 +90,15 @@ def _as_float(frame: np.ndarray) -> np.ndarray:
     return frame.astype(np.float32) / 255.0 if frame.dtype == np.uint8 else np.asarray(frame, np.float32)
 
 
+def denoise_step(photo, prev_clean, flow, mask, strength: float, sigma: Optional[float] = None) -> np.ndarray:
+    """``photo`` mixed with the previous denoised photo warped along ``flow`` where ``mask`` trusts
+    it, by ``strength`` times the noise level ``sigma`` relative to :data:`NOISE_REFERENCE` (full
+    strength if None): a recursive average along the motion, so noise is averaged away and a clean
+    clip is left as it is."""
+    noise = 1.0 if sigma is None else min(1.0, sigma / NOISE_REFERENCE)
+    return photo + strength * noise * mask[..., None] * (warp(prev_clean, flow, sharp=True) - photo)
+
+
 class TemporalBlender:
     """Blend each stylised frame with the previous output warped along the photo's motion.
 
@@ -138,9 +147,8 @@ class TemporalBlender:
         motion, clean = None, p
         if self.prev_raw is not None and self.prev_raw.shape == p.shape:
             motion = self.mask(p, self.prev_raw)
-            noise = 1.0 if self.motion is None else min(1.0, self.motion.sigma / NOISE_REFERENCE)
-            flow, mask = motion
-            clean = p + self.denoise * noise * mask[..., None] * (warp(self.prev_clean, flow, sharp=True) - p)
+            sigma = None if self.motion is None else self.motion.sigma
+            clean = denoise_step(p, self.prev_clean, *motion, self.denoise, sigma)
         self._pending.append(motion)
         self.prev_raw, self.prev_clean = p, clean
         return clean
