@@ -71,6 +71,19 @@ def _global_flow(local: np.ndarray, weight: np.ndarray) -> Optional[np.ndarray]:
     return cv2.perspectiveTransform(grid, hom).reshape(h, w, 2) - np.stack([gx, gy], -1)
 
 
+def _temporal_noise(photo, prev_photo, flow, mask) -> Optional[float]:
+    """The noise sigma that explains the difference between ``photo`` and ``prev_photo`` moved
+    along ``flow`` where ``mask`` trusts it: the median of the per-pixel mean absolute difference
+    over the channels, divided by 2/sqrt(pi) (its expected value for Gaussian noise of sigma 1 in
+    both frames). Unlike :func:`noise_level` it also sees what changes from frame to frame in flat
+    areas after compression (blocking that moves, smeared noise). None if too little is trusted."""
+    trusted = mask > 0.5
+    if trusted.mean() < 0.2:
+        return None
+    diff = np.mean(np.abs(warp(_as_float(prev_photo), flow) - _as_float(photo)), -1)
+    return float(np.median(diff[trusted])) / (2 / np.sqrt(np.pi))
+
+
 def _inside(flow: np.ndarray) -> np.ndarray:
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w), np.arange(h))
@@ -85,14 +98,16 @@ class Motion:
     def __init__(self, flow: Optional[Flow] = None):
         self.flow = flow or Flow()
         self.sigma: Optional[float] = None  #: the clip's noise level, smoothed over frames
-        self.used_global: list = []  #: per frame: the fraction of pixels following the global motion
+        self.used_global: list = []
+        #: the noise between frames along the motion (compression flicker included), last measured
+        self.temporal_sigma: Optional[float] = None  #: per frame: the fraction of pixels following the global motion
 
     def _prefilter(self, frame: np.ndarray) -> np.ndarray:
         return _cv2().GaussianBlur(_as_float(frame), (0, 0), PREFILTER)
 
     def __call__(self, photo: np.ndarray, prev_photo: np.ndarray):
         cv2 = _cv2()
-        sigma = noise_level(photo)
+        sigma = max(noise_level(photo), self.temporal_sigma or 0.0)
         self.sigma = sigma if self.sigma is None else 0.8 * self.sigma + 0.2 * sigma
         cur, prev = self._prefilter(photo), self._prefilter(prev_photo)
         local = self.flow(cur, prev)
@@ -117,4 +132,6 @@ class Motion:
         else:
             self.used_global.append(0.0)
         photometric = np.clip((2 * tol - r) / tol, 0.0, 1.0)
-        return flow, (trust * photometric * _inside(flow)).astype(np.float32)
+        mask = (trust * photometric * _inside(flow)).astype(np.float32)
+        self.temporal_sigma = _temporal_noise(photo, prev_photo, flow, mask)
+        return flow, mask

@@ -103,3 +103,24 @@ def test_prepare_averages_the_noise_away_before_painting_but_not_a_clean_clip_or
     cut.prepare(_noisy(scene, 0)), cut.prepare(_noisy(scene, 1))
     after = _noisy(other, 2)
     assert np.abs(cut.prepare(after) - after).mean() < 0.002
+
+
+def test_compressed_noise_is_measured_between_frames(scene):
+    """JPEG flattens the noise inside each frame (Immerkaer's estimate sees almost none), but what
+    changes from frame to frame along the motion is still there: the clip's noise level follows it."""
+    import io
+
+    from PIL import Image
+
+    def jpeg(frame):
+        buf = io.BytesIO()
+        Image.fromarray(images.to_uint8(frame)).save(buf, "JPEG", quality=60)
+        return np.asarray(Image.open(buf), np.float32) / 255
+
+    frames = [jpeg(_noisy(scene, i)) for i in range(5)]
+    m = motion.Motion()
+    for a, b in zip(frames[1:], frames):
+        m(a, b)
+    inside = motion.noise_level(frames[-1])
+    assert inside < 0.5 / 255
+    assert m.temporal_sigma > 4 * inside and m.sigma > 2 * inside
