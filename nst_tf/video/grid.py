@@ -42,7 +42,7 @@ class GridAligner:
         self.shift = np.zeros(2)  #: the scene's accumulated motion (dx, dy) in frame pixels
 
     def _probe(self, frame: np.ndarray):
-        from nst_tf.video.temporal import _cv2, _grey
+        from nst_tf.video.flow import _cv2, _grey
 
         cv2 = _cv2()  # a clear message if the video extra is missing
         self.scale = max(1, int(max(frame.shape[:2]) // PROBE_SIDE))
@@ -53,7 +53,7 @@ class GridAligner:
 
     def _shift(self, frame: np.ndarray) -> np.ndarray:
         """The scene's accumulated motion at this frame (zeros where the count starts again)."""
-        from nst_tf.video.temporal import _cv2
+        from nst_tf.video.flow import _cv2
 
         cv2, grey = _cv2(), self._probe(frame)
         if self.prev is None or self.prev.shape != grey.shape:

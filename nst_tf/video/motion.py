@@ -23,7 +23,7 @@ from typing import Optional
 
 import numpy as np
 
-from nst_tf.video.temporal import Flow, _as_float, _cv2, reliable, warp
+from nst_tf.video.flow import Flow, _as_float, _cv2, reliable, warp
 
 #: Immerkaer's noise estimate is taken over the flattest fraction of 16 px blocks (texture is not noise)
 FLAT_FRACTION = 0.25

@@ -199,12 +199,7 @@ class JobQueue:
     # ----------------------------------------------------------------- work
 
     def _work(self, method: str) -> None:
-        run = {
-            "arbitrary": self.engines.run_instant,
-            "optimize": self.engines.run_paint,
-            "print": self.engines.run_print,
-            "video": self.engines.run_video,
-        }[method]
+        run = getattr(self.engines, {"arbitrary": "run_instant", "optimize": "run_paint"}.get(method, f"run_{method}"))
         lane = self._lanes[method]
         while True:
             job = lane.get()

@@ -96,7 +96,7 @@ def test_styles_list_and_images(web):
 def test_info_lists_limits_and_counts(web):
     client, _ = web
     info = client.get("/api/info").json()
-    assert info["limits"]["size"]["max"] == {"arbitrary": 2048, "optimize": 1024, "print": None}
+    assert info["limits"]["size"]["max"] == {"arbitrary": 2048, "optimize": 1024, "print": None, "video": 720}
     assert info["max_upload_mb"] == 1.0
     assert set(info["jobs"]) == {"queued", "running", "done", "failed", "cancelled"}
 
