@@ -360,6 +360,27 @@ def test_drop_anywhere_cancel_label_progressbar_and_compare_drag(server):
         assert d.find_element(By.ID, "strength-value").text == "0.40"
 
 
+def test_a_video_goes_in_and_plays_back_painted(server):
+    """On a phone: a short clip chosen as the photo selects Video; the painted clip comes back in a
+    <video> the browser plays (decoded frames, the clip's length), with a download link; axe clean."""
+    pan = ROOT / "examples" / "video" / "pan.mp4"
+    with _chrome_at(server.url, 390, 844, mobile=True) as (driver, wait):
+        _choose_photo(driver, pan, wait)
+        assert driver.find_element(By.CSS_SELECTOR, "input[name=method][value=video]").is_selected()
+        _set(driver, "size", 128)
+        driver.find_element(By.ID, "go").click()
+        wait.until(lambda d: d.find_element(By.ID, "after-video").is_displayed())
+        video = driver.find_element(By.ID, "after-video")
+        wait.until(lambda d: d.execute_script("return arguments[0].readyState", video) >= 2)
+        width, duration = driver.execute_script("return [arguments[0].videoWidth, arguments[0].duration]", video)
+        assert width == 128 and duration == pytest.approx(3.0, abs=0.2)
+        link = driver.find_element(By.ID, "download")
+        assert link.is_displayed() and "MP4" in link.text and link.get_attribute("href").endswith("/result")
+        assert driver.find_element(By.ID, "compare").is_displayed() is False
+        _no_overflow(driver, "phone, after a video")
+        _axe(driver, "phone, after a video")
+
+
 def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir, browser, content_path):
     """Stops the module's server, so it runs last (and makes its own result: under pytest-xdist the
     other tests may run in another worker, with another server)."""
@@ -394,24 +415,3 @@ def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir
     finally:
         again.proc.send_signal(signal.SIGTERM)
         assert again.proc.wait(timeout=60) == 0
-
-
-def test_a_video_goes_in_and_plays_back_painted(server):
-    """On a phone: a short clip chosen as the photo selects Video; the painted clip comes back in a
-    <video> the browser plays (decoded frames, the clip's length), with a download link; axe clean."""
-    pan = ROOT / "examples" / "video" / "pan.mp4"
-    with _chrome_at(server.url, 390, 844, mobile=True) as (driver, wait):
-        _choose_photo(driver, pan, wait)
-        assert driver.find_element(By.CSS_SELECTOR, "input[name=method][value=video]").is_selected()
-        _set(driver, "size", 128)
-        driver.find_element(By.ID, "go").click()
-        wait.until(lambda d: d.find_element(By.ID, "after-video").is_displayed())
-        video = driver.find_element(By.ID, "after-video")
-        wait.until(lambda d: d.execute_script("return arguments[0].readyState", video) >= 2)
-        width, duration = driver.execute_script("return [arguments[0].videoWidth, arguments[0].duration]", video)
-        assert width == 128 and duration == pytest.approx(3.0, abs=0.2)
-        link = driver.find_element(By.ID, "download")
-        assert link.is_displayed() and "MP4" in link.text and link.get_attribute("href").endswith("/result")
-        assert driver.find_element(By.ID, "compare").is_displayed() is False
-        _no_overflow(driver, "phone, after a video")
-        _axe(driver, "phone, after a video")
