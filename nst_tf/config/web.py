@@ -47,8 +47,16 @@ class WebConfig:
         "predict.weights.h5 and transfer.weights.h5 (or a training workdir).",
     )
 
+    serving_models: str = option(
+        "",
+        "A folder of nst-export SavedModels (NAME/VERSION/, as TF Serving loads them) to answer TF "
+        "Serving's REST API for: POST /v1/models/NAME:predict (empty: off).",
+    )
+
     def __post_init__(self):
-        check_strings(self, ("host", "backbone", "weights", "precision", "instant_weights", "results_dir"))
+        check_strings(
+            self, ("host", "backbone", "weights", "precision", "instant_weights", "results_dir", "serving_models")
+        )
         if not self.host.strip():  # an empty host would listen on every interface
             raise UserError("host must be an address, e.g. 127.0.0.1 (this computer only) or 0.0.0.0 (the network)")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:

@@ -13,6 +13,7 @@
 ``GET /api/jobs/{id}/preview``  the latest intermediate image (JPEG); 404 before the first
 ``GET /api/jobs/{id}/result``   the result (PNG, full size; MP4 for a video); 409 until the job is done
 ``DELETE /api/jobs/{id}``    cancel; 409 if it had already finished
+``/v1/models/...``           with ``--serving_models``: TF Serving's REST API (:mod:`nst_tf.web.serving_api`)
 ===========================  ===================================================================
 
 Uploads are read into memory up to ``max_upload_bytes`` (refused with 413 beyond, before the
@@ -91,8 +92,12 @@ def _decode(data: bytes, what: str):
     return image
 
 
-def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limits = Limits()) -> Starlette:
-    """The application around ``jobs``; closing the app (lifespan end) closes the queue."""
+def create_app(
+    jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limits = Limits(), serving_models=None
+) -> Starlette:
+    """The application around ``jobs``; closing the app (lifespan end) closes the queue.
+    ``serving_models``: a :class:`nst_tf.web.serving_api.ServingModels` to answer TF Serving's REST
+    API for, or None."""
     mb = max_upload_bytes / 2**20
 
     async def index(request: Request) -> Response:
@@ -252,6 +257,10 @@ def create_app(jobs: JobQueue, max_upload_bytes: int = 20 * 2**20, limits: Limit
         Route("/api/jobs/{id}/result", result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+    if serving_models is not None:
+        from nst_tf.web import serving_api
+
+        routes += serving_api.routes(serving_models)
     return Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={LookupError: not_found, HTTPException: not_found}
     )

@@ -53,7 +53,9 @@ def serve(cfg: WebConfig, prog: str = "nst-web") -> bool:
     from nst_tf.web.app import create_app
     from nst_tf.web.engines import Engines
     from nst_tf.web.jobs import JobQueue
+    from nst_tf.web.serving_api import ServingModels
 
+    serving_models = ServingModels(cfg.serving_models) if cfg.serving_models else None  # checked before listening
     sock = listen(cfg.host, cfg.port)
     port = sock.getsockname()[1]
     shown_host = "127.0.0.1" if cfg.host in ("0.0.0.0", "::") else cfg.host
@@ -70,7 +72,10 @@ def serve(cfg: WebConfig, prog: str = "nst-web") -> bool:
         engines, max_queued=cfg.queue_size, keep=cfg.keep_results, folder=folder,
         max_bytes=int(cfg.results_max_mb * 2**20),
     )  # fmt: skip
-    app = create_app(jobs, max_upload_bytes=int(cfg.max_upload_mb * 2**20))
+    app = create_app(jobs, max_upload_bytes=int(cfg.max_upload_mb * 2**20), serving_models=serving_models)
+    if serving_models is not None:
+        names = ", ".join(serving_models.versions)
+        log.info("%s: TF Serving's REST API for %s at %sv1/models/NAME:predict", prog, names, url)
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: anyone who can reach this machine can use it (there is no login)", cfg.host)
     kept = "kept across restarts" if jobs.persistent else "removed on exit"

@@ -486,6 +486,7 @@ def test_load_image_bytes_checks_the_header_before_decoding():
         (["--backbone=alexnet"], "unknown backbone 'alexnet'"),
         (["--backbone=vgg16", "--weights=missing.h5"], "weights file not found: missing.h5"),
         (["--instant_weights=nowhere"], "--instant_weights=nowhere: not a folder"),
+        (["--backbone=vgg16", "--weights=hed", "--serving_models=nowhere"], "--serving_models nowhere is not a folder"),
         (["stray"], "unexpected arguments"),
     ],
 )
