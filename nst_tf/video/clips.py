@@ -44,7 +44,8 @@ def _av():
 
 class VideoReader:
     """An opened video: ``fps``, ``frame_count`` (an estimate from the container, 0 if unknown),
-    ``size`` (w, h), and :meth:`frames` streaming uint8 RGB frames."""
+    ``size`` (w, h, as stored: before the display rotation), and :meth:`frames` streaming uint8 RGB
+    frames (upright)."""
 
     def __init__(self, path):
         av = _av()
@@ -64,10 +65,14 @@ class VideoReader:
         self.audio = self.container.streams.audio[0] if self.container.streams.audio else None
 
     def frames(self) -> Iterator[np.ndarray]:
+        """The frames upright, as a player shows them: a phone records portrait video sideways with
+        a display rotation (the DISPLAYMATRIX side data, counter-clockwise degrees), applied here."""
         av = _av()
         try:
             for frame in self.container.decode(self.stream):
-                yield frame.to_ndarray(format="rgb24")
+                image = frame.to_ndarray(format="rgb24")
+                turns = int(round((getattr(frame, "rotation", 0) or 0) / 90)) % 4
+                yield np.ascontiguousarray(np.rot90(image, turns)) if turns else image
         except av.error.FFmpegError as exc:
             raise UserError(
                 f"{self.path} could not be decoded past a point ({exc}); the file may be truncated"

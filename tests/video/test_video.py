@@ -389,3 +389,29 @@ def test_nst_stylize_refuses_an_unwritable_video_folder_before_building_the_netw
     blocker.write_text("x")
     with pytest.raises(UserError, match="is a file; choose another --output"):
         video_gatys.stylize_video(pan, style_path, small_config, blocker / "out.mp4")
+
+
+def test_a_phone_clip_with_a_display_rotation_is_painted_upright(tmp_path, style_path):
+    """Phones store portrait video sideways with a rotation tag: the frames are read as a player
+    shows them, and the painted clip is written upright (no tag), so it plays the same way."""
+    stored = np.zeros((48, 64, 3), np.uint8)
+    stored[:8, :16] = 255  # a white block at the top left of the stored frame
+    src = tmp_path / "portrait.mp4"
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.set_display_rotation(-90)  # what a phone held upright writes: shown turned 90 degrees clockwise
+        for _ in range(4):
+            for p in s.encode(av.VideoFrame.from_ndarray(stored, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    frames, _, _ = read(src)
+    assert frames[0].shape == (64, 48, 3)  # portrait
+    assert frames[0][:16, -8:].mean() > 200 and frames[0][-16:, :8].mean() < 50  # the block at the top right
+    out = tmp_path / "painted.mp4"
+    r = run_cli("--model=arbitrary", f"--style={style_path}", f"--input={src}", f"--output={out}", module=APPLY)
+    assert r.returncode == 0, r.stderr[-2000:]
+    with av.open(str(out)) as c:
+        first = next(c.decode(video=0))
+        assert (first.width, first.height) == (48, 64) and not first.rotation
