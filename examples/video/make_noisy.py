@@ -46,7 +46,8 @@ def _frames(name: str) -> list:
 
 def sheet() -> None:
     rows = []
-    for name, label in (("noisy_starry_independent.webp", "frame by frame"), ("noisy_starry.webp", "nst-apply default")):
+    runs = (("noisy_starry_independent.webp", "frame by frame"), ("noisy_starry.webp", "nst-apply default"))
+    for name, label in runs:
         f = _frames(name)
         t = N // 2
         a, b = f[t][:, STEP:], f[t + 1][:, :-STEP]  # frame t+1 at x shows frame t at x + STEP
