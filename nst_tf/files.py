@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,20 +36,25 @@ def current_umask() -> int:
     return mask
 
 
+def temp_name(path: Path, suffix: str = ".tmp") -> Path:
+    """A hidden, unused-looking name beside ``path`` for a file being written (chosen before the
+    file exists, so whoever removes it on an interruption knows it whenever the interruption lands)."""
+    return path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}"
+
+
 def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
-    """Call ``write(fh)`` on a temp file next to ``path``, then move it into place."""
+    """Call ``write(fh)`` on a temp file next to ``path``, then move it into place. The temp file is
+    named before it is created, inside the ``try``: a stop signal landing anywhere (even as the file
+    is being created) leaves nothing behind."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = str(temp_name(p))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    except OSError as exc:
-        raise _naming(exc, p) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp creates 0600; give the usual permissions
+        os.chmod(tmp, 0o666 & ~current_umask())  # created 0600 while being written; give the usual permissions
         os.replace(tmp, p)
     except BaseException as exc:
         try:

@@ -38,8 +38,9 @@ def test_write_errors_name_the_file_asked_for_not_the_temporary_one(tmp_path, mo
     def read_only(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(tmp_path / ".out.jpg.x1.tmp"))
 
-    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
-    with pytest.raises(PermissionError) as info:
+    # the temp file cannot be created (here: its folder vanished): the error names the target
+    monkeypatch.setattr(files, "temp_name", lambda p, suffix=".tmp": tmp_path / "gone" / ".out.jpg.x1.tmp")
+    with pytest.raises(FileNotFoundError) as info:
         files.atomic_write(target, lambda fh: fh.write(b"x"))
     assert info.value.filename == str(target)
     monkeypatch.setattr(files.tempfile, "mkdtemp", read_only)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional
@@ -13,7 +12,7 @@ import numpy as np
 
 from nst_tf import images
 from nst_tf.errors import UserError
-from nst_tf.files import current_umask
+from nst_tf.files import current_umask, temp_name
 from nst_tf.video.paths import (
     DEFAULT_SEQUENCE_FPS,
     VIDEO_EXTENSIONS,
@@ -199,8 +198,16 @@ class VideoWriter:
                 f"{', '.join(VIDEO_EXTENSIONS)} (or .gif/.webp for an animation)"
             )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=ext, dir=self.path.parent)
-        os.close(fd)
+        self.tmp = str(temp_name(self.path, ext))  # named before it exists: removed whenever a stop lands
+        try:
+            self._open(av, ext, fps, audio_from, crf)
+        except BaseException:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+            raise
+        self.frames_written = 0
+
+    def _open(self, av, ext, fps, audio_from, crf) -> None:
         self.container = av.open(self.tmp, mode="w")
         self.stream = self.container.add_stream(_VIDEO_CODECS[ext], rate=Fraction(fps).limit_denominator(100000))
         self.stream.pix_fmt = "yuv420p"
@@ -213,7 +220,6 @@ class VideoWriter:
                 self.audio_from = audio_from
             else:
                 log.warning("the input's %s audio cannot go into a %s file; the output has no sound", name, ext)
-        self.frames_written = 0
 
     def write(self, frame: np.ndarray) -> None:
         av = _av()
@@ -241,7 +247,7 @@ class VideoWriter:
         try:
             if exc_type is None:
                 self._finish()
-                os.chmod(self.tmp, 0o666 & ~current_umask())  # mkstemp made it private; give the usual permissions
+                os.chmod(self.tmp, 0o666 & ~current_umask())  # the usual permissions, whatever created it
                 os.replace(self.tmp, self.path)
                 return
             self.container.close()

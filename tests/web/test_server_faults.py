@@ -189,14 +189,16 @@ def _soak(port, clients: int, jobs_each: int) -> list:
 @pytest.mark.slow  # 480 jobs; CI runs it with pytest -m slow
 def test_soak_many_jobs_from_several_clients_leave_nothing_behind(server):
     """2 x 240 jobs from 6 concurrent clients, each polled to the end and its result downloaded:
-    every one answered; the results folder keeps at most ``keep`` results; the second round adds no
+    every one answered; the results folder keeps at most ``keep`` results; the second round leaks no
     threads and no open files (the first may start the server's thread pool)."""
     port, jobs = server
     assert not _soak(port, 6, 40)
     threads, fds = threading.active_count(), len(os.listdir("/proc/self/fd"))
     assert not _soak(port, 6, 40)
     assert len(list(jobs.folder.iterdir())) <= jobs.keep  # the oldest results were removed
-    assert threading.active_count() <= threads + 1
+    # a leak would add a thread per job or request (240+); the server's thread pool (anyio) may
+    # still grow by a few when the second round happens to overlap more (seen on a busy CI machine)
+    assert threading.active_count() <= threads + 4
     assert len(os.listdir("/proc/self/fd")) <= fds + 5
     still_serving(port)
 
