@@ -360,7 +360,7 @@ def test_drop_anywhere_cancel_label_progressbar_and_compare_drag(server):
         assert d.find_element(By.ID, "strength-value").text == "0.40"
 
 
-def test_a_video_goes_in_and_plays_back_painted(server):
+def test_a_video_goes_in_and_plays_back_painted(server, tmp_path):
     """On a phone: a short clip chosen as the photo selects Video; the painted clip comes back in a
     <video> the browser plays (decoded frames, the clip's length), with a download link; axe clean."""
     pan = ROOT / "examples" / "video" / "pan.mp4"
@@ -379,6 +379,10 @@ def test_a_video_goes_in_and_plays_back_painted(server):
         assert driver.find_element(By.ID, "compare").is_displayed() is False
         _no_overflow(driver, "phone, after a video")
         _axe(driver, "phone, after a video")
+        driver.execute_script("arguments[0].scrollIntoView({block: 'end'})", link)
+        wait.until(lambda d: d.execute_script("return arguments[0].readyState", video) == 4)
+        time.sleep(1.0)  # the player's loading ring fades out
+        _screenshot(driver, tmp_path, "web_phone_video.png")
 
 
 def test_results_survive_a_restart_and_sigterm_stops_cleanly(server, results_dir, browser, content_path):
