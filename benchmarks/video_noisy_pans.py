@@ -29,6 +29,7 @@ W, H, N, STEP, SIGMA = 480, 320, 16, 3, 3.5
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--precision", default="auto", help="the network's precision (auto: bfloat16 on this CPU)")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "video_noisy_pans.json"))
     args = ap.parse_args()
 
@@ -40,7 +41,8 @@ def main() -> int:
     from nst_tf.video.stream import paint_in_order
     from nst_tf.video.temporal import TemporalBlender
 
-    net = ArbitraryStylizer("auto")
+    net = ArbitraryStylizer(args.precision)
+    print(net.describe(), flush=True)
     vector = net.style_vector(STYLE)
     peer = stl.StyleTransfer(threads=2)
     rng = np.random.default_rng(1)
@@ -86,7 +88,12 @@ def main() -> int:
             rows.append({"clip": name, "method": method, "flicker": value, "vs_peer": value / peer_value})
             print(f"{name:13s} {method:30s} {value:.4f}  {value / peer_value:.2f}x the peer", flush=True)
     write_json(
-        args.out, {"rows": rows, "environment": environment(), "command": "python benchmarks/video_noisy_pans.py"}
+        args.out,
+        {
+            "rows": rows,
+            "environment": environment(),
+            "command": "python benchmarks/video_noisy_pans.py " + " ".join(sys.argv[1:]),
+        },
     )
     return 0
 
