@@ -51,8 +51,8 @@ def _seconds(clip) -> float:
 
 
 def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, report) -> np.ndarray:
-    """Paint ``job.clip`` into ``dst`` (MP4, the input's rate and sound); ``report(done, total)``
-    after each batch (it raises to cancel). Returns the last frame written (float)."""
+    """Paint ``job.clip`` into ``dst`` (MP4, the input's rate and sound); ``report(done, total,
+    latest painted frame)`` after each batch (it raises to cancel). Returns the last painted frame."""
     from nst_tf import video
     from nst_tf.config.apply import DEFAULT_DENOISE
     from nst_tf.video.grid import GridAligner, stylize_aligned
@@ -73,6 +73,13 @@ def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, rep
 
     with video.open_video(job.clip) as clip, video.open_writer(dst, like=clip) as out:
         stylize_clip(
-            clip, out, paint, TemporalBlender(0.5, denoise=DEFAULT_DENOISE), 4, p.size, report, name="the video"
+            clip,
+            out,
+            paint,
+            TemporalBlender(0.5, denoise=DEFAULT_DENOISE),
+            4,
+            p.size,
+            lambda done, total: report(done, total, last[0]),
+            name="the video",
         )
     return last[0]

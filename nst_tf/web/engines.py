@@ -167,11 +167,18 @@ class Engines:
         if self._stride is None:
             self._stride = tiled.receptive_field(stylizer.transfer_model)[1]
 
-        def report(done: int, total: int) -> None:
+        started, shown = time.perf_counter(), [0.0]
+
+        def report(done: int, total: int, frame: np.ndarray) -> None:
             if job.cancel_requested():
                 raise JobCancelled()
+            now = time.perf_counter()
+            eta = (total - done) * (now - started) / done if total > done else None
             job.set_stage(f"frame {done}" + (f" of {total}" if total else ""))
-            job.set_progress(done, max(total, done), None)
+            job.set_progress(done, max(total, done), eta)
+            if now - shown[0] >= 1.0:  # the page shows the frames as they are painted
+                shown[0] = now
+                job.set_preview(frame, done)
 
         def postprocess(out: np.ndarray, frame: np.ndarray) -> np.ndarray:
             return colour.postprocess(out, frame, p.preserve_colors)

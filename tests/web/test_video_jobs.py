@@ -67,6 +67,8 @@ def test_a_clip_comes_back_painted_with_its_frames_and_rate(client):
     assert len(out) == len(src) and rate == pytest.approx(src_rate)
     assert max(out[0].shape[:2]) == 96
     assert status["steps"] == len(src) and status["progress"] == 1.0  # progress counted in frames
+    preview = client.get(f"/api/jobs/{status['id']}/preview")  # the page shows frames as they are painted
+    assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
     # painted, not copied: far from the photo, and steady (consecutive frames close)
     from nst_tf import images
 

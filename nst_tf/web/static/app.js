@@ -257,8 +257,8 @@ async function poll() {
   $("bar-fill").style.width = `${pct}%`; $("bar").setAttribute("aria-valuenow", String(pct));
   let text = s.stage;
   if (s.state === "queued") text = `waiting in the queue (position ${s.queue_position})`;
-  else if (s.method === "optimize" && s.step > 0) {
-    text = `step ${s.step} / ${s.steps}`;
+  else if ((s.method === "optimize" || s.method === "video") && s.step > 0) {
+    text = `${s.method === "video" ? "frame" : "step"} ${s.step} / ${s.steps}`;
     if (s.eta_s !== null) text += ` · about ${formatSeconds(s.eta_s)} left`;
   }
   $("progress-text").textContent = text;
