@@ -62,14 +62,18 @@ def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray
 def reliable(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     """H x W float mask: 1 where ``forward`` (a -> b) and ``backward`` (b -> a) agree and
     ``x + forward`` stays inside the frame, else 0."""
-    h, w = forward.shape[:2]
     back = warp(backward, forward)
     total = forward + back
     ok = np.sum(total**2, -1) <= 0.01 * (np.sum(forward**2, -1) + np.sum(back**2, -1)) + 0.5
+    return (ok & inside(forward)).astype(np.float32)
+
+
+def inside(flow: np.ndarray) -> np.ndarray:
+    """H x W bool: where ``x + flow(x)`` stays inside the frame."""
+    h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w), np.arange(h))
-    x, y = gx + forward[..., 0], gy + forward[..., 1]
-    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    return (ok & inside).astype(np.float32)
+    x, y = gx + flow[..., 0], gy + flow[..., 1]
+    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
 
 
 def _as_float(frame: np.ndarray) -> np.ndarray:

@@ -7,9 +7,10 @@ network, Zen 4): the difference between consecutive outputs aligned by the motio
 0.078, and 0.012 for a pan of 4 or 8 px per frame. Most of a pan's flicker is this grid, not the
 noise of the frames.
 
-:class:`GridAligner` measures each frame's global translation against the previous one (phase
-correlation on a small grey copy), accumulates it, and pads every frame at the top and left by
-the accumulated motion modulo the stride (and at the bottom and right by the rest), so a point of
+:class:`GridAligner` measures each frame's global translation against a reference frame (phase
+correlation on a small grey copy; the reference is renewed when the overlap runs low) and pads
+every frame at the top and left by the accumulated motion modulo the stride (and at the bottom
+and right by the rest), so a point of
 the scene meets the network's grid at the same phase in every frame; the output is cropped back.
 A frame whose motion is not a clear translation (a cut, a zoom, people moving; a weak
 correlation peak) starts the count again.

@@ -1,13 +1,14 @@
 """Motion between consecutive frames for the temporal blend, made to hold on noisy and compressed
 footage.
 
-On clean frames, DIS flow with the forward-backward test (:func:`~nst_tf.video.temporal.reliable`)
+On clean frames, DIS flow with the forward-backward test (:func:`~nst_tf.video.flow.reliable`)
 and a fixed photometric tolerance is enough. On real footage it is not: in flat regions (a sky, a
 wall) sensor noise drives the flow, the two directions disagree and those pixels were not blended,
 though that is where the network turns noise into swimming texture. :class:`Motion` therefore
 
 * estimates the clip's own noise level (:func:`noise_level`, Immerkaer 1996 on the flattest blocks
-  of each frame, smoothed over frames) and makes every tolerance relative to it;
+  of each frame, and the residual between frames along the motion, smoothed over frames) and
+  makes every tolerance relative to it;
 * computes the flow on lightly pre-filtered frames;
 * fits one global motion (a homography, RANSAC) to the flow where it is consistent and textured,
   which is what a camera's pan, zoom or shake is; the global motion is used wherever it explains
@@ -23,7 +24,7 @@ from typing import Optional
 
 import numpy as np
 
-from nst_tf.video.flow import Flow, _as_float, _cv2, reliable, warp
+from nst_tf.video.flow import Flow, _as_float, _cv2, inside, reliable, warp
 
 #: Immerkaer's noise estimate is taken over the flattest fraction of 16 px blocks (texture is not noise)
 FLAT_FRACTION = 0.25
@@ -84,13 +85,6 @@ def _temporal_noise(photo, prev_photo, flow, mask) -> Optional[float]:
     return float(np.median(diff[trusted])) / (2 / np.sqrt(np.pi))
 
 
-def _inside(flow: np.ndarray) -> np.ndarray:
-    h, w = flow.shape[:2]
-    gx, gy = np.meshgrid(np.arange(w), np.arange(h))
-    x, y = gx + flow[..., 0], gy + flow[..., 1]
-    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-
-
 class Motion:
     """``motion(photo, prev_photo) -> (flow, mask)``: the flow that brings ``prev_photo`` (and an
     output made from it) onto ``photo``'s pixels, and a soft H x W mask of where to trust it."""
@@ -98,9 +92,9 @@ class Motion:
     def __init__(self, flow: Optional[Flow] = None):
         self.flow = flow or Flow()
         self.sigma: Optional[float] = None  #: the clip's noise level, smoothed over frames
-        self.used_global: list = []
+        self.used_global: list = []  #: per frame: the fraction of pixels following the global motion
         #: the noise between frames along the motion (compression flicker included), last measured
-        self.temporal_sigma: Optional[float] = None  #: per frame: the fraction of pixels following the global motion
+        self.temporal_sigma: Optional[float] = None
 
     def _prefilter(self, frame: np.ndarray) -> np.ndarray:
         return _cv2().GaussianBlur(_as_float(frame), (0, 0), PREFILTER)
@@ -132,6 +126,6 @@ class Motion:
         else:
             self.used_global.append(0.0)
         photometric = np.clip((2 * tol - r) / tol, 0.0, 1.0)
-        mask = (trust * photometric * _inside(flow)).astype(np.float32)
+        mask = (trust * photometric * inside(flow)).astype(np.float32)
         self.temporal_sigma = _temporal_noise(photo, prev_photo, flow, mask)
         return flow, mask
