@@ -44,10 +44,13 @@ def main() -> None:
     from nst_tf import metrics
     from nst_tf.config.export import ExportConfig
     from nst_tf.deploy import lite, onnx_file
-    from nst_tf.deploy.export import compare, export
+    from nst_tf.deploy.checks import compare
+    from nst_tf.deploy.export import export
 
     feats = metrics.FeatureMetrics()
     rows = []
+    rng = np.random.default_rng(0)
+    sensitivity = {}  # shape -> PSNR of the float32 picture of each held-out photo nudged by +-1 grey level
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "export")
         cfg = ExportConfig(
@@ -86,6 +89,13 @@ def main() -> None:
                         "seconds": round(float(np.median([s for _, _, s in per_photo])), 4),
                     }
                 )
+            # how far the float32 file's own picture moves when each photo pixel moves by at most
+            # one grey level (a different rounding or JPEG pass): the scale for the int8 PSNR
+            float_path = Path(out) / f"starry-{label}.tflite"
+            for photo, ref, _ in pictures["none"]:
+                nudged = np.clip(photo.astype(np.int16) + rng.integers(-1, 2, photo.shape), 0, 255).astype(np.uint8)
+                outputs, _ = lite.check(float_path, [nudged[None]], ["images"], repeats=1)
+                sensitivity.setdefault(label, []).append(round(compare(next(iter(outputs.values()))[0], ref)[1], 2))
             onnx_path = Path(out) / "starry.onnx"
             photo = photo_at(HOLDOUT[0], shape)
             _, seconds = onnx_file.check(onnx_path, [photo[None]], repeats=5)
@@ -117,7 +127,8 @@ def main() -> None:
                 row["style_distance_change"] = round(max(abs(a) for a, _ in dist), 4)
                 row["content_distance_change"] = round(max(abs(b) for _, b in dist), 4)
                 if q == "int8":
-                    Image.fromarray(np.concatenate([pictures["none"][0][1], pictures["int8"][0][1]], 1)).save(
+                    pairs = [np.concatenate([ref, got], 1) for (_, ref, _), (_, got, _) in zip(pictures["none"], pictures[q])]
+                    Image.fromarray(np.concatenate(pairs, 0)).save(
                         os.path.join(ROOT, "benchmarks", f"export_int8_{label}.png")
                     )
     float_rows = {r["shape"]: r for r in rows if r["quantize"] == "none" and r["file"].endswith(".tflite")}
@@ -132,7 +143,12 @@ def main() -> None:
             f"{r.get('psnr_vs_float32_db', float('nan')):7.1f}{r.get('style_distance_change', float('nan')):8.3f}"
             f"{r.get('content_distance_change', float('nan')):9.3f}"
         )
-    write_json(args.json, {"environment": environment(), "rows": rows})
+    for label, psnrs in sensitivity.items():
+        print(f"float32 {label}, photos nudged by +-1 grey level: PSNR {psnrs} dB against the unnudged pictures")
+    write_json(
+        args.json,
+        {"environment": environment(), "rows": rows, "float32_psnr_photo_nudged_1_grey_level": sensitivity},
+    )
 
 
 if __name__ == "__main__":

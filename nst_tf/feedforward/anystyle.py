@@ -94,7 +94,11 @@ class ConditionalInstanceNorm(layers.Layer):
     """Instance norm whose scale and shift are dense functions of a style vector.
 
     Called on ``[features, vectors]`` (``[B, H, W, C]``, ``[B, D]``); the moments and the affine
-    step run in float32, the result is cast back to the layer's compute dtype.
+    step run in float32, the result is cast back to the layer's compute dtype. Written as one
+    per-channel scale and shift of the features (``x * s + t`` with ``s = gamma / std`` and
+    ``t = beta - mean * s``, computed on ``[B, 1, 1, C]``): two passes over the feature map
+    instead of four, which is what LiteRT runs in float inside an int8 file (int8 at 512 px on a
+    2-core Zen 4: 24 -> 20 ms).
     """
 
     def __init__(self, channels: int, epsilon: float = CIN_EPSILON, **kwargs):
@@ -113,10 +117,9 @@ class ConditionalInstanceNorm(layers.Layer):
         x32 = ops.cast(x, "float32")
         vector = ops.cast(vector, "float32")
         mean, variance = ops.moments(x32, axes=[1, 2], keepdims=True)
-        gamma = self.gamma(vector)[:, None, None, :]
-        beta = self.beta(vector)[:, None, None, :]
-        y = (x32 - mean) * ops.rsqrt(variance + self.epsilon) * gamma + beta
-        return ops.cast(y, self.compute_dtype)
+        scale = self.gamma(vector)[:, None, None, :] * ops.rsqrt(variance + self.epsilon)
+        shift = self.beta(vector)[:, None, None, :] - mean * scale
+        return ops.cast(x32 * scale + shift, self.compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "channels": self.channels, "epsilon": self.epsilon}

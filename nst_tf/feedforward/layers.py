@@ -15,13 +15,35 @@ class ReflectionPad(layers.Layer):
         self.pad = int(pad)
 
     def call(self, x):
-        p = self.pad
-        y = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]], mode="reflect")
+        y = mirror_pad(x, self.pad)
         # Keep the static channel count: TFLite cannot lower a convolution whose input channels are unknown.
         return pin_channels(y, x.shape[-1])
 
     def get_config(self):
         return {**super().get_config(), "pad": self.pad}
+
+
+def _rows(x, axis: int, index: int):
+    """Row (axis 1) or column (axis 2) ``index`` of an NHWC tensor, kept as a size-1 axis."""
+    end = index + 1 if index != -1 else None
+    return x[:, index:end] if axis == 1 else x[:, :, index:end]
+
+
+def mirror_pad(x, pad: int, symmetric: bool = False):
+    """Pad height and width by ``pad`` mirroring the edges: reflected (the edge row not repeated,
+    as ``tf.pad(mode="REFLECT")``) or ``symmetric`` (repeated). Exact.
+
+    Built from one-row slices and a concatenation rather than TF's MirrorPad: LiteRT's XNNPACK
+    delegate has no MIRROR_PAD kernel, so each one split the delegated graph and ran in the
+    reference kernel. Measured on a 2-core Zen 4 (LiteRT 2.3, any-style network at 512 px):
+    float32 90 -> 52 ms, int8 64 -> 28 ms; in TensorFlow the slices are as fast or faster.
+    """
+    first = 0 if symmetric else 1
+    for axis in (1, 2):
+        before = [_rows(x, axis, first + i) for i in reversed(range(pad))]
+        after = [_rows(x, axis, -1 - first - i) for i in range(pad)]
+        x = tf.concat(before + [x] + after, axis=axis)
+    return x
 
 
 def pin_channels(x, channels: int):
@@ -39,7 +61,11 @@ def reflect_pad_to_multiple(batch, multiple: int):
     """Reflect-pad a [B, H, W, 3] batch at the bottom and right to multiples of ``multiple``
     (channels pinned for the converters). The pad is written ``(m - h % m) % m``, not
     ``(-h) % m``: ONNX's Mod of a negative number is not TF's floor-mod, and tf2onnx would pad
-    with a negative amount."""
+    with a negative amount. A batch whose static size is already a multiple is returned as it is
+    (fixed-shape exports then carry no MIRROR_PAD, which LiteRT's XNNPACK cannot run)."""
+    static = batch.shape[1:3]
+    if None not in static and all(n % multiple == 0 for n in static):
+        return batch
     h, w = tf.shape(batch)[1], tf.shape(batch)[2]
     ph, pw = (multiple - h % multiple) % multiple, (multiple - w % multiple) % multiple
     return pin_channels(tf.pad(batch, [[0, 0], [0, ph], [0, pw], [0, 0]], mode="REFLECT"), 3)
@@ -75,7 +101,7 @@ class UpsampleConv(layers.Conv2D):
         return ops.concatenate(phases, axis=-1)  # [3, 3, in, 4 * out], phases ordered (row, column)
 
     def call(self, x):
-        p = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        p = mirror_pad(x, 1, symmetric=True)
         p = pin_channels(p, x.shape[-1])
         y = tf.nn.conv2d(p, self._phase_kernel(), 1, "VALID")
         return tf.nn.depth_to_space(y, 2)

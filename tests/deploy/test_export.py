@@ -142,6 +142,14 @@ def test_any_style_int8_file_is_full_integer_and_close(tmp_path, style_path):
     it = Interpreter(model_path=str(out / "wave-int8-64x64.tflite"))
     conv_weights = [d for d in it.get_tensor_details() if d["dtype"] == np.int8 and len(d["shape"]) == 4]
     assert conv_weights, "the int8 file holds no int8 convolution weights"
+    # fixed-shape files carry no MIRROR_PAD (XNNPACK has no kernel for it: each split the graph)
+    for name in ("wave-64x64.tflite", "wave-int8-64x64.tflite"):
+        it = Interpreter(model_path=str(out / name))
+        assert "MIRROR_PAD" not in {op["op_name"] for op in it._get_ops_details()}
+        # internal tensor names are dropped, the input and output keep theirs
+        named = [d["name"] for d in it.get_tensor_details() if d["name"]]
+        assert [d["name"] for d in it.get_input_details()] == ["images"]
+        assert len(named) == len(it.get_input_details()) + len(it.get_output_details())
 
 
 def test_bad_input_is_refused_in_one_line(perstyle_workdir, perstyle_export, tmp_path):

@@ -10,7 +10,7 @@ from nst_tf.feedforward import data
 from nst_tf.feedforward import johnson_export as export
 from nst_tf.feedforward import registry as train
 from nst_tf.feedforward.johnson import ARCHS, PER_STYLE_ARCHS, arch_of, build_transformer, stylize_images
-from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv
+from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, mirror_pad, reflect_pad_to_multiple
 from nst_tf.feedforward.train import Trainer
 
 
@@ -35,6 +35,25 @@ def test_transformer_any_size_and_range():
         out = stylize_images(model, tf.random.uniform((2, h, w, 3)))
         assert out.shape == (2, h, w, 3) and out.dtype == tf.float32
         assert float(tf.reduce_min(out)) >= 0.0 and float(tf.reduce_max(out)) <= 1.0
+
+
+@pytest.mark.parametrize("pad", [1, 2, 4])
+def test_mirror_pad_is_tf_mirror_pad(pad):
+    # the slice-and-concatenate padding (which LiteRT's XNNPACK runs) equals TF's MirrorPad
+    x = tf.random.uniform((2, 6, 9, 3), seed=pad)
+    for symmetric, mode in ((False, "REFLECT"), (True, "SYMMETRIC")):
+        want = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=mode)
+        np.testing.assert_array_equal(mirror_pad(x, pad, symmetric).numpy(), want.numpy())
+    # gradients flow back to the mirrored pixels as through MirrorPad
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours = tf.reduce_sum(mirror_pad(x, pad) ** 2)
+        theirs = tf.reduce_sum(tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT") ** 2)
+    np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), rtol=1e-6)
+    # a batch already at a multiple of 4 is left alone; others are reflect-padded
+    aligned = tf.zeros((1, 8, 4, 3))
+    assert reflect_pad_to_multiple(aligned, 4) is aligned
+    assert tuple(reflect_pad_to_multiple(x, 4).shape) == (2, 8, 12, 3)
 
 
 def test_fast_layers_are_exact_rewrites():
