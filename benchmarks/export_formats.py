@@ -127,7 +127,9 @@ def main() -> None:
                 row["style_distance_change"] = round(max(abs(a) for a, _ in dist), 4)
                 row["content_distance_change"] = round(max(abs(b) for _, b in dist), 4)
                 if q == "int8":
-                    pairs = [np.concatenate([ref, got], 1) for (_, ref, _), (_, got, _) in zip(pictures["none"], pictures[q])]
+                    pairs = [
+                        np.concatenate([ref, got], 1) for (_, ref, _), (_, got, _) in zip(pictures["none"], pictures[q])
+                    ]
                     Image.fromarray(np.concatenate(pairs, 0)).save(
                         os.path.join(ROOT, "benchmarks", f"export_int8_{label}.png")
                     )
