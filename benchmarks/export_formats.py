@@ -116,6 +116,7 @@ def main() -> None:
                 diffs = [compare(got, ref) for (_, got, _), (_, ref, _) in zip(pictures[q], pictures["none"])]
                 row["max_diff_vs_float32"] = max(d for d, _ in diffs)
                 row["psnr_vs_float32_db"] = round(min(p for _, p in diffs), 2)
+                row["psnr_vs_float32_db_per_photo"] = {Path(h).stem: round(p, 2) for h, (_, p) in zip(HOLDOUT, diffs)}
                 dist = []
                 for (photo, got, _), (_, ref, _) in zip(pictures[q], pictures["none"]):
                     s, s0 = feats.style_distance(got / 255.0, STYLE), feats.style_distance(ref / 255.0, STYLE)
