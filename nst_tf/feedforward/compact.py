@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 from keras import layers
 
-from nst_tf.feedforward.layers import ReflectionPad, UpsampleConv
+from nst_tf.feedforward.layers import InstanceNormalization, ReflectionPad, UpsampleConv
 
 FACTOR = 4  #: pixels per side folded into channels
 WIDTHS = (32, 64)  #: channels at 1/4 and 1/8 scale
@@ -68,7 +68,7 @@ def _conv(x, filters, name, stride=1, norm=True, relu=True):
     x = ReflectionPad(1, name=f"{name}_pad")(x)
     x = layers.Conv2D(filters, 3, strides=stride, padding="valid", name=name)(x)
     if norm:
-        x = layers.GroupNormalization(groups=-1, epsilon=1e-3, name=f"{name}_in")(x)  # instance norm
+        x = InstanceNormalization(epsilon=1e-3, name=f"{name}_in")(x)
     return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
@@ -84,7 +84,7 @@ def build_compact(name: str = "transformer") -> keras.Model:
         y = _conv(y, wide, f"res{i}b", relu=False)
         x = layers.Add(name=f"res{i}")([x, y])
     x = UpsampleConv(narrow, name="up1")(x)
-    x = layers.GroupNormalization(groups=-1, epsilon=1e-3, name="up1_in")(x)
+    x = InstanceNormalization(epsilon=1e-3, name="up1_in")(x)
     x = layers.ReLU(name="up1_relu")(x)
     x = layers.Add(name="skip")([x, skip])
     x = _conv(x, narrow, "mix")

@@ -26,7 +26,13 @@ from keras import layers
 
 from nst_tf.feedforward.compact import MULTIPLE as COMPACT_MULTIPLE
 from nst_tf.feedforward.compact import build_compact
-from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, reflect_pad_to_multiple
+from nst_tf.feedforward.layers import (
+    InstanceNormalization,
+    NarrowOutputConv,
+    ReflectionPad,
+    UpsampleConv,
+    reflect_pad_to_multiple,
+)
 
 
 def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True, narrow_output=False):
@@ -35,7 +41,7 @@ def _conv(x, filters, kernel, stride=1, name=None, norm=True, relu=True, narrow_
         filters, kernel, strides=stride, padding="valid", name=name
     )(x)
     if norm:
-        x = layers.GroupNormalization(groups=-1, epsilon=1e-3, name=f"{name}_in")(x)  # instance norm
+        x = InstanceNormalization(epsilon=1e-3, name=f"{name}_in")(x)
     if relu:
         x = layers.ReLU(name=f"{name}_relu")(x)
     return x
@@ -66,7 +72,7 @@ def build_transformer(arch: str = "johnson", name: str = "transformer") -> keras
     for i, filters in enumerate((middle, narrow), start=1):
         if fast:
             x = UpsampleConv(filters, name=f"up{i}")(x)
-            x = layers.GroupNormalization(groups=-1, epsilon=1e-3, name=f"up{i}_in")(x)
+            x = InstanceNormalization(epsilon=1e-3, name=f"up{i}_in")(x)
             x = layers.ReLU(name=f"up{i}_relu")(x)
         else:
             x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{i}_resize")(x)

@@ -10,7 +10,14 @@ from nst_tf.feedforward import data
 from nst_tf.feedforward import johnson_export as export
 from nst_tf.feedforward import registry as train
 from nst_tf.feedforward.johnson import ARCHS, PER_STYLE_ARCHS, arch_of, build_transformer, stylize_images
-from nst_tf.feedforward.layers import NarrowOutputConv, ReflectionPad, UpsampleConv, mirror_pad, reflect_pad_to_multiple
+from nst_tf.feedforward.layers import (
+    InstanceNormalization,
+    NarrowOutputConv,
+    ReflectionPad,
+    UpsampleConv,
+    mirror_pad,
+    reflect_pad_to_multiple,
+)
 from nst_tf.feedforward.train import Trainer
 
 
@@ -54,6 +61,27 @@ def test_mirror_pad_is_tf_mirror_pad(pad):
     aligned = tf.zeros((1, 8, 4, 3))
     assert reflect_pad_to_multiple(aligned, 4) is aligned
     assert tuple(reflect_pad_to_multiple(x, 4).shape) == (2, 8, 12, 3)
+
+
+def test_instance_norm_is_keras_group_norm_and_restores_its_checkpoints(tmp_path):
+    # workdirs trained with GroupNormalization(groups=-1) restore into InstanceNormalization
+    import keras
+
+    def model(norm):
+        inputs = keras.Input((None, None, 6))
+        return keras.Model(inputs, norm(name="n")(keras.layers.Conv2D(6, 3, name="c")(inputs)))
+
+    old = model(lambda name: keras.layers.GroupNormalization(groups=-1, epsilon=1e-3, name=name))
+    old.get_layer("n").gamma.assign(np.linspace(0.5, 2.0, 6).astype(np.float32))
+    old.get_layer("n").beta.assign(np.linspace(-1.0, 1.0, 6).astype(np.float32))
+    path = tf.train.Checkpoint(model=old).save(str(tmp_path / "ckpt"))
+    new = model(lambda name: InstanceNormalization(epsilon=1e-3, name=name))
+    tf.train.Checkpoint(model=new).restore(path).assert_existing_objects_matched()
+    x = tf.random.uniform((2, 9, 11, 6), seed=3) * 5.0
+    np.testing.assert_allclose(new(x).numpy(), old(x).numpy(), atol=2e-5)
+    y = new(x).numpy()  # each channel of each picture: mean beta, standard deviation gamma
+    np.testing.assert_allclose(y.mean(axis=(1, 2)), np.tile(np.linspace(-1, 1, 6), (2, 1)), atol=1e-4)
+    np.testing.assert_allclose(y.std(axis=(1, 2)), np.tile(np.linspace(0.5, 2, 6), (2, 1)), rtol=2e-3)
 
 
 def test_fast_layers_are_exact_rewrites():
