@@ -36,6 +36,48 @@ def photo_at(path: str, shape: tuple) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB").resize(shape, Image.LANCZOS))
 
 
+def per_style_rows() -> list:
+    """Size and LiteRT latency of the per-style ``johnson`` network (1.7M weights) at 512 px, float32
+    and int8. Its weights are freshly initialised (no trained per-style workdir ships), so only the
+    file size and the latency are reported, not picture quality."""
+    import tensorflow as tf
+
+    from nst_tf.config.export import ExportConfig
+    from nst_tf.deploy import lite
+    from nst_tf.deploy.export import export
+    from nst_tf.feedforward import workdir as wd
+    from nst_tf.feedforward.johnson import build_transformer
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        run.mkdir()
+        wd.write_arch(run, "johnson")
+        ckpt = tf.train.Checkpoint(model=build_transformer("johnson"))
+        tf.train.CheckpointManager(ckpt, str(wd.checkpoints(run)), max_to_keep=1).save()
+        out = Path(tmp) / "export"
+        export(
+            ExportConfig(
+                model=str(run),
+                output=str(out),
+                name="johnson",
+                formats=("tflite",),
+                quantize=("none", "int8"),
+                shapes=("512x512",),
+            ),
+            report=lambda line: None,
+        )
+        photo = photo_at(HOLDOUT[0], (512, 512))
+        for q in ("none", "int8"):
+            path = out / f"johnson{'' if q == 'none' else '-' + q}-512x512.tflite"
+            _, seconds = lite.check(path, lite.file_inputs([photo[None]], q), ["images"], repeats=5)
+            rows.append({"file": path.name, "quantize": q, "bytes": path.stat().st_size, "seconds": round(seconds, 4)})
+    for r in rows:
+        r["size_vs_float32"] = round(r["bytes"] / rows[0]["bytes"], 3)
+        r["latency_vs_float32"] = round(r["seconds"] / rows[0]["seconds"], 3)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "export_formats.json"))
@@ -146,11 +188,19 @@ def main() -> None:
             f"{r.get('psnr_vs_float32_db', float('nan')):7.1f}{r.get('style_distance_change', float('nan')):8.3f}"
             f"{r.get('content_distance_change', float('nan')):9.3f}"
         )
+    per_style = per_style_rows()
+    for r in per_style:
+        print(f"{r['file']:<34}{r['bytes'] / 1e6:7.2f}{r['seconds'] * 1000:8.1f}{r['latency_vs_float32']:7.2f}")
     for label, psnrs in sensitivity.items():
         print(f"float32 {label}, photos nudged by +-1 grey level: PSNR {psnrs} dB against the unnudged pictures")
     write_json(
         args.json,
-        {"environment": environment(), "rows": rows, "float32_psnr_photo_nudged_1_grey_level": sensitivity},
+        {
+            "environment": environment(),
+            "rows": rows,
+            "float32_psnr_photo_nudged_1_grey_level": sensitivity,
+            "per_style_johnson_untrained": per_style,
+        },
     )
 
 
