@@ -1,7 +1,7 @@
 """nst-export: write a style network for the TF runtimes, and run each file there to check it.
 
     nst-export --model=runs/starry --output=export/ --formats=saved_model,tflite,onnx
-    nst-export --model=arbitrary --style=starry_night.jpg --output=export/ \\
+    nst-export --model=arbitrary --style=examples/style/starry_night.jpg --output=export/ \\
         --formats=tflite --quantize=none,float16,dynamic,int8 --shapes=512x512
     nst-export --model=arbitrary --output=export/   # two inputs: photo and painting
 

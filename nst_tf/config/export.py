@@ -10,7 +10,7 @@ from typing import Optional
 from nst_tf.config.options import as_tuples, check_choice, check_strings, option
 from nst_tf.errors import UserError
 
-FORMATS = ("saved_model", "tflite", "onnx")
+FORMATS = ("saved_model", "tflite", "onnx", "tfjs")
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 MAX_SHAPE = 8192
 
@@ -48,7 +48,11 @@ class ExportConfig:
     )
     version: int = option(1, "TF Serving version folder of the SavedModel.")
     formats: tuple = option(
-        ("saved_model", "tflite"), "Comma list of saved_model, tflite, onnx.", choices=FORMATS, kind="list"
+        ("saved_model", "tflite"),
+        "Comma list of saved_model, tflite, onnx, tfjs (TF.js graph model; needs the converter's own "
+        "environment, see --tfjs_converter).",
+        choices=FORMATS,
+        kind="list",
     )
     quantize: tuple = option(
         ("none",),
@@ -67,10 +71,23 @@ class ExportConfig:
         (), "Photos that calibrate --quantize=int8 (default: the bundled photos).", kind="list"
     )
     check_size: int = option(256, "Longer side of the photo each file is checked on.", unit="px")
+    tfjs_converter: Optional[str] = option(
+        None,
+        "--formats=tfjs: the tensorflowjs_converter to run. It pins its own TensorFlow, so it lives in "
+        "its own environment (python -m venv .tools/tfjs && .tools/tfjs/bin/pip install tensorflowjs==4.22.0 "
+        "ydf==0.11.0). Default: .tools/tfjs/bin/tensorflowjs_converter, else the one on PATH.",
+        kind="str",
+    )
+    node_modules: str = option(
+        ".tools/node_modules",
+        "--formats=tfjs: the node_modules folder holding @tensorflow/tfjs, which checks the files in Node.js "
+        "(npm install --prefix .tools @tensorflow/tfjs@4).",
+        kind="str",
+    )
     overwrite: bool = option(False, "Replace an existing --output folder.")
 
     def __post_init__(self):
-        check_strings(self, ("model", "output", "name"))
+        check_strings(self, ("model", "output", "name", "tfjs_converter", "node_modules"))
         lists = ("style", "formats", "quantize", "shapes", "calibration_images")
         for name in lists:  # an empty list flag arrives as None
             if getattr(self, name) is None:

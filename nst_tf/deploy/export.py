@@ -9,12 +9,13 @@ interrupted export leaves nothing half-written and an earlier folder intact::
                                NAME-int8.tflite; NAME-512x512.tflite for a --shapes bucket;
                                NAME-predict*.tflite / NAME-transfer*.tflite for two-input models)
       NAME.onnx                ONNX (NAME-predict.onnx / NAME-transfer.onnx likewise)
+      NAME-tfjs/               TF.js graph model (model.json + weights; NAME-float16-tfjs/)
       export.json              every file: runtime, size, difference from the Keras model, latency
       export.log               the LiteRT analyzer's GPU-delegate report per TFLite file
 
 Each file is run in its own runtime right after it is written (the SavedModel loaded back in
 TensorFlow, its fixed-shape signatures under XLA; TFLite in LiteRT without TensorFlow; ONNX in
-onnxruntime) on a bundled photo it was not calibrated on, and compared with the Keras model. A
+onnxruntime; TF.js in Node.js) on a bundled photo it was not calibrated on, and compared with the Keras model. A
 file outside its tolerance (:data:`nst_tf.deploy.checks.TOLERANCES`) is removed and reported; the rest are kept.
 """
 
@@ -96,6 +97,10 @@ class Exporter:
             from nst_tf.deploy.onnx_file import require_tf2onnx
 
             require_tf2onnx()
+        if "tfjs" in self.config.formats:
+            from nst_tf.deploy import tfjs
+
+            self.tfjs_tools = tfjs.require(self.config.tfjs_converter, self.config.node_modules)
 
     def run(self) -> list:
         from nst_tf.deploy.servable import open_servable
@@ -120,7 +125,7 @@ class Exporter:
     def _write_all(self, folder: str) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True)
-        writers = {"saved_model": self._saved_model, "tflite": self._tflite, "onnx": self._onnx}
+        writers = {"saved_model": self._saved_model, "tflite": self._tflite, "onnx": self._onnx, "tfjs": self._tfjs}
         for fmt in self.config.formats:
             writers[fmt](folder)
         if not any(r.kept for r in self.results):
@@ -265,6 +270,26 @@ class Exporter:
             self._record(
                 Result("onnx", path.name, "onnxruntime (CPU)", "none", len(data), diff, psnr, seconds, ok), path
             )
+
+    def _tfjs(self, folder: Path) -> None:
+        from nst_tf.deploy import tfjs
+
+        s, cfg = self.servable, self.config
+        converter, modules = self.tfjs_tools
+        photo, style = self._inputs(None)
+        for part in s.parts:
+            sample = part.sample(style if part.name == "predict" else photo)
+            reference = self._part_reference(part, sample, None)
+            names = [spec.name for spec in part.specs(None)]
+            vector = part.output == "vector"
+            for q in tfjs.quantizations(cfg.quantize):
+                path = folder / f"{s.name}{_suffix(part.name, None if q == 'none' else q)}-tfjs"
+                size = tfjs.convert(part, s.keep, path, converter, q)
+                outputs, seconds = tfjs.check(path, sample, names, modules)
+                diff, psnr = checks.compare(next(iter(outputs.values())), reference, vector)
+                ok = checks.passes(q, diff, psnr, vector)
+                runtime = "TF.js (Node, CPU)"
+                self._record(Result("tfjs", f"{path.name}/", runtime, q, size, diff, psnr, seconds, ok), path)
 
 
 def export(config, report: Callable[[str], None] = print) -> list:

@@ -156,7 +156,7 @@ def test_bad_input_is_refused_in_one_line(perstyle_workdir, perstyle_export, tmp
     workdir, _ = perstyle_workdir
     out, _, _ = perstyle_export
     for kwargs, words in (
-        (dict(formats=("tfjs",)), "unknown format"),
+        (dict(formats=("tfjs.js",)), "unknown format"),
         (dict(quantize=("int4",)), "unknown quantize"),
         (dict(shapes=("512",)), "WIDTHxHEIGHT"),
         (dict(model=None), "--model is required"),
