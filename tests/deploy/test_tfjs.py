@@ -11,15 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from nst_tf.config.export import ExportConfig
 from nst_tf.deploy import export as ex
 from nst_tf.deploy import tfjs
 from nst_tf.errors import UserError
-from nst_tf.feedforward import workdir as wd
-from nst_tf.feedforward.johnson import build_transformer, stylize_images
+from nst_tf.feedforward.johnson import stylize_images
 
 # README's test setup puts the converter's environment and TensorFlow.js under .tools/
 TOOLS = Path(__file__).resolve().parents[2] / ".tools"
@@ -28,19 +26,15 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """A per-style workdir (untrained johnson_slim: the export does not care) exported as TF.js."""
-    workdir = tmp_path_factory.mktemp("run")
-    wd.write_arch(workdir, "johnson_slim")
-    model = build_transformer("johnson_slim")
-    ckpt = tf.train.Checkpoint(model=model)
-    tf.train.CheckpointManager(ckpt, str(wd.checkpoints(workdir)), max_to_keep=1).save()
+def exported(perstyle_workdir, tmp_path_factory):
+    """The per-style workdir exported as TF.js."""
+    workdir, model = perstyle_workdir
     cfg = ExportConfig(
         model=str(workdir),
         output=str(tmp_path_factory.mktemp("exp") / "o"),
         name="slim",
         formats=("tfjs",),
-        quantize=("none", "float16", "int8"),
+        quantize=("none", "int8"),  # TF.js has no int8 arithmetic: a float32 model
         check_size=64,
         tfjs_converter=str(TOOLS / "tfjs" / "bin" / "tensorflowjs_converter"),
         node_modules=str(TOOLS / "node_modules"),
@@ -54,8 +48,9 @@ def _keras_pixels(model, photo: np.ndarray) -> np.ndarray:
 
 def test_tfjs_graph_model_runs_in_node_and_matches(exported, tmp_path):
     cfg, results, model = exported
-    assert [(r.file, r.quantize) for r in results] == [("slim-tfjs/", "none"), ("slim-float16-tfjs/", "float16")]
-    assert all(r.kept for r in results) and results[0].max_diff <= 1 and results[1].psnr_db >= 40
+    assert [(r.file, r.quantize, r.kept) for r in results] == [("slim-tfjs/", "none", True)]
+    assert results[0].max_diff <= 1 and results[0].seconds > 0
+    assert tfjs.quantizations(("float16", "int8")) == ["float16"] and tfjs.quantizations(("dynamic",)) == ["none"]
     folder = Path(cfg.output) / "slim-tfjs"
     assert (folder / "model.json").is_file()
     # again on a photo of another size, against Keras
