@@ -52,11 +52,13 @@ def test_mirror_pad_is_tf_mirror_pad(pad):
         want = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=mode)
         np.testing.assert_array_equal(mirror_pad(x, pad, symmetric).numpy(), want.numpy())
     # gradients flow back to the mirrored pixels as through MirrorPad
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        ours = tf.reduce_sum(mirror_pad(x, pad) ** 2)
-        theirs = tf.reduce_sum(tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT") ** 2)
-    np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), rtol=1e-6)
+    weights = tf.random.uniform((2, 6 + 2 * pad, 9 + 2 * pad, 3), seed=7)
+    for symmetric, mode in ((False, "REFLECT"), (True, "SYMMETRIC")):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            ours = tf.reduce_sum(mirror_pad(x, pad, symmetric) ** 2 * weights)
+            theirs = tf.reduce_sum(tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=mode) ** 2 * weights)
+        np.testing.assert_allclose(tape.gradient(ours, x).numpy(), tape.gradient(theirs, x).numpy(), rtol=1e-5)
     # a batch already at a multiple of 4 is left alone; others are reflect-padded
     aligned = tf.zeros((1, 8, 4, 3))
     assert reflect_pad_to_multiple(aligned, 4) is aligned
