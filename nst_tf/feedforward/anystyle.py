@@ -166,12 +166,14 @@ def build_style_transfer(name: str = "style_transfer") -> keras.Model:
 def transfer_images(model: keras.Model, content, vectors) -> tf.Tensor:
     """Stylise a float batch in [0, 1] of any size: reflect-pad to a multiple of 4, crop back.
 
-    ``vectors``: ``[B, 100]``, or ``[1, 100]`` / ``[100]`` for one style for the whole batch.
+    ``vectors``: ``[B, 100]``, or ``[1, 100]`` / ``[100]`` for one style for the whole batch. One
+    style is given to the network as one row (the norms' scale and shift broadcast over the batch),
+    so a constant style stays constant in exported graphs and converters fold its dense layers away.
     """
     content = tf.convert_to_tensor(content, tf.float32)
     vectors = tf.reshape(tf.convert_to_tensor(vectors, tf.float32), [-1, STYLE_DIM])
-    b = tf.shape(content)[0]
-    vectors = tf.broadcast_to(vectors, tf.stack([b, STYLE_DIM]))
+    if vectors.shape[0] != 1:
+        vectors = tf.broadcast_to(vectors, tf.stack([tf.shape(content)[0], STYLE_DIM]))
     h, w = tf.shape(content)[1], tf.shape(content)[2]
     out = model([reflect_pad_to_multiple(content, 4), vectors], training=False)
     return tf.cast(out[:, :h, :w, :], tf.float32)
