@@ -17,6 +17,7 @@ TRAIN = "nst_tf.cli.train_fast"
 TINY_TRAIN = ["--image_size=32", "--batch_size=2", "--backbone=vgg16", "--weights=hed", "--precision=float32"]
 
 
+@pytest.mark.slow  # 32 s: the suite's longest test; trains, exports and applies in three processes
 def test_train_export_apply(tmp_path, photo_dir, style_path):
     work = tmp_path / "run"
     r = run_cli(

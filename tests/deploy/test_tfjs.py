@@ -80,6 +80,7 @@ window.paint = async () => {
 """
 
 
+@pytest.mark.slow  # a browser start and TF.js's CPU backend in it
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
 def test_readme_page_snippet_paints_in_chromium(exported, tmp_path):
     from selenium import webdriver
