@@ -212,6 +212,13 @@ class Exporter:
             inputs["style_bytes"] = np.array([images.encode_image(style, "PNG")], dtype=object)
         return images.to_uint8(images.load_image_bytes(serving.run_signature(fn, inputs)["image_bytes"][0]))
 
+    def _part_sample(self, part, shape: Optional[tuple]) -> tuple:
+        """(inputs, Keras reference output) of ``part`` on the check photo (the style photo for
+        the style predictor) at ``shape``."""
+        photo, style = self._inputs(shape)
+        sample = part.sample(style if part.name == "predict" else photo)
+        return sample, self._part_reference(part, sample, shape)
+
     def _part_reference(self, part, inputs: list, shape) -> np.ndarray:
         import tensorflow as tf
 
@@ -226,9 +233,7 @@ class Exporter:
         for part in s.parts:
             # the style predictor takes a style resized by the caller: no shape buckets
             for shape in (None,) if part.output == "vector" else cfg.shapes or (None,):
-                photo, style = self._inputs(shape)
-                sample = part.sample(style if part.name == "predict" else photo)
-                reference = self._part_reference(part, sample, shape)
+                sample, reference = self._part_sample(part, shape)
                 for q in cfg.quantize:
                     name = s.name + _suffix(part.name, None if q == "none" else q, shape and f"{shape[0]}x{shape[1]}")
                     path = folder / f"{name}.tflite"
@@ -256,10 +261,8 @@ class Exporter:
         from nst_tf.deploy import onnx_file
 
         s = self.servable
-        photo, style = self._inputs(None)
         for part in s.parts:
-            sample = part.sample(style if part.name == "predict" else photo)
-            reference = self._part_reference(part, sample, None)
+            sample, reference = self._part_sample(part, None)
             path = folder / f"{s.name}{_suffix(part.name)}.onnx"
             data = onnx_file.convert(part)
             path.write_bytes(data)
@@ -276,10 +279,8 @@ class Exporter:
 
         s, cfg = self.servable, self.config
         converter, modules = self.tfjs_tools
-        photo, style = self._inputs(None)
         for part in s.parts:
-            sample = part.sample(style if part.name == "predict" else photo)
-            reference = self._part_reference(part, sample, None)
+            sample, reference = self._part_sample(part, None)
             names = [spec.name for spec in part.specs(None)]
             vector = part.output == "vector"
             for q in tfjs.quantizations(cfg.quantize):
