@@ -14,8 +14,8 @@ class ReflectionPad(layers.Layer):
         super().__init__(**kwargs)
         self.pad = int(pad)
 
-    def call(self, x):
-        y = mirror_pad(x, self.pad)
+    def call(self, x, training=False):
+        y = mirror_pad(x, self.pad, training=bool(training))
         # Keep the static channel count: TFLite cannot lower a convolution whose input channels are unknown.
         return pin_channels(y, x.shape[-1])
 
@@ -56,36 +56,29 @@ def _rows(x, axis: int, index: int):
     return x[:, index:end] if axis == 1 else x[:, :, index:end]
 
 
-def mirror_pad(x, pad: int, symmetric: bool = False):
+def mirror_pad(x, pad: int, symmetric: bool = False, training: bool = False):
     """Pad height and width by ``pad`` mirroring the edges: reflected (the edge row not repeated,
     as ``tf.pad(mode="REFLECT")``) or ``symmetric`` (repeated). Exact.
 
-    Built from one-row slices and a concatenation rather than TF's MirrorPad: LiteRT's XNNPACK
-    delegate has no MIRROR_PAD kernel, so each one split the delegated graph and ran in the
-    reference kernel. Measured on a 2-core Zen 4 (LiteRT 2.3, any-style network at 512 px):
-    float32 90 -> 52 ms, int8 64 -> 28 ms. In TensorFlow without XLA it is faster too
-    (mixed_bfloat16 36 -> 31 ms with the norm rewrite), under XLA the same (55 / 58 ms). The
-    gradient is TF's MirrorPad gradient: the slices' own would add one full-size tensor per slice
-    (johnson training steps took 17% longer with it).
+    For inference it is built from one-row slices and a concatenation rather than TF's
+    MirrorPad: LiteRT's XNNPACK delegate has no MIRROR_PAD kernel, so each one split the
+    delegated graph and ran in the reference kernel. Measured on a 2-core Zen 4 (LiteRT 2.3,
+    any-style network at 512 px): float32 90 -> 52 ms, int8 64 -> 28 ms. In TensorFlow without
+    XLA it is faster too (mixed_bfloat16 36 -> 31 ms with the norm rewrite), under XLA the same
+    (55 / 58 ms). While ``training`` it is TF's MirrorPad, whose gradient is one pass: the
+    slices' own adds one full-size tensor per slice (johnson training steps took 17% longer).
+    The graphs carry no custom gradient, so SavedModels save and load without one.
     """
-    first = 0 if symmetric else 1
     mode = "SYMMETRIC" if symmetric else "REFLECT"
-
-    @tf.custom_gradient
-    def padded(x):
-        y = x
-        for axis in (1, 2):
-            before = [_rows(y, axis, first + i) for i in reversed(range(pad))]
-            after = [_rows(y, axis, -1 - first - i) for i in range(pad)]
-            y = tf.concat(before + [y] + after, axis=axis)
-
-        def gradient(dy):  # TF's own MirrorPad gradient: one pass, not one full-size tensor per slice
-            paddings = tf.constant([[0, 0], [pad, pad], [pad, pad], [0, 0]], tf.int32)
-            return tf.raw_ops.MirrorPadGrad(input=dy, paddings=paddings, mode=mode)
-
-        return y, gradient
-
-    return padded(x)
+    if training:
+        return tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=mode)
+    first = 0 if symmetric else 1
+    y = x
+    for axis in (1, 2):
+        before = [_rows(y, axis, first + i) for i in reversed(range(pad))]
+        after = [_rows(y, axis, -1 - first - i) for i in range(pad)]
+        y = tf.concat(before + [y] + after, axis=axis)
+    return y
 
 
 def pin_channels(x, channels: int):
@@ -142,8 +135,8 @@ class UpsampleConv(layers.Conv2D):
                 phases.append(ops.stack(taps[b]([rows[:, 0], rows[:, 1], rows[:, 2]]), axis=1))
         return ops.concatenate(phases, axis=-1)  # [3, 3, in, 4 * out], phases ordered (row, column)
 
-    def call(self, x):
-        p = mirror_pad(x, 1, symmetric=True)
+    def call(self, x, training=False):
+        p = mirror_pad(x, 1, symmetric=True, training=bool(training))
         p = pin_channels(p, x.shape[-1])
         y = tf.nn.conv2d(p, self._phase_kernel(), 1, "VALID")
         return tf.nn.depth_to_space(y, 2)

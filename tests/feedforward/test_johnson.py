@@ -51,6 +51,7 @@ def test_mirror_pad_is_tf_mirror_pad(pad):
     for symmetric, mode in ((False, "REFLECT"), (True, "SYMMETRIC")):
         want = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode=mode)
         np.testing.assert_array_equal(mirror_pad(x, pad, symmetric).numpy(), want.numpy())
+        np.testing.assert_array_equal(mirror_pad(x, pad, symmetric, training=True).numpy(), want.numpy())
     # gradients flow back to the mirrored pixels as through MirrorPad
     weights = tf.random.uniform((2, 6 + 2 * pad, 9 + 2 * pad, 3), seed=7)
     for symmetric, mode in ((False, "REFLECT"), (True, "SYMMETRIC")):
