@@ -136,6 +136,12 @@ def make(kind: str, photo: str, other: str, size=(256, 192), frames: int = 24, s
     raise ValueError(f"unknown clip kind {kind!r}; one of {', '.join(KINDS)}")
 
 
+def cut_pairs(kind: str, frames: int = 24) -> set:
+    """The pairs (t, t + 1) of a clip of ``kind`` that straddle a cut: no method should carry
+    anything across them, and a warping error there measures the scene change, not flicker."""
+    return {frames // 2 - 1} if kind == "cut" else set()
+
+
 def aligned_difference(outputs: list, pairs: list) -> float | None:
     """Mean absolute difference of consecutive outputs (float [0, 1]) aligned by the known motion,
     over the pairs whose motion is known; None if none is."""

@@ -13,7 +13,9 @@ though that is where the network turns noise into swimming texture. :class:`Moti
 * fits one global motion (a homography, RANSAC) to the flow where it is consistent and textured,
   which is what a camera's pan, zoom or shake is; the global motion is used wherever it explains
   the photo within the noise (flat regions included), the local flow where it does not but passes
-  the forward-backward test (an object moving on its own);
+  the forward-backward test (an object moving on its own), and also where most of the textured,
+  consistent flow around a pixel moves differently from the camera (the flat inside of a moving
+  object, which the still background's motion would match within the noise, moves with it);
 * returns a soft mask: 1 where the warped previous photo matches the current one within the noise,
   falling to 0 at twice that, so a cut or a lighting change is still not blended.
 """
@@ -33,6 +35,10 @@ TOL_FLOOR = 0.02
 TOL_NOISE = 3.0
 #: Gaussian pre-filter of the frames for flow and photometric test [px]
 PREFILTER = 1.0
+#: where most textured, consistent flow within OWN_WINDOW px moves this far [px] from the global
+#: motion, the local flow is an object's own motion and is used (flat inside included)
+OWN_MOTION = 1.0
+OWN_WINDOW = 25
 #: spacing of the flow samples the global motion is fitted to [px]
 SAMPLE_STEP = 8
 
@@ -115,10 +121,18 @@ class Motion:
         r_local = residual(local)
         flow, r, trust = local, r_local, consistent
         textured = cv2.Laplacian(cv2.cvtColor(cur, cv2.COLOR_RGB2GRAY), cv2.CV_32F, ksize=3)
-        glob = _global_flow(local, consistent * (np.abs(textured) > tol))
+        trusted_texture = (consistent * (np.abs(textured) > tol)).astype(np.float32)
+        glob = _global_flow(local, trusted_texture)
         if glob is not None:
             r_glob = residual(glob)
-            use = r_glob <= np.maximum(r_local, tol)
+            # the global motion wherever it explains the photo within the noise, except on what
+            # moves on its own: where most of the nearby textured, consistent flow (which noise does
+            # not drive) moves differently from the camera; its flat inside follows the local flow too
+            differs = np.linalg.norm(local - glob, axis=-1) > OWN_MOTION
+            window = (OWN_WINDOW, OWN_WINDOW)
+            support = cv2.blur(trusted_texture, window)
+            own = (cv2.blur(trusted_texture * differs, window) > 0.5 * support) & (support > 0.05)
+            use = (r_glob <= np.maximum(r_local, tol)) & ~own
             flow = np.where(use[..., None], glob, local)
             r = np.where(use, r_glob, r_local)
             trust = np.where(use, 1.0, consistent)

@@ -81,6 +81,28 @@ def test_a_moving_object_is_not_smeared(scene):
         assert mask.mean() > 0.8
 
 
+def test_an_object_with_a_flat_inside_is_followed_not_held_still(scene):
+    """A patch with a textured rim and a flat inside crossing the static shot at 5 px/frame: its
+    flat inside matches the still background's motion within the noise too, but moves with the
+    patch; blending it as still smeared the patch's painting."""
+    yy, xx = np.mgrid[0:48, 0:48]
+    patch = np.where(((yy // 4 + xx // 4) % 2 == 0)[..., None], [0.9, 0.8, 0.2], [0.2, 0.3, 0.7]).astype(np.float32)
+    patch[8:40, 8:40] = [0.5, 0.6, 0.55]  # flat inside
+    frames = []
+    for t in range(4):
+        f = scene.copy()
+        f[70:118, 30 + 5 * t : 78 + 5 * t] = patch
+        frames.append(_noisy(f, 10 + t))
+    m = motion.Motion()
+    for t, (a, b) in enumerate(zip(frames[1:], frames), start=1):
+        flow, mask = m(a, b)
+        inside = np.zeros(mask.shape, bool)
+        inside[82:106, 42 + 5 * t : 66 + 5 * t] = True  # well inside the flat part in frame t
+        followed = inside & (mask > 0.5)
+        assert followed.sum() > 0.5 * inside.sum(), followed.sum()
+        assert np.abs(flow[followed] - np.array([-5, 0])).mean() < 1.0  # a(x) = b(x - 5): with the patch
+
+
 def test_prepare_averages_the_noise_away_before_painting_but_not_a_clean_clip_or_a_cut(scene, style_path):
     """``TemporalBlender.prepare``: on a noisy static shot the photo to paint is far less noisy than
     the frame; a clean clip is painted as it is; the frame after a cut is not mixed with the last."""
