@@ -224,16 +224,24 @@ def test_saved_model_signatures_match_the_keras_model(net, photo, painting, expo
         assert np.abs(served.astype(int) - ref).max() <= 1 and np.abs(moved.astype(int) - ref).max() <= 1
 
 
-def test_tflite_exports_match_the_keras_model(net, photo, painting, exported, tmp_path):
+@pytest.mark.slow  # about 15 s: converts the MobileNet predictor; CI runs it with pytest -m slow
+def test_tflite_predictor_export_matches_the_keras_model(net, painting, exported, tmp_path):
     from nst_tf.feedforward import anystyle_export as export
     from nst_tf.feedforward.anystyle_stylizer import style_input
 
-    c8, s8 = export.as_uint8_batch(photo), export.as_uint8_batch(painting)
-    v = net.style_vector(s8[0] / np.float32(255))
-    f16 = export.export_tflite(exported, tmp_path / "f16", "float16")
+    s8 = export.as_uint8_batch(painting)
+    f16 = export.export_tflite(exported, tmp_path / "f16", "float16", parts=("predict",))
     resized = export.as_uint8_batch(style_input(s8[0] / np.float32(255), 256))
     lite_v = export.tflite_runner(f16["predict"], "predict_resized")(style=resized)["vector"][0]
     assert np.abs(lite_v - net.style_vector(resized[0] / np.float32(255))).max() < 0.05
+
+
+def test_tflite_transfer_exports_match_the_keras_model(net, photo, painting, exported, tmp_path):
+    from nst_tf.feedforward import anystyle_export as export
+
+    c8, s8 = export.as_uint8_batch(photo), export.as_uint8_batch(painting)
+    v = net.style_vector(s8[0] / np.float32(255))
+    f16 = export.export_tflite(exported, tmp_path / "f16", "float16", parts=("transfer",))
     lite = export.tflite_runner(f16["transfer"], "apply_vector")(content=c8, vector=v[None])["image"]
     assert np.abs(lite.astype(int) - net.stylizer(v)(c8)).mean() < 1.0
     int8 = export.export_tflite(exported, tmp_path / "int8", "int8", parts=("transfer",))
