@@ -35,10 +35,11 @@ TOL_FLOOR = 0.02
 TOL_NOISE = 3.0
 #: Gaussian pre-filter of the frames for flow and photometric test [px]
 PREFILTER = 1.0
-#: where most textured, consistent flow within OWN_WINDOW px moves this far [px] from the global
-#: motion, the local flow is an object's own motion and is used (flat inside included)
+#: where most textured, consistent flow within a window of OWN_WINDOW times the frame's shorter
+#: side (at least 25 px) moves this far [px] from the global motion, the local flow is an
+#: object's own motion and is used (flat inside included)
 OWN_MOTION = 1.0
-OWN_WINDOW = 25
+OWN_WINDOW = 0.13
 #: spacing of the flow samples the global motion is fitted to [px]
 SAMPLE_STEP = 8
 
@@ -129,7 +130,8 @@ class Motion:
             # moves on its own: where most of the nearby textured, consistent flow (which noise does
             # not drive) moves differently from the camera; its flat inside follows the local flow too
             differs = np.linalg.norm(local - glob, axis=-1) > OWN_MOTION
-            window = (OWN_WINDOW, OWN_WINDOW)
+            side = max(25, int(round(OWN_WINDOW * min(photo.shape[:2]))))
+            window = (side, side)
             support = cv2.blur(trusted_texture, window)
             own = (cv2.blur(trusted_texture * differs, window) > 0.5 * support) & (support > 0.05)
             use = (r_glob <= np.maximum(r_local, tol)) & ~own
