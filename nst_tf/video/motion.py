@@ -10,8 +10,8 @@ though that is where the network turns noise into swimming texture. :class:`Moti
   of each frame, and the residual between frames along the motion, smoothed over frames) and
   makes every tolerance relative to it;
 * computes the flow on lightly pre-filtered frames;
-* fits one global motion (a homography, RANSAC) to the flow where it is consistent and textured,
-  which is what a camera's pan, zoom or shake is; the global motion is used wherever it explains
+* fits one global motion (a similarity, or a homography where it explains clearly more; RANSAC)
+  to the flow where it is consistent and textured, which is what a camera's pan, zoom or shake is; the global motion is used wherever it explains
   the photo within the noise (flat regions included), the local flow where it does not but passes
   the forward-backward test (an object moving on its own), and also where most of the textured,
   consistent flow around a pixel moves differently from the camera (the flat inside of a moving
@@ -40,6 +40,8 @@ PREFILTER = 1.0
 #: object's own motion and is used (flat inside included)
 OWN_MOTION = 1.0
 OWN_WINDOW = 0.13
+#: the similarity is kept while its RANSAC inliers are at least this fraction of the homography's
+HOMOGRAPHY_GAIN = 0.9
 #: spacing of the flow samples the global motion is fitted to [px]
 SAMPLE_STEP = 8
 
@@ -61,8 +63,13 @@ def noise_level(frame: np.ndarray) -> float:
 
 
 def _global_flow(local: np.ndarray, weight: np.ndarray) -> Optional[np.ndarray]:
-    """The dense flow of one homography fitted (RANSAC) to ``local`` where ``weight`` is set, or
-    None if too few samples agree with any."""
+    """The dense flow of one camera motion fitted (RANSAC) to ``local`` where ``weight`` is set, or
+    None if too few samples agree with any.
+
+    The motion is a similarity (shift, turn, zoom) unless a homography explains clearly more of
+    the samples: fitted to the textured part of a frame, the homography's extra freedom
+    extrapolates badly into the flat parts (a sky above a textured ground: 0.2 px off on a 3 px
+    pan), which is exactly where its motion is used."""
     cv2 = _cv2()
     h, w = local.shape[:2]
     ys, xs = np.mgrid[SAMPLE_STEP // 2 : h : SAMPLE_STEP, SAMPLE_STEP // 2 : w : SAMPLE_STEP]
@@ -71,9 +78,15 @@ def _global_flow(local: np.ndarray, weight: np.ndarray) -> Optional[np.ndarray]:
         return None
     src = np.stack([xs[keep], ys[keep]], -1).astype(np.float32)
     dst = src + local[ys[keep], xs[keep]]
-    hom, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
-    if hom is None or inliers.sum() < max(16, 0.3 * len(src)):
+    need = max(16, 0.3 * len(src))
+    sim, sim_in = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+    hom, hom_in = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
+    sim_n = 0 if sim is None else int(sim_in.sum())
+    hom_n = 0 if hom is None else int(hom_in.sum())
+    if max(sim_n, hom_n) < need:
         return None
+    if sim_n >= HOMOGRAPHY_GAIN * hom_n:
+        hom = np.vstack([sim, [0.0, 0.0, 1.0]])
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     grid = np.stack([gx, gy], -1).reshape(-1, 1, 2)
     return cv2.perspectiveTransform(grid, hom).reshape(h, w, 2) - np.stack([gx, gy], -1)
