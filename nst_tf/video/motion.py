@@ -11,8 +11,9 @@ though that is where the network turns noise into swimming texture. :class:`Moti
   makes every tolerance relative to it;
 * computes the flow on lightly pre-filtered frames;
 * fits one global motion (a similarity, or a homography where it explains clearly more; RANSAC)
-  to the flow where it is consistent and textured, which is what a camera's pan, zoom or shake is; the global motion is used wherever it explains
-  the photo within the noise (flat regions included), the local flow where it does not but passes
+  to the flow where it is consistent and textured, which is what a camera's pan, zoom or shake
+  is; the global motion is used wherever it explains the photo within the noise (flat regions
+  included), the local flow where it does not but passes
   the forward-backward test (an object moving on its own), and also where most of the textured,
   consistent flow around a pixel moves differently from the camera (the flat inside of a moving
   object, which the still background's motion would match within the noise, moves with it);
