@@ -107,6 +107,11 @@ def _moving_object(src, other, w, h, n, sigma, rng):
     return frames, [((0, 0), ~(boxes[t] | boxes[t + 1])) for t in range(n - 1)]
 
 
+def _first_after_cut(frames: int) -> int:
+    """The first frame of the second shot of a ``cut`` clip."""
+    return frames // 2
+
+
 def make(kind: str, photo: str, other: str, size=(256, 192), frames: int = 24, seed: int = 0):
     """One clip of ``kind`` (see ``KINDS``) made from ``photo`` (``other``: the second photo of the
     moving object and the cut)."""
@@ -129,7 +134,7 @@ def make(kind: str, photo: str, other: str, size=(256, 192), frames: int = 24, s
     if kind == "moving_object":
         return _moving_object(_source(photo, w, h), _source(other, w, h), w, h, n, 3.0, rng)
     if kind == "cut":
-        half = n // 2
+        half = _first_after_cut(n)
         a, pa = _pan(_source(photo, w + 3 * half, h), w, h, half, (3, 0), 3.0, rng)
         b, pb = _pan(_source(other, w + 3 * (n - half), h), w, h, n - half, (3, 0), 3.0, rng)
         return a + b, pa + [None] + pb
@@ -139,7 +144,7 @@ def make(kind: str, photo: str, other: str, size=(256, 192), frames: int = 24, s
 def cut_pairs(kind: str, frames: int = 24) -> set:
     """The pairs (t, t + 1) of a clip of ``kind`` that straddle a cut: no method should carry
     anything across them, and a warping error there measures the scene change, not flicker."""
-    return {frames // 2 - 1} if kind == "cut" else set()
+    return {_first_after_cut(frames) - 1} if kind == "cut" else set()
 
 
 def aligned_difference(outputs: list, pairs: list) -> float | None:

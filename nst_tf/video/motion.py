@@ -13,10 +13,10 @@ though that is where the network turns noise into swimming texture. :class:`Moti
 * fits one global motion (a similarity, or a homography where it explains clearly more; RANSAC)
   to the flow where it is consistent and textured, which is what a camera's pan, zoom or shake
   is; the global motion is used wherever it explains the photo within the noise (flat regions
-  included), the local flow where it does not but passes
-  the forward-backward test (an object moving on its own), and also where most of the textured,
-  consistent flow around a pixel moves differently from the camera (the flat inside of a moving
-  object, which the still background's motion would match within the noise, moves with it);
+  included), the local flow where it does not but passes the forward-backward test (an object
+  moving on its own), and also where most of the textured, consistent flow around a pixel moves
+  differently from the camera (the flat inside of a moving object, which the still background's
+  motion would match within the noise, moves with it);
 * returns a soft mask: 1 where the warped previous photo matches the current one within the noise,
   falling to 0 at twice that, so a cut or a lighting change is still not blended.
 """
@@ -81,9 +81,11 @@ def _global_flow(local: np.ndarray, weight: np.ndarray) -> Optional[np.ndarray]:
     dst = src + local[ys[keep], xs[keep]]
     need = max(16, 0.3 * len(src))
     sim, sim_in = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
-    hom, hom_in = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
     sim_n = 0 if sim is None else int(sim_in.sum())
-    hom_n = 0 if hom is None else int(hom_in.sum())
+    hom, hom_n = None, 0
+    if sim_n < HOMOGRAPHY_GAIN * len(src):  # otherwise no homography can have clearly more inliers
+        hom, hom_in = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
+        hom_n = 0 if hom is None else int(hom_in.sum())
     if max(sim_n, hom_n) < need:
         return None
     if sim_n >= HOMOGRAPHY_GAIN * hom_n:
