@@ -16,7 +16,7 @@ motion is tracked from a reference frame (corners followed by pyramidal Lucas-Ka
 grey copy, a similarity fitted by RANSAC), not summed frame to frame. Strokes painted on the
 canvas grow and shrink with the scene, so the anchor is renewed when a frame's zoom against the
 canvas leaves ``[0, 2 * RANGE]`` (log scale) or its turn passes :data:`RANGE`, and the new one is
-set at the far end *ahead* along the motion: over a window the strokes stay within 7% of their own
+set ahead along the motion (:data:`LEAD`): over a window the strokes stay within 7% of their own
 size. The canvas is never smaller than the frame (zoom >= 0): the photo is only ever enlarged onto
 it. Sampling a photo at fractions of a pixel, or down, smooths the fine detail the network turns
 into strokes: on frames of the zoom clips (chelsea, astronaut, coffee_sky), a canvas zoom of -3.5%
@@ -37,9 +37,15 @@ from nst_tf.video.flow import _cv2
 RANGE = 0.035
 #: a zoom or turn moving the frame's corners this far [px] from the reference leaves the plain grid
 ONSET = 1.5
-#: corners tracked, and the fewest that must agree with one similarity
+#: a new anchor puts the frame this fraction of RANGE ahead of the span's middle (the rest is
+#: room for a shake back, which would otherwise renew the anchor again at once)
+LEAD = 0.75
+#: corners tracked (only clear ones: corners in a noisy flat sky do not follow the scene), and the
+#: fewest, and the least fraction of those followed, that must agree with one similarity
 CORNERS = 300
-MIN_AGREE = 24
+CORNER_QUALITY = 0.05
+MIN_AGREE = 12
+AGREE_FRACTION = 0.3
 
 
 def similarity(a: float, b: float, centre: tuple, to: tuple) -> np.ndarray:
@@ -67,7 +73,7 @@ class ZoomAnchor:
     def _start(self, grey: np.ndarray) -> None:
         cv2 = _cv2()
         self.ref = grey
-        self.points = cv2.goodFeaturesToTrack(grey, CORNERS, 0.01, 5)
+        self.points = cv2.goodFeaturesToTrack(grey, CORNERS, CORNER_QUALITY, 5)
 
     def _track(self, grey: np.ndarray, k: float) -> Optional[np.ndarray]:
         """3x3 similarity from this frame's pixels onto the reference frame's (full size), or None."""
@@ -78,8 +84,8 @@ class ZoomAnchor:
         ok = status.ravel() == 1
         if ok.sum() < MIN_AGREE:
             return None
-        m, inliers = cv2.estimateAffinePartial2D(found[ok], self.points[ok], method=cv2.RANSAC, ransacReprojThreshold=1.0)
-        if m is None or inliers.sum() < max(MIN_AGREE, 0.5 * ok.sum()):
+        m, inliers = cv2.estimateAffinePartial2D(found[ok], self.points[ok], method=cv2.RANSAC, ransacReprojThreshold=1.5)
+        if m is None or inliers.sum() < max(MIN_AGREE, AGREE_FRACTION * ok.sum()):
             return None
         scale = np.diag([k, k, 1.0])  # probe pixels = frame pixels * k
         return np.linalg.inv(scale) @ np.vstack([m, [0.0, 0.0, 1.0]]) @ scale
@@ -117,19 +123,23 @@ class ZoomAnchor:
         else:
             place = self.canvas_map @ to_ref
             a, b = zoom_turn(place)
-            if -1e-6 <= a <= 2 * RANGE + 1e-6 and abs(b) <= RANGE + 1e-6:
+            if max(abs(a - RANGE), abs(b)) <= RANGE + 1e-6:
                 # keep the frame centred by whole strides, which leaves the phase as it is
                 off = np.asarray(middle) - (place @ [*centre, 1.0])[:2]
-                self.canvas_map[:2, 2] += self.multiple * np.round(off / self.multiple)
+                shift = np.eye(3)
+                shift[:2, 2] = self.multiple * np.round(off / self.multiple)
+                self.canvas_map = shift @ self.canvas_map  # a new array: earlier frames keep theirs
                 place = self.canvas_map @ to_ref
                 if abs(to_ref[0, 2]) > w / 4 or abs(to_ref[1, 2]) > h / 4:
                     self._start(grey)  # renew the reference, keeping where it is painted
                     self.canvas_map = place
                 return place
-        # a new anchor at the far end of the span ahead along the motion (zoom 0 to 2 * RANGE, turn
-        # -RANGE to RANGE): this frame zoomed and turned back by it
-        lead = RANGE / max(abs(a), abs(b))
+        # a new anchor ahead along the motion (zoom 0 to 2 * RANGE, turn -RANGE to RANGE): this frame
+        # zoomed and turned LEAD * RANGE from the span's middle, against the way it was going
+        if self.canvas_map is not None:
+            a -= RANGE  # from the span's middle
+        lead = LEAD * RANGE / max(abs(a), abs(b))
         self._start(grey)
         self.base = np.eye(3)
         self.canvas_map = similarity(RANGE - a * lead, -b * lead, centre, middle)
-        return self.canvas_map
+        return self.canvas_map.copy()

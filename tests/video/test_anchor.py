@@ -9,13 +9,15 @@ from nst_tf.video.grid import GridAligner, stylize_aligned
 cv2 = pytest.importorskip("cv2")
 
 
-def _zoom(photo: np.ndarray, n: int, width: int, height: int, rate: float) -> tuple:
-    """A zoom into the middle of ``photo`` by ``rate`` per frame: (frames, scale of each)."""
+def _zoom(photo: np.ndarray, n: int, width: int, height: int, rate: float, pan: float = 0.0) -> tuple:
+    """A zoom into the middle of ``photo`` by ``rate`` per frame, panning ``pan`` px per frame to
+    the right: (frames, scale of each)."""
     h, w = photo.shape[:2]
     scales = [(1 + rate) ** t for t in range(n)]
     frames = []
-    for s in scales:
-        m = anchor.similarity(np.log(s), 0.0, ((w - 1) / 2, (h - 1) / 2), ((width - 1) / 2, (height - 1) / 2))
+    for t, s in enumerate(scales):
+        middle = ((w - 1) / 2 + pan * t / s, (h - 1) / 2)
+        m = anchor.similarity(np.log(s), 0.0, middle, ((width - 1) / 2, (height - 1) / 2))
         frames.append(cv2.warpAffine(photo, m[:2], (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT))
     return frames, scales
 
@@ -79,9 +81,11 @@ def test_a_cut_after_a_zoom_starts_again_and_the_canvas_crops_back(content_path)
 
 
 def test_frames_of_two_canvas_sizes_are_painted_in_runs(content_path):
+    """A zoom while panning: the first frames on the plain grid, then on the canvas (kept centred by
+    whole strides as the pan goes on); each frame comes back where it was."""
     from nst_tf import images
 
-    frames, _ = _zoom(images.load_image(content_path), 8, 160, 120, 0.01)
+    frames, _ = _zoom(images.load_image(content_path), 12, 160, 120, 0.01, pan=2.0)
     calls = []
 
     def run(batch):
@@ -91,7 +95,8 @@ def test_frames_of_two_canvas_sizes_are_painted_in_runs(content_path):
     outs = stylize_aligned(frames, GridAligner(4), run)
     assert len(calls) == 2 and all(len(c) == 1 for c in calls)
     assert [o.shape for o in outs] == [f.shape for f in frames]
-    assert np.abs(outs[-1] - frames[-1][..., ::-1])[8:-8, 8:-8].mean() < 0.01
+    for out, frame in zip(outs, frames):  # every frame sampled back where it was (all padded first)
+        assert np.abs(out - frame[..., ::-1])[8:-8, 8:-8].mean() < 0.01
 
 
 def test_a_zoom_flickers_less_on_the_anchor(content_path, style_path):
