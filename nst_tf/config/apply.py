@@ -94,7 +94,8 @@ class ApplyConfig:
     align_grid: bool = option(
         True,
         "Videos and animations: pad each frame by the camera's accumulated motion so a panning shot "
-        "stays on the network's stride grid (most of a pan's flicker comes from that grid).",
+        "stays on the network's stride grid (most of a pan's flicker comes from that grid), and paint "
+        "a zoom or turn on a canvas where the scene keeps one geometry.",
     )
     temporal_blend: float = option(
         0.5,

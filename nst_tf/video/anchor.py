@@ -40,12 +40,15 @@ ONSET = 1.5
 #: a new anchor puts the frame this fraction of RANGE ahead of the span's middle (the rest is
 #: room for a shake back, which would otherwise renew the anchor again at once)
 LEAD = 0.75
-#: corners tracked (only clear ones: corners in a noisy flat sky do not follow the scene), and the
+#: corners tracked (clear ones first: corners in a noisy flat sky do not follow the scene), and the
 #: fewest, and the least fraction of those followed, that must agree with one similarity
 CORNERS = 300
 CORNER_QUALITY = 0.05
-MIN_AGREE = 12
+MIN_AGREE = 20
 AGREE_FRACTION = 0.3
+#: the agreeing corners must spread over at least this fraction of the frame's width and height
+#: (standard deviation): a few corners on a moving object say nothing about the camera
+SPREAD = 0.1
 
 
 def similarity(a: float, b: float, centre: tuple, to: tuple) -> np.ndarray:
@@ -67,13 +70,17 @@ class ZoomAnchor:
     def __init__(self, multiple: int):
         self.multiple = int(multiple)
         self.ref = self.points = None
+        self.last = np.eye(3)  #: the last frame -> the reference frame
         self.base = np.eye(3)  #: reference frame -> the first frame of this shot (plain grid)
         self.canvas_map: Optional[np.ndarray] = None  #: reference frame -> canvas, once anchored
+        self.onset = False  #: the previous frame had zoomed or turned past ONSET (on the plain grid)
 
     def _start(self, grey: np.ndarray) -> None:
         cv2 = _cv2()
-        self.ref = grey
+        self.ref, self.last = grey, np.eye(3)
         self.points = cv2.goodFeaturesToTrack(grey, CORNERS, CORNER_QUALITY, 5)
+        if self.points is None or len(self.points) < 2 * MIN_AGREE:  # a frame with little texture
+            self.points = cv2.goodFeaturesToTrack(grey, CORNERS, CORNER_QUALITY / 5, 5)
 
     def _track(self, grey: np.ndarray, k: float) -> Optional[np.ndarray]:
         """3x3 similarity from this frame's pixels onto the reference frame's (full size), or None."""
@@ -84,11 +91,24 @@ class ZoomAnchor:
         ok = status.ravel() == 1
         if ok.sum() < MIN_AGREE:
             return None
-        m, inliers = cv2.estimateAffinePartial2D(found[ok], self.points[ok], method=cv2.RANSAC, ransacReprojThreshold=1.5)
+        m, inliers = cv2.estimateAffinePartial2D(
+            found[ok], self.points[ok], method=cv2.RANSAC, ransacReprojThreshold=1.5
+        )
         if m is None or inliers.sum() < max(MIN_AGREE, AGREE_FRACTION * ok.sum()):
             return None
+        agreed = self.points[ok][inliers.ravel() == 1].reshape(-1, 2)
+        if np.any(agreed.std(0) < SPREAD * np.array(grey.shape[::-1])):
+            return None
         scale = np.diag([k, k, 1.0])  # probe pixels = frame pixels * k
-        return np.linalg.inv(scale) @ np.vstack([m, [0.0, 0.0, 1.0]]) @ scale
+        to_ref = np.linalg.inv(scale) @ np.vstack([m, [0.0, 0.0, 1.0]]) @ scale
+        # a frame that jumped from the last by more than a zoom or turn of RANGE or an eighth of
+        # the frame is a cut, or a fit gone wrong (measured once on a pan with exposure drift)
+        (a, b), (a0, b0) = zoom_turn(to_ref), zoom_turn(self.last)
+        jump = np.abs(to_ref[:2, 2] - self.last[:2, 2]).max() * k
+        if max(abs(a - a0), abs(b - b0)) > RANGE or jump > max(grey.shape) / 8:
+            return None
+        self.last = to_ref
+        return to_ref
 
     def canvas_shape(self, shape: tuple) -> tuple:
         """(height, width) of the canvas for frames of ``shape``: room for the frame zoomed by up to
@@ -107,7 +127,7 @@ class ZoomAnchor:
         to_ref = self._track(grey, k) if self.ref is not None else None
         if to_ref is None:  # first frame or a cut: a new shot on the plain grid
             self._start(grey)
-            self.base, self.canvas_map = np.eye(3), None
+            self.base, self.canvas_map, self.onset = np.eye(3), None, False
             return None
         centre = ((w - 1) / 2, (h - 1) / 2)
         ch, cw = self.canvas_shape(shape)
@@ -115,7 +135,9 @@ class ZoomAnchor:
         if self.canvas_map is None:
             drift = self.base @ to_ref  # this frame -> the shot's first frame
             a, b = zoom_turn(drift)
-            if max(abs(a), abs(b)) * np.hypot(w, h) / 2 < ONSET:
+            past = max(abs(a), abs(b)) * np.hypot(w, h) / 2 >= ONSET
+            engage, self.onset = past and self.onset, past  # past ONSET in two frames in a row
+            if not engage:
                 if len(self.points) < 2 * MIN_AGREE or abs(to_ref[0, 2]) > w / 4 or abs(to_ref[1, 2]) > h / 4:
                     self._start(grey)  # keep the reference in view; the drift is kept in base
                     self.base = drift

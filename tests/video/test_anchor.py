@@ -18,7 +18,8 @@ def _zoom(photo: np.ndarray, n: int, width: int, height: int, rate: float, pan: 
     for t, s in enumerate(scales):
         middle = ((w - 1) / 2 + pan * t / s, (h - 1) / 2)
         m = anchor.similarity(np.log(s), 0.0, middle, ((width - 1) / 2, (height - 1) / 2))
-        frames.append(cv2.warpAffine(photo, m[:2], (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT))
+        frame = cv2.warpAffine(photo, m[:2], (width, height), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REFLECT)
+        frames.append(frame)
     return frames, scales
 
 
@@ -59,7 +60,8 @@ def test_a_pan_and_a_still_shot_stay_on_the_plain_grid(content_path, rng):
 
     photo = images.load_image(content_path)
     pan = [photo[:120, 3 * t : 3 * t + 160] for t in range(10)]
-    still = [np.clip(photo[:120, :160] + rng.normal(0, 3 / 255, (120, 160, 3)), 0, 1).astype(np.float32) for _ in range(8)]
+    noise = [rng.normal(0, 3 / 255, (120, 160, 3)) for _ in range(8)]
+    still = [np.clip(photo[:120, :160] + n, 0, 1).astype(np.float32) for n in noise]
     for clip in (pan, still):
         aligner = GridAligner(4)
         assert all(isinstance(aligner.pad(f)[1], tuple) for f in clip)
