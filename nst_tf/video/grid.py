@@ -24,6 +24,7 @@ from itertools import groupby
 import numpy as np
 
 from nst_tf.video.anchor import ZoomAnchor
+from nst_tf.video.flow import _cv2, _grey
 
 #: correlation peaks below this are no clear global translation: the alignment starts again
 MIN_RESPONSE = 0.1
@@ -49,8 +50,6 @@ class GridAligner:
         self.shift = np.zeros(2)  #: the scene's accumulated motion (dx, dy) in frame pixels
 
     def _probe(self, frame: np.ndarray):
-        from nst_tf.video.flow import _cv2, _grey
-
         cv2 = _cv2()  # a clear message if the video extra is missing
         self.scale = max(1, int(max(frame.shape[:2]) // PROBE_SIDE))
         h, w = frame.shape[:2]
@@ -59,8 +58,6 @@ class GridAligner:
 
     def _shift(self, frame: np.ndarray) -> np.ndarray:
         """The scene's accumulated motion at this frame (zeros where the count starts again)."""
-        from nst_tf.video.flow import _cv2
-
         cv2, grey = _cv2(), self._probe(frame)
         if self.prev is None or self.prev.shape != grey.shape:
             self.prev = self.ref = grey
@@ -91,8 +88,6 @@ class GridAligner:
         top, left = self.offsets(frame)
         place = self.anchor.place(frame.shape, self.grey) if self.anchor is not None else None
         if place is not None:
-            from nst_tf.video.flow import _cv2
-
             cv2 = _cv2()
             ch, cw = self.anchor.canvas_shape(frame.shape)
             canvas = cv2.warpAffine(frame, place[:2], (cw, ch), flags=cv2.INTER_LANCZOS4, borderMode=cv2.BORDER_REFLECT)
@@ -103,8 +98,6 @@ class GridAligner:
 
     def crop(self, image: np.ndarray, where, shape: tuple) -> np.ndarray:
         if isinstance(where, np.ndarray):  # painted on the anchor's canvas: sampled back
-            from nst_tf.video.flow import _cv2
-
             cv2 = _cv2()
             flags = cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP
             back = cv2.warpAffine(image, where[:2], (shape[1], shape[0]), flags=flags, borderMode=cv2.BORDER_REPLICATE)
