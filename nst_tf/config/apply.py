@@ -111,6 +111,12 @@ class ApplyConfig:
         "measured noise (0 = off; a clean clip is painted as it is). Steadies noisy footage "
         "without blurring the painting.",
     )
+    temporal_hold: bool = option(
+        False,
+        "Videos and animations: also keep the previous photo's fine detail wherever the local "
+        "brightness has not changed beyond the clip's noise, so flat skies and walls stop repainting "
+        "their noise (brightness changes still pass). Off by default: see benchmarks/RESULTS.md.",
+    )
 
     def __post_init__(self):
         as_tuples(self, ("style_masks",))

@@ -68,7 +68,8 @@ class Applier:
         """The temporal blend of a video or animation (a new one per clip)."""
         from nst_tf.video.temporal import TemporalBlender
 
-        return TemporalBlender(self.config.temporal_blend, denoise=self.config.temporal_denoise)
+        c = self.config
+        return TemporalBlender(c.temporal_blend, denoise=c.temporal_denoise, hold=c.temporal_hold)
 
     def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
         """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from nst_tf.errors import UserError
-from nst_tf.video.flow import Flow, _as_float, reliable, warp
+from nst_tf.video.flow import Flow, _as_float, _cv2, reliable, warp
 from nst_tf.video.motion import Motion
 
 __all__ = ["Flow", "TemporalBlender", "WarpingError", "denoise_step", "reliable", "warp", "warping_error"]
@@ -25,15 +25,39 @@ __all__ = ["Flow", "TemporalBlender", "WarpingError", "denoise_step", "reliable"
 NOISE_REFERENCE = 2.0 / 255
 #: a warped photo pixel further than this (RGB in [0, 1], per channel mean) from the current one is not blended
 PHOTO_TOLERANCE = 0.08
+#: ``hold``: the fine detail of the previous photo is kept where the local mean (HOLD_WINDOW px) moved
+#: less than a third of max(HOLD_FLOOR, HOLD_NOISE x the noise sigma), and not beyond two thirds
+HOLD_WINDOW = 9
+HOLD_FLOOR = 1.5 / 255
+HOLD_NOISE = 1.5
 
 
-def denoise_step(photo, prev_clean, flow, mask, strength: float, sigma: Optional[float] = None) -> np.ndarray:
+def denoise_step(
+    photo, prev_clean, flow, mask, strength: float, sigma: Optional[float] = None, hold: bool = False
+) -> np.ndarray:
     """``photo`` mixed with the previous denoised photo warped along ``flow`` where ``mask`` trusts
     it, by ``strength`` times the noise level ``sigma`` relative to :data:`NOISE_REFERENCE` (full
     strength if None): a recursive average along the motion, so noise is averaged away and a clean
-    clip is left as it is."""
+    clip is left as it is.
+
+    ``hold`` also keeps the previous photo's fine detail (all but its local mean) wherever the local
+    mean has not moved beyond the noise (:data:`HOLD_WINDOW` and the tolerances above): a flat sky
+    or wall stops changing from frame to frame, which the network otherwise repaints from the
+    noise left after averaging, while brightness changes pass as they do without it (the local mean
+    is never held). On the flat-sky tuning clips it halved the flicker measured along the known
+    motion, but Lai's warping error, whose flow reads no motion in a textureless sky, rose
+    (benchmarks/RESULTS.md), so it is not the default."""
+    cv2 = _cv2()
     noise = 1.0 if sigma is None else min(1.0, sigma / NOISE_REFERENCE)
-    return photo + strength * noise * mask[..., None] * (warp(prev_clean, flow, sharp=True) - photo)
+    change = warp(prev_clean, flow, sharp=True) - photo
+    mix = strength * noise * mask
+    out = photo + mix[..., None] * change
+    if hold:
+        local = cv2.blur(change, (HOLD_WINDOW, HOLD_WINDOW))
+        tol = max(HOLD_FLOOR, HOLD_NOISE * (sigma if sigma is not None else NOISE_REFERENCE))
+        still = np.clip((2 * tol / 3 - np.abs(local).mean(-1)) / (tol / 3), 0.0, 1.0) * mask
+        out += ((1 - mix) * still)[..., None] * (change - local)
+    return out
 
 
 class TemporalBlender:
@@ -45,13 +69,18 @@ class TemporalBlender:
     the fixed :data:`PHOTO_TOLERANCE`, as before (kept for comparison)."""
 
     def __init__(
-        self, weight: float = 0.5, flow: Optional[Flow] = None, noise_aware: bool = True, denoise: float = 0.0
+        self,
+        weight: float = 0.5,
+        flow: Optional[Flow] = None,
+        noise_aware: bool = True,
+        denoise: float = 0.0,
+        hold: bool = False,
     ):
         if not 0.0 <= weight < 1.0:
             raise UserError(f"temporal_blend must be at least 0 and below 1, got {weight}")
         if not 0.0 <= denoise < 1.0:
             raise UserError(f"temporal_denoise must be at least 0 and below 1, got {denoise}")
-        self.weight, self.denoise, self.flow = weight, denoise, flow or Flow()
+        self.weight, self.denoise, self.hold, self.flow = weight, denoise, hold, flow or Flow()
         self.motion = None
         if noise_aware:
             self.motion = Motion(self.flow)
@@ -75,15 +104,16 @@ class TemporalBlender:
         :meth:`__call__`): with ``denoise``, the previous prepared photo warped along the motion is
         mixed in where the motion is trusted, by ``denoise`` times the clip's noise level relative to
         :data:`NOISE_REFERENCE` (a clean clip is painted as it is). Sensor noise the network would
-        turn into flickering texture is averaged away before painting; the style is untouched."""
+        turn into flickering texture is averaged away before painting; the style is untouched.
+        ``hold``: see :func:`denoise_step`."""
         p = _as_float(photo)
-        if self.denoise == 0.0:
+        if self.denoise == 0.0 and not self.hold:
             return p
         motion, clean = None, p
         if self.prev_raw is not None and self.prev_raw.shape == p.shape:
             motion = self.mask(p, self.prev_raw)
             sigma = None if self.motion is None else self.motion.sigma
-            clean = denoise_step(p, self.prev_clean, *motion, self.denoise, sigma)
+            clean = denoise_step(p, self.prev_clean, *motion, self.denoise, sigma, self.hold)
         self._pending.append(motion)
         self.prev_raw, self.prev_clean = p, clean
         return clean

@@ -159,3 +159,37 @@ def test_compressed_noise_is_measured_between_frames(scene):
     inside = motion.noise_level(frames[-1])
     assert inside < 0.5 / 255
     assert m.temporal_sigma > 4 * inside and m.sigma > 2 * inside
+
+
+def test_hold_keeps_a_noisy_still_sky_still_and_lets_light_changes_through(scene):
+    """``hold`` (``--temporal_hold``): on a noisy static shot the flat sky of the photo to paint
+    barely changes from frame to frame (far less than with the denoising alone); a slow brightening
+    reaches the photo as it does without the hold (the hold keeps fine detail, not the local mean),
+    and a sudden one at once."""
+
+    def sky_change(hold):
+        blender = temporal.TemporalBlender(0.5, denoise=0.7, hold=hold)
+        prepared = [blender.prepare(_noisy(scene, i)) for i in range(10)]
+        return float(np.mean([np.abs(a[:48] - b[:48]).mean() for a, b in zip(prepared[5:], prepared[4:])]))
+
+    plain, held = sky_change(False), sky_change(True)
+    assert held < 0.3 * plain, (held, plain)
+
+    gains = [1.0 + 0.01 * t for t in range(8)] + [1.25] * 3  # 1% a frame, then a light turned on
+    frames = [_noisy(np.clip(scene * g, 0, 1), t) for t, g in enumerate(gains)]
+    with_hold, without = (
+        temporal.TemporalBlender(0.5, denoise=0.7, hold=True),
+        temporal.TemporalBlender(0.5, denoise=0.7),
+    )
+    for t, frame in enumerate(frames):
+        a, b = with_hold.prepare(frame), without.prepare(frame)
+        assert abs(float(a[:48].mean()) - float(b[:48].mean())) < 0.5 / 255, t
+    assert abs(float(a[:48].mean()) - float(frames[-1][:48].mean())) < 1.5 / 255  # the light is on
+
+
+def test_the_hold_flag_reaches_the_blend():
+    from nst_tf.config.apply import ApplyConfig
+    from nst_tf.feedforward.apply import Applier
+
+    assert Applier([], ApplyConfig(temporal_hold=True)).blender().hold
+    assert not Applier([], ApplyConfig()).blender().hold  # off by default
