@@ -44,9 +44,9 @@ def denoise_step(
     mean has not moved beyond the noise (:data:`HOLD_WINDOW` and the tolerances above): a flat sky
     or wall stops changing from frame to frame, which the network otherwise repaints from the
     noise left after averaging, while brightness changes pass as they do without it (the local mean
-    is never held). On the flat-sky tuning clips it halved the flicker measured along the known
-    motion, but Lai's warping error, whose flow reads no motion in a textureless sky, rose
-    (benchmarks/RESULTS.md), so it is not the default."""
+    is never held). On the flat-sky tuning photo's moving-object and pan clips it halved the
+    flicker measured along the known motion, but Lai's warping error, whose flow reads no motion in
+    a textureless sky, rose (benchmarks/RESULTS.md), so it is not the default."""
     cv2 = _cv2()
     noise = 1.0 if sigma is None else min(1.0, sigma / NOISE_REFERENCE)
     change = warp(prev_clean, flow, sharp=True) - photo
