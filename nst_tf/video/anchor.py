@@ -64,6 +64,12 @@ def zoom_turn(m: np.ndarray) -> tuple:
     return float(np.log(np.sqrt(abs(np.linalg.det(m[:2, :2]))))), float(np.arctan2(m[1, 0], m[0, 0]))
 
 
+def _out_of_view(to_ref: np.ndarray, w: int, h: int) -> bool:
+    """The frame has moved more than a quarter of its width or height from the reference frame:
+    time for a new reference (the corners are leaving the view)."""
+    return abs(to_ref[0, 2]) > w / 4 or abs(to_ref[1, 2]) > h / 4
+
+
 class ZoomAnchor:
     """Where to paint each frame of a clip (call :meth:`place` once per frame, in order)."""
 
@@ -138,7 +144,7 @@ class ZoomAnchor:
             past = max(abs(a), abs(b)) * np.hypot(w, h) / 2 >= ONSET
             engage, self.onset = past and self.onset, past  # past ONSET in two frames in a row
             if not engage:
-                if len(self.points) < 2 * MIN_AGREE or abs(to_ref[0, 2]) > w / 4 or abs(to_ref[1, 2]) > h / 4:
+                if len(self.points) < 2 * MIN_AGREE or _out_of_view(to_ref, w, h):
                     self._start(grey)  # keep the reference in view; the drift is kept in base
                     self.base = drift
                 return None
@@ -152,7 +158,7 @@ class ZoomAnchor:
                 shift[:2, 2] = self.multiple * np.round(off / self.multiple)
                 self.canvas_map = shift @ self.canvas_map  # a new array: earlier frames keep theirs
                 place = self.canvas_map @ to_ref
-                if abs(to_ref[0, 2]) > w / 4 or abs(to_ref[1, 2]) > h / 4:
+                if _out_of_view(to_ref, w, h):
                     self._start(grey)  # renew the reference, keeping where it is painted
                     self.canvas_map = place
                 return place
