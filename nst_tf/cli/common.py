@@ -33,21 +33,42 @@ def _on_sigterm(signum, frame):
     """SIGTERM is delivered like Ctrl-C, so loops stop and keep their latest result."""
     global _terminated
     _terminated = True
-    signals.note(signum)
-    raise KeyboardInterrupt()
+    _on_sigint(signum, frame)
 
 
 def _on_sigint(signum, frame):
     signals.note(signum)
+    if _inside_finaliser(frame):
+        # Python drops an exception raised in __del__ ("Exception ignored in ...", a traceback on
+        # stderr) and the job would run on: ask again once the finaliser has returned.
+        _redeliver(signum)
+        return
     raise KeyboardInterrupt()
+
+
+def _inside_finaliser(frame) -> bool:
+    """Whether the handler interrupted a ``__del__`` (e.g. TensorFlow freeing a traced function
+    during garbage collection) or a ``weakref.finalize`` callback, where Python drops exceptions."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or (code.co_name == "__call__" and code.co_filename.endswith("weakref.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _redeliver(signum: int, delay: float = 0.02) -> None:
+    import threading
+
+    timer = threading.Timer(delay, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
 
 
 def exit_now(code: int) -> None:
     """End the process with ``code`` without the interpreter's shutdown (for a command stopped while a
     daemon thread is inside TensorFlow, which aborts or hangs when the interpreter is torn down
     under it). Output is flushed first; only call this once all work is saved."""
-    import logging
-
     for handler in logging.getLogger().handlers + logging.getLogger("nst_tf").handlers:
         handler.flush()
     sys.stdout.flush()
