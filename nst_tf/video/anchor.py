@@ -15,12 +15,17 @@ kept only modulo the stride, so the frame stays centred), painted there and resa
 motion is tracked from a reference frame (corners followed by pyramidal Lucas-Kanade on a small
 grey copy, a similarity fitted by RANSAC), not summed frame to frame. Strokes painted on the
 canvas grow and shrink with the scene, so the anchor is renewed when a frame's zoom against the
-canvas leaves ``[0, 2 * RANGE]`` (log scale) or its turn passes :data:`RANGE`, and the new one is
-set ahead along the motion (:data:`LEAD`): over a window the strokes stay within 7% of their own
-size. The canvas is never smaller than the frame (zoom >= 0): the photo is only ever enlarged onto
-it. Sampling a photo at fractions of a pixel, or down, smooths the fine detail the network turns
-into strokes: on frames of the zoom clips (chelsea, astronaut, coffee_sky), a canvas zoom of -3.5%
-put the result 7.5-10.7% further from the style, 0 (a 0.3 px shift) 4.7-6.6%, +7% -1.5 to +3.2%.
+canvas leaves ``[LIFT, LIFT + 2 * RANGE]`` (log scale) or its turn passes :data:`RANGE`, and the
+new one is set ahead along the motion (:data:`LEAD`): over a window the strokes stay within 7% of
+their own size. The photo is only ever enlarged onto the canvas, by at least :data:`LIFT`. Sampling
+a photo at fractions of a pixel, or down, smooths the fine detail the network turns into strokes:
+on frames of the zoom clips (chelsea, astronaut, coffee_sky), a canvas zoom of -3.5% put the result
+7.5-10.7% further from the style, 0 (a 0.3 px shift) 4.7-6.6%, +7% -1.5 to +3.2%; over the whole
+blended clips, lifting the span from [0, 7%] to [3.5%, 10.5%] moved their mean style change from
++8.4 / +7.0 / +2.6% to +7.6 / +3.6 / -0.1% (astronaut / coffee_sky / chelsea).
+Each new anchor (and each return to the plain grid) counts in :attr:`ZoomAnchor.renewals`: the
+strokes of such a frame are new, and the temporal blend keeps their contrast
+(:func:`nst_tf.video.temporal.keep_contrast`).
 A shot without zoom or turn (under :data:`ONSET` px at the corners) is left to the whole-pixel
 grid; a frame the reference cannot be tracked into (a cut) starts again.
 """
@@ -35,6 +40,8 @@ from nst_tf.video.flow import _cv2
 
 #: half the span of zoom (log scale) or turn (radians) of the frames painted on one anchor
 RANGE = 0.035
+#: the canvas's zoom span starts this far (log scale) above the frame's own scale
+LIFT = 0.035
 #: a zoom or turn moving the frame's corners this far [px] from the reference leaves the plain grid
 ONSET = 1.5
 #: a new anchor puts the frame this fraction of RANGE ahead of the span's middle (the rest is
@@ -80,6 +87,7 @@ class ZoomAnchor:
         self.base = np.eye(3)  #: reference frame -> the first frame of this shot (plain grid)
         self.canvas_map: Optional[np.ndarray] = None  #: reference frame -> canvas, once anchored
         self.onset = False  #: the previous frame had zoomed or turned past ONSET (on the plain grid)
+        self.renewals = 0  #: new anchors and returns to the plain grid so far (the strokes changed)
 
     def _start(self, grey: np.ndarray) -> None:
         cv2 = _cv2()
@@ -118,9 +126,9 @@ class ZoomAnchor:
 
     def canvas_shape(self, shape: tuple) -> tuple:
         """(height, width) of the canvas for frames of ``shape``: room for the frame zoomed by up to
-        ``2 * RANGE`` and turned by up to :data:`RANGE`, plus the stride."""
+        ``LIFT + 2 * RANGE`` and turned by up to :data:`RANGE`, plus the stride."""
         h, w = shape[:2]
-        grow = np.exp(2 * RANGE)
+        grow = np.exp(LIFT + 2 * RANGE)
         mx = grow * (w * np.cos(RANGE) + h * np.sin(RANGE)) / 2 - w / 2
         my = grow * (h * np.cos(RANGE) + w * np.sin(RANGE)) / 2 - h / 2
         return h + 2 * int(np.ceil(my + self.multiple)), w + 2 * int(np.ceil(mx + self.multiple))
@@ -133,6 +141,7 @@ class ZoomAnchor:
         to_ref = self._track(grey, k) if self.ref is not None else None
         if to_ref is None:  # first frame or a cut: a new shot on the plain grid
             self._start(grey)
+            self.renewals += self.canvas_map is not None
             self.base, self.canvas_map, self.onset = np.eye(3), None, False
             return None
         centre = ((w - 1) / 2, (h - 1) / 2)
@@ -151,7 +160,7 @@ class ZoomAnchor:
         else:
             place = self.canvas_map @ to_ref
             a, b = zoom_turn(place)
-            if max(abs(a - RANGE), abs(b)) <= RANGE + 1e-6:
+            if max(abs(a - LIFT - RANGE), abs(b)) <= RANGE + 1e-6:
                 # keep the frame centred by whole strides, which leaves the phase as it is
                 off = np.asarray(middle) - (place @ [*centre, 1.0])[:2]
                 shift = np.eye(3)
@@ -162,12 +171,13 @@ class ZoomAnchor:
                     self._start(grey)  # renew the reference, keeping where it is painted
                     self.canvas_map = place
                 return place
-        # a new anchor ahead along the motion (zoom 0 to 2 * RANGE, turn -RANGE to RANGE): this frame
+        # a new anchor ahead along the motion (zoom LIFT to LIFT + 2 * RANGE, turn -RANGE to RANGE): this frame
         # zoomed and turned LEAD * RANGE from the span's middle, against the way it was going
         if self.canvas_map is not None:
-            a -= RANGE  # from the span's middle
+            a -= LIFT + RANGE  # from the span's middle
         lead = LEAD * RANGE / max(abs(a), abs(b))
         self._start(grey)
         self.base = np.eye(3)
-        self.canvas_map = similarity(RANGE - a * lead, -b * lead, centre, middle)
+        self.canvas_map = similarity(LIFT + RANGE - a * lead, -b * lead, centre, middle)
+        self.renewals += 1
         return self.canvas_map.copy()
