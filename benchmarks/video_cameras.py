@@ -99,11 +99,9 @@ def main() -> int:
 
     def blended(u8, frames, noise_aware, denoise, hold=False):
         """The clip on the stride grid through a blender (its photos prepared first: denoised)."""
-        aligner = GridAligner(4)  # the fixed mask is the blend as it was: no word from the grid
-        told = dict(geometry=aligner if noise_aware else None)
-        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware, denoise=denoise, hold=hold, **told)
+        blender = temporal.TemporalBlender(args.weight, noise_aware=noise_aware, denoise=denoise, hold=hold)
         u8_photos = lambda photos: [images.to_uint8(p) for p in photos]  # noqa: E731
-        outs = paint_in_order(frames, lambda p: stylize_aligned(u8_photos(p), aligner, in_fours), blender)
+        outs = paint_in_order(frames, lambda p: stylize_aligned(u8_photos(p), GridAligner(4), in_fours), blender)
         return outs, blender
 
     rows = []

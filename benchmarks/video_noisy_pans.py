@@ -58,9 +58,8 @@ def main() -> int:
         return [blender(f, o) for f, o in zip(frames, outs)]
 
     def denoised(frames):  # what nst-apply does by default: photos denoised along the motion, grid, blend
-        aligner = GridAligner(4)
-        blender = TemporalBlender(0.5, denoise=DEFAULT_DENOISE, geometry=aligner)
-        return paint_in_order(frames, lambda photos: stylize_aligned(photos, aligner, in_fours), blender)
+        blender = TemporalBlender(0.5, denoise=DEFAULT_DENOISE)
+        return paint_in_order(frames, lambda photos: stylize_aligned(photos, GridAligner(4), in_fours), blender)
 
     rows = []
     for name in PHOTOS:

@@ -59,16 +59,6 @@ def handheld_clip(src: np.ndarray, size: tuple, frames: int, seed: int = 0) -> l
     return out
 
 
-class _Replay:
-    """The grid's renewals of the strokes, told again to each blender of the same painted clip."""
-
-    def __init__(self, renewed: list):
-        self.renewed = list(renewed)
-
-    def pop_renewed(self) -> bool:
-        return self.renewed.pop(0) if self.renewed else False
-
-
 def make_clip(name: str, frames: int) -> list:
     from nst_tf import images
 
@@ -113,14 +103,12 @@ def main() -> int:
         frames = make_clip(clip, args.frames)
         run(np.stack(frames[:4]))  # warm-up (tracing)
         t = time.perf_counter()
-        aligner = GridAligner(4)
-        styled = stylize_aligned(frames, aligner, in_fours) if align else in_fours(frames)
-        renewed = [aligner.pop_renewed() for _ in frames] if align else None  # told to each blender below
+        styled = stylize_aligned(frames, GridAligner(4), in_fours) if align else in_fours(frames)
         t_net = time.perf_counter() - t
         input_error = temporal.warping_error(frames, frames)
         for weight in [0.0] + [float(w) for w in args.weights.split(",")]:
             t = time.perf_counter()
-            blender = temporal.TemporalBlender(weight, geometry=_Replay(renewed) if renewed else None)
+            blender = temporal.TemporalBlender(weight)
             out = [images.to_uint8(blender(f.astype(np.float32) / 255.0, s)) for f, s in zip(frames, styled)]
             seconds = t_net + time.perf_counter() - t
             row = {

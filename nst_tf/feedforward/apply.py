@@ -54,24 +54,22 @@ class Applier:
             for o, f in zip(out, frames)
         ]
 
-    def clip(self) -> tuple:
-        """(paint, blender) for the frames of one clip, in order: :meth:`frames` kept on the
-        networks' stride grid (:mod:`nst_tf.video.grid`) unless masks are placed or ``align_grid``
-        is off, and the temporal blend, told by the grid where it laid strokes anew."""
+    def clip_frames(self) -> Callable[[list], list]:
+        """:meth:`frames` for the frames of one clip, in order: kept on the networks' stride grid
+        (:mod:`nst_tf.video.grid`) unless masks are placed or ``align_grid`` is off."""
         from nst_tf.video.grid import GridAligner, stylize_aligned
 
         if not self.config.align_grid or self.masks is not None:
-            return self.frames, self.blender()
+            return self.frames
         aligner = GridAligner(max(s.tiled.multiple if s.tiled else 8 for s in self.stylizers))
-        return (lambda frames: stylize_aligned(list(frames), aligner, self.frames)), self.blender(aligner)
+        return lambda frames: stylize_aligned(list(frames), aligner, self.frames)
 
-    def blender(self, geometry=None):
-        """The temporal blend of a video or animation (a new one per clip; ``geometry``: the
-        clip's :class:`~nst_tf.video.grid.GridAligner`)."""
+    def blender(self):
+        """The temporal blend of a video or animation (a new one per clip)."""
         from nst_tf.video.temporal import TemporalBlender
 
         c = self.config
-        return TemporalBlender(c.temporal_blend, denoise=c.temporal_denoise, hold=c.temporal_hold, geometry=geometry)
+        return TemporalBlender(c.temporal_blend, denoise=c.temporal_denoise, hold=c.temporal_hold)
 
     def video(self, src, dst, fps: Optional[float], report: Report) -> tuple:
         """Stream a video through the network(s), frames blended along the motion; (ms per frame, frames)."""
@@ -91,7 +89,8 @@ class Applier:
             n = stylize_clip(
                 clip,
                 out,
-                *self.clip(),
+                self.clip_frames(),
+                self.blender(),
                 c.batch_size,
                 c.size,
                 progress,
@@ -114,7 +113,7 @@ class Applier:
         t0 = time.perf_counter()
         from nst_tf.video.stream import paint_in_order
 
-        out = paint_in_order(frames, *self.clip())
+        out = paint_in_order(frames, self.clip_frames(), self.blender())
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
         if Path(dst).suffix.lower() in (".gif", ".webp"):
             animation.save_animation(out, durations, dst, overwrite)

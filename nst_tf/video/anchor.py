@@ -23,9 +23,6 @@ on frames of the zoom clips (chelsea, astronaut, coffee_sky), a canvas zoom of -
 7.5-10.7% further from the style, 0 (a 0.3 px shift) 4.7-6.6%, +7% -1.5 to +3.2%; over the whole
 blended clips, lifting the span from [0, 7%] to [3.5%, 10.5%] moved their mean style change from
 +8.4 / +7.0 / +2.6% to +7.6 / +3.6 / -0.1% (astronaut / coffee_sky / chelsea).
-Each new anchor (and each return to the plain grid) counts in :attr:`ZoomAnchor.renewals`: the
-strokes of such a frame are new, and the temporal blend keeps their contrast
-(:func:`nst_tf.video.temporal.keep_contrast`).
 A shot without zoom or turn (under :data:`ONSET` px at the corners) is left to the whole-pixel
 grid; a frame the reference cannot be tracked into (a cut) starts again.
 """
@@ -87,7 +84,6 @@ class ZoomAnchor:
         self.base = np.eye(3)  #: reference frame -> the first frame of this shot (plain grid)
         self.canvas_map: Optional[np.ndarray] = None  #: reference frame -> canvas, once anchored
         self.onset = False  #: the previous frame had zoomed or turned past ONSET (on the plain grid)
-        self.renewals = 0  #: new anchors and returns to the plain grid so far (the strokes changed)
 
     def _start(self, grey: np.ndarray) -> None:
         cv2 = _cv2()
@@ -141,7 +137,6 @@ class ZoomAnchor:
         to_ref = self._track(grey, k) if self.ref is not None else None
         if to_ref is None:  # first frame or a cut: a new shot on the plain grid
             self._start(grey)
-            self.renewals += self.canvas_map is not None
             self.base, self.canvas_map, self.onset = np.eye(3), None, False
             return None
         centre = ((w - 1) / 2, (h - 1) / 2)
@@ -179,5 +174,4 @@ class ZoomAnchor:
         self._start(grey)
         self.base = np.eye(3)
         self.canvas_map = similarity(LIFT + RANGE - a * lead, -b * lead, centre, middle)
-        self.renewals += 1
         return self.canvas_map.copy()

@@ -19,7 +19,6 @@ instead (``follow_zoom``), where the scene keeps one geometry.
 
 from __future__ import annotations
 
-from collections import deque
 from itertools import groupby
 
 import numpy as np
@@ -49,9 +48,6 @@ class GridAligner:
         self.prev = self.ref = self.window = self.grey = None
         self.ref_shift = np.zeros(2)  #: the scene's motion up to the reference frame
         self.shift = np.zeros(2)  #: the scene's accumulated motion (dx, dy) in frame pixels
-        self.restarts = 0  #: times the count started again (the grid's phase on the scene is new)
-        self._geometry = None
-        self._renewed: deque = deque()  #: per padded frame, not yet asked for: strokes laid anew?
 
     def _probe(self, frame: np.ndarray):
         cv2 = _cv2()  # a clear message if the video extra is missing
@@ -67,7 +63,6 @@ class GridAligner:
             self.prev = self.ref = grey
             self.window = cv2.createHanningWindow(grey.shape[::-1], cv2.CV_32F)
             self.ref_shift = np.zeros(2)
-            self.restarts += 1
             return np.zeros(2)
         (dx, dy), response = cv2.phaseCorrelate(self.ref, grey, self.window)
         overlap = min(1 - abs(dx) / grey.shape[1], 1 - abs(dy) / grey.shape[0])
@@ -76,7 +71,6 @@ class GridAligner:
         else:  # too far from the reference: frame to frame, and this frame becomes the reference
             (dx, dy), response = cv2.phaseCorrelate(self.prev, grey, self.window)
             shift = self.shift + np.array([dx, dy]) * self.scale if response >= MIN_RESPONSE else np.zeros(2)
-            self.restarts += response < MIN_RESPONSE
             self.ref, self.ref_shift = grey, shift
         self.prev = grey
         return shift
@@ -93,9 +87,6 @@ class GridAligner:
         = the 3x3 map from frame to canvas)."""
         top, left = self.offsets(frame)
         place = self.anchor.place(frame.shape, self.grey) if self.anchor is not None else None
-        geometry = (self.restarts if place is None else -1, self.anchor.renewals if self.anchor is not None else 0)
-        self._renewed.append(self._geometry is not None and geometry != self._geometry)
-        self._geometry = geometry
         if place is not None:
             cv2 = _cv2()
             ch, cw = self.anchor.canvas_shape(frame.shape)
@@ -104,12 +95,6 @@ class GridAligner:
         m = self.multiple - 1
         spec = [(top, m - top), (left, m - left)] + [(0, 0)] * (frame.ndim - 2)
         return np.pad(frame, spec, mode="reflect"), (top, left)
-
-    def pop_renewed(self) -> bool:
-        """For the earliest padded frame not yet asked about: were its strokes laid on a new
-        geometry (a new anchor, a return to the plain grid, the grid's count started again)? Then
-        they are unlike the previous frame's, and a blend of the two loses contrast."""
-        return self._renewed.popleft() if self._renewed else False
 
     def crop(self, image: np.ndarray, where, shape: tuple) -> np.ndarray:
         if isinstance(where, np.ndarray):  # painted on the anchor's canvas: sampled back

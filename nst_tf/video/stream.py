@@ -30,7 +30,7 @@ def stylize_clip(
 ) -> int:
     """Frames of the opened ``clip`` (a :class:`~nst_tf.video.VideoReader` or frame sequence), in
     chunks of ``batch_size``, resized to ``size`` (longer side; None keeps them), painted by
-    ``paint`` (float frames in order -> outputs, e.g. from :meth:`Applier.clip`), blended by
+    ``paint`` (float frames in order -> outputs, e.g. :meth:`Applier.clip_frames`), blended by
     ``blender`` (a :class:`~nst_tf.video.temporal.TemporalBlender`) and written to ``out``.
     ``progress(frames written, frames expected or 0)`` is called after each chunk (it may raise to
     stop). Returns the number of frames written; a clip without frames (``name`` in the message) is a

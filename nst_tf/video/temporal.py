@@ -6,12 +6,6 @@ and mask: :mod:`nst_tf.video.motion`).
 with the previous *output* warped onto it, ``out = s + w * M * (warp(prev_out) - s)``. Every
 output is a convex mix of fresh stylised frames along the motion, so colours cannot drift or
 darken over a long clip, and where the motion is not trusted the fresh frame is used as it is.
-
-A mix of two unrelated textures has less contrast than either (half the variance at equal weights):
-where the strokes were laid anew (the grid's or zoom anchor's geometry changed, so the fresh
-painting's strokes are unlike the previous output's), :func:`keep_contrast` restores the fresh
-painting's local contrast for a few frames, as texture advection does when a layer is regenerated
-(Neyret 2003; Yu et al. 2011).
 """
 
 from __future__ import annotations
@@ -25,16 +19,7 @@ from nst_tf.errors import UserError
 from nst_tf.video.flow import Flow, _as_float, _cv2, reliable, warp
 from nst_tf.video.motion import Motion
 
-__all__ = [
-    "Flow",
-    "TemporalBlender",
-    "WarpingError",
-    "denoise_step",
-    "keep_contrast",
-    "reliable",
-    "warp",
-    "warping_error",
-]
+__all__ = ["Flow", "TemporalBlender", "WarpingError", "denoise_step", "reliable", "warp", "warping_error"]
 
 #: the noise level (sigma, RGB in [0, 1]) at which ``TemporalBlender.prepare`` denoises fully
 NOISE_REFERENCE = 2.0 / 255
@@ -45,25 +30,6 @@ PHOTO_TOLERANCE = 0.08
 HOLD_WINDOW = 9
 HOLD_FLOOR = 1.5 / 255
 HOLD_NOISE = 1.5
-#: :func:`keep_contrast`: the blends of this many frames from a renewal of the strokes keep it; the
-#: texture is what is finer than a Gaussian of CONTRAST_SIGMA px, its contrast measured over
-#: CONTRAST_WINDOW px and raised by at most the sqrt(2) that an even mix of unrelated textures loses
-CONTRAST_FRAMES = 3
-CONTRAST_SIGMA = 1.5
-CONTRAST_WINDOW = 9
-
-
-def keep_contrast(blended: np.ndarray, fresh: np.ndarray) -> np.ndarray:
-    """``blended``'s fine texture scaled up to ``fresh``'s local contrast (never down, at most by
-    sqrt(2)); its local mean, and so its colours, as they are. Where the two are one texture (the
-    strokes followed the scene) the scale is about 1."""
-    cv2 = _cv2()
-    smooth = cv2.GaussianBlur(blended, (0, 0), CONTRAST_SIGMA)
-    texture = blended - smooth
-    energy = lambda x: cv2.blur(np.mean(x**2, -1), (CONTRAST_WINDOW, CONTRAST_WINDOW))  # noqa: E731
-    target = energy(fresh - cv2.GaussianBlur(fresh, (0, 0), CONTRAST_SIGMA))
-    gain = np.clip(np.sqrt((target + 1e-6) / (energy(texture) + 1e-6)), 1.0, np.sqrt(2.0))
-    return smooth + gain[..., None] * texture
 
 
 def denoise_step(
@@ -100,9 +66,7 @@ class TemporalBlender:
     ``noise_aware`` (the default) takes the motion and its soft mask from
     :class:`nst_tf.video.motion.Motion` (tolerances relative to the clip's noise, a global camera
     motion where it explains the photo); off, the plain DIS flow with the forward-backward test and
-    the fixed :data:`PHOTO_TOLERANCE`, as before (kept for comparison). ``geometry``: where the
-    strokes come from (a :class:`~nst_tf.video.grid.GridAligner`, asked ``pop_renewed()`` once per
-    frame): after a renewal, :func:`keep_contrast` for :data:`CONTRAST_FRAMES` frames."""
+    the fixed :data:`PHOTO_TOLERANCE`, as before (kept for comparison)."""
 
     def __init__(
         self,
@@ -111,14 +75,12 @@ class TemporalBlender:
         noise_aware: bool = True,
         denoise: float = 0.0,
         hold: bool = False,
-        geometry=None,
     ):
         if not 0.0 <= weight < 1.0:
             raise UserError(f"temporal_blend must be at least 0 and below 1, got {weight}")
         if not 0.0 <= denoise < 1.0:
             raise UserError(f"temporal_denoise must be at least 0 and below 1, got {denoise}")
         self.weight, self.denoise, self.hold, self.flow = weight, denoise, hold, flow or Flow()
-        self.geometry, self._contrast = geometry, 0  # frames left to keep the contrast of
         self.motion = None
         if noise_aware:
             self.motion = Motion(self.flow)
@@ -160,17 +122,12 @@ class TemporalBlender:
         """The output for this frame (float [0, 1]); ``photo`` is the input frame it came from."""
         s = _as_float(stylised)
         motion = self._pending.popleft() if self._pending else None  # measured by prepare
-        if self.geometry is not None and self.geometry.pop_renewed():
-            self._contrast = CONTRAST_FRAMES
         if self.weight == 0.0 or self.prev_out is None or self.prev_out.shape != s.shape:
             out = s
         else:
             to_prev, mask = motion or self.mask(photo, self.prev_photo)
             self.trusted.append(float(mask.mean()))
             out = s + self.weight * mask[..., None] * (warp(self.prev_out, to_prev, sharp=self.motion is not None) - s)
-            if self._contrast > 0:
-                out = keep_contrast(out, s)
-        self._contrast = max(0, self._contrast - 1)
         self.prev_photo, self.prev_out = photo, out
         return np.clip(out, 0.0, 1.0)
 

@@ -76,7 +76,7 @@ def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, rep
             clip,
             out,
             paint,
-            TemporalBlender(0.5, denoise=DEFAULT_DENOISE, geometry=aligner),
+            TemporalBlender(0.5, denoise=DEFAULT_DENOISE),
             4,
             p.size,
             lambda done, total: report(done, total, last[0]),

@@ -32,8 +32,7 @@ def test_similarity_and_its_zoom_and_turn():
 def test_a_zoom_is_painted_where_the_scene_stays_put(content_path):
     """After a few frames of a zoom the frames go onto the anchor's canvas; within one anchor a point
     of the scene lands on the same canvas pixel in every frame, the canvas enlarges each frame by
-    LIFT to LIFT + 2 * RANGE, and the anchor is renewed as the zoom goes on; the grid tells the
-    blend of exactly the frames whose strokes are laid anew."""
+    LIFT to LIFT + 2 * RANGE, and the anchor is renewed as the zoom goes on."""
     from nst_tf import images
 
     frames, scales = _zoom(images.load_image(content_path), 16, 160, 120, 0.01)
@@ -46,8 +45,6 @@ def test_a_zoom_is_painted_where_the_scene_stays_put(content_path):
     assert anchor.LIFT - 1e-6 <= min(zooms) and max(zooms) <= anchor.LIFT + 2 * anchor.RANGE + 1e-6
     renewed = [t for t in range(first + 1, len(places)) if zooms[t - first] > zooms[t - first - 1]]
     assert renewed, zooms  # the canvas's zoom falls within an anchor and jumps back at a new one
-    told = [t for t in range(len(frames)) if aligner.pop_renewed()]
-    assert told == [first] + renewed
     centre = np.array([79.5, 59.5])
     for t in range(first + 1, len(places)):
         if t in renewed:
