@@ -40,10 +40,15 @@ def _on_sigint(signum, frame):
     signals.note(signum)
     if _inside_finaliser(frame):
         # Python drops an exception raised in __del__ ("Exception ignored in ...", a traceback on
-        # stderr) and the job would run on: ask again once the finaliser has returned.
-        _redeliver(signum)
+        # stderr) and the job would run on: ask again (SIGALRM, _on_alarm) once it has returned. A
+        # timer, not a thread: the finaliser may run while the interpreter holds threading's locks.
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
         return
     raise KeyboardInterrupt()
+
+
+def _on_alarm(signum, frame):
+    _on_sigint(signals.received() or signal.SIGINT, frame)
 
 
 def _inside_finaliser(frame) -> bool:
@@ -55,14 +60,6 @@ def _inside_finaliser(frame) -> bool:
             return True
         frame = frame.f_back
     return False
-
-
-def _redeliver(signum: int, delay: float = 0.02) -> None:
-    import threading
-
-    timer = threading.Timer(delay, os.kill, (os.getpid(), signum))
-    timer.daemon = True
-    timer.start()
 
 
 def exit_now(code: int) -> None:
@@ -224,6 +221,7 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
         _setup_logging(prog)
         signal.signal(signal.SIGTERM, _on_sigterm)
         signal.signal(signal.SIGINT, _on_sigint)  # Ctrl-C is KeyboardInterrupt from here
+        signal.signal(signal.SIGALRM, _on_alarm)  # a stop put off while a finaliser ran
         if len(argv) > 1 and not pass_through:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:
@@ -267,6 +265,7 @@ def _quick_exit_on_signals() -> None:
     a KeyboardInterrupt escaping where nothing catches it."""
     signal.signal(signal.SIGINT, lambda *_: exit_now(EXIT_SIGINT))
     signal.signal(signal.SIGTERM, lambda *_: exit_now(EXIT_SIGTERM))
+    signal.signal(signal.SIGALRM, lambda *_: exit_now(EXIT_SIGTERM if terminated() else EXIT_SIGINT))
 
 
 _USER_OS_ERRORS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+import subprocess
 import time
 
 import numpy as np
@@ -29,9 +30,10 @@ def _stop_at(args, module, delay, sig):
     proc.send_signal(sig)
     try:
         out, err = proc.communicate(timeout=120)
-    except Exception:  # a hang is a failure; do not leave the process behind
+    except subprocess.TimeoutExpired:  # a hang is a failure: say where, and do not leave it behind
         proc.kill()
-        raise
+        out, err = proc.communicate()
+        raise AssertionError(f"{module} hung after {sig.name} at {delay} s; stderr: {err[-2000:]}") from None
     return proc.returncode, out, err
 
 
