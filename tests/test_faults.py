@@ -346,31 +346,48 @@ def test_a_failed_folder_write_keeps_the_earlier_folder(tmp_path):
 
 
 _STOP_IN_FINALISER = """
-import os, signal, sys, time
+import os, signal, sys, time, weakref
 from nst_tf.cli import common
+
+def stop_here(*_):
+    os.kill(os.getpid(), signal.SIGINT)  # the stop lands while Python runs a finaliser
+    time.sleep(0.05)
 
 class Held:
     def __del__(self):
-        os.kill(os.getpid(), signal.SIGINT)  # the stop lands while Python runs a finaliser
-        time.sleep(0.05)
+        stop_here()
+
+class Plain:
+    pass
 
 def main(argv):
-    Held()
+    if MODE == "del":
+        Held()
+    else:  # a weakref callback: not recognised by its frame, caught by sys.unraisablehook
+        gone = Plain()
+        ref = weakref.ref(gone, stop_here)
+        del gone
     for _ in range(200):  # the job goes on; the stop must still reach it
         time.sleep(0.01)
     print("finished without stopping")
     return 0
 
-sys.argv = ["prog"]
+MODE, sys.argv = sys.argv[1], ["prog"]
 common.run_app("nst-test", main)
 """
 
 
-def test_a_stop_that_lands_inside_a_finaliser_still_stops_the_job_without_a_traceback():
+@pytest.mark.parametrize("where", ["del", "weakref"])
+def test_a_stop_that_lands_inside_a_finaliser_still_stops_the_job_without_a_traceback(where):
     # Seen in CI: SIGINT arrived while TensorFlow freed a traced function (AtomicFunction.__del__);
     # Python dropped the KeyboardInterrupt with a traceback on stderr and the job ran to the end.
     r = subprocess.run(
-        [sys.executable, "-c", _STOP_IN_FINALISER], cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", _STOP_IN_FINALISER, where],
+        cwd=ROOT,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert r.returncode == 130, (r.returncode, r.stdout, r.stderr)
     assert "finished without stopping" not in r.stdout

@@ -12,7 +12,6 @@ import importlib.abc
 import importlib.util
 import logging
 import os
-import signal
 import sys
 from typing import Callable, Iterator, Optional
 
@@ -21,61 +20,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TF C++ start-up noise
 from absl import app, flags  # noqa: E402
 
 from nst_tf import signals  # noqa: E402
+from nst_tf.cli import stops  # noqa: E402
+from nst_tf.cli.stops import EXIT_SIGINT, EXIT_SIGTERM, exit_now, terminated  # noqa: E402,F401
 from nst_tf.errors import UserError  # noqa: E402
 
-EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SOME_REFUSED, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 3, 130, 143
-
-
-_terminated = False
-
-
-def _on_sigterm(signum, frame):
-    """SIGTERM is delivered like Ctrl-C, so loops stop and keep their latest result."""
-    global _terminated
-    _terminated = True
-    _on_sigint(signum, frame)
-
-
-def _on_sigint(signum, frame):
-    signals.note(signum)
-    if _inside_finaliser(frame):
-        # Python drops an exception raised in __del__ ("Exception ignored in ...", a traceback on
-        # stderr) and the job would run on: ask again (SIGALRM, _on_alarm) once it has returned. A
-        # timer, not a thread: the finaliser may run while the interpreter holds threading's locks.
-        signal.setitimer(signal.ITIMER_REAL, 0.02)
-        return
-    raise KeyboardInterrupt()
-
-
-def _on_alarm(signum, frame):
-    _on_sigint(signals.received() or signal.SIGINT, frame)
-
-
-def _inside_finaliser(frame) -> bool:
-    """Whether the handler interrupted a ``__del__`` (e.g. TensorFlow freeing a traced function
-    during garbage collection) or a ``weakref.finalize`` callback, where Python drops exceptions."""
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name == "__del__" or (code.co_name == "__call__" and code.co_filename.endswith("weakref.py")):
-            return True
-        frame = frame.f_back
-    return False
-
-
-def exit_now(code: int) -> None:
-    """End the process with ``code`` without the interpreter's shutdown (for a command stopped while a
-    daemon thread is inside TensorFlow, which aborts or hangs when the interpreter is torn down
-    under it). Output is flushed first; only call this once all work is saved."""
-    for handler in logging.getLogger().handlers + logging.getLogger("nst_tf").handlers:
-        handler.flush()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def terminated() -> bool:
-    """True once SIGTERM arrived (exit 143 rather than Ctrl-C's 130)."""
-    return _terminated
+EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SOME_REFUSED = 0, 1, 2, 3
 
 
 def say(line: str) -> None:
@@ -219,9 +168,7 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
 
         absl_logging.set_verbosity(absl_logging.WARNING)  # TF modules log INFO lines through absl
         _setup_logging(prog)
-        signal.signal(signal.SIGTERM, _on_sigterm)
-        signal.signal(signal.SIGINT, _on_sigint)  # Ctrl-C is KeyboardInterrupt from here
-        signal.signal(signal.SIGALRM, _on_alarm)  # a stop put off while a finaliser ran
+        stops.while_working()  # Ctrl-C and SIGTERM are KeyboardInterrupt from here
         if len(argv) > 1 and not pass_through:
             return fail(prog, f"unexpected arguments {argv[1:]}; every option is a --flag (see {prog} --helpshort)")
         try:
@@ -244,7 +191,7 @@ def run_app(prog: str, main: Callable[[list], int], pass_through: bool = False, 
                 return _interrupted(prog)
             return _bug(prog, exc)
         finally:
-            _quick_exit_on_signals()
+            stops.after_work()
 
     app.run(wrapped, flags_parser=parse)
 
@@ -255,17 +202,8 @@ def _interrupted(prog: str) -> int:
     while TensorFlow was loading can leave a half-imported module whose teardown raised the
     interrupt again, ending the process by SIGINT instead of 130 / 143."""
     print(f"{prog}: interrupted", file=sys.stderr, flush=True)
-    exit_now(EXIT_SIGTERM if terminated() else EXIT_SIGINT)
+    exit_now(stops.exit_code())
     return EXIT_SIGINT  # not reached
-
-
-def _quick_exit_on_signals() -> None:
-    """Once the work is over (written, or refused), a signal during the interpreter's shutdown
-    (TensorFlow's threads can take a second) ends the process at once with 130 / 143, instead of
-    a KeyboardInterrupt escaping where nothing catches it."""
-    signal.signal(signal.SIGINT, lambda *_: exit_now(EXIT_SIGINT))
-    signal.signal(signal.SIGTERM, lambda *_: exit_now(EXIT_SIGTERM))
-    signal.signal(signal.SIGALRM, lambda *_: exit_now(EXIT_SIGTERM if terminated() else EXIT_SIGINT))
 
 
 _USER_OS_ERRORS = {
