@@ -21,7 +21,7 @@ from absl import app, flags  # noqa: E402
 
 from nst_tf import signals  # noqa: E402
 from nst_tf.cli import stops  # noqa: E402
-from nst_tf.cli.stops import EXIT_SIGINT, EXIT_SIGTERM, exit_now, terminated  # noqa: E402,F401
+from nst_tf.cli.stops import EXIT_SIGINT, EXIT_SIGTERM, exit_now  # noqa: E402,F401
 from nst_tf.errors import UserError  # noqa: E402
 
 EXIT_OK, EXIT_BUG, EXIT_USER, EXIT_SOME_REFUSED = 0, 1, 2, 3

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from absl import flags
 
-from nst_tf.cli import common, config_flags
+from nst_tf.cli import common, config_flags, stops
 from nst_tf.config import StylizeConfig
 from nst_tf.errors import UserError
 
@@ -82,7 +82,7 @@ def main(argv) -> int:
         outcome = batch.run_batch(contents, styles, config, FLAGS.output, overwrite=FLAGS.overwrite,
                                   save_every=FLAGS.save_every, logdir=FLAGS.logdir)  # fmt: skip
     if outcome.interrupted:
-        return common.EXIT_SIGTERM if common.terminated() else common.EXIT_SIGINT
+        return stops.exit_code()
     if outcome.refused:
         return common.fail(
             PROG,
