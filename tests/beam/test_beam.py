@@ -136,6 +136,7 @@ def test_direct_runner_does_every_good_file_and_records_each_broken_one(collecti
     assert "done 1, skipped 3" in third.stdout and (out / "a.jpg").is_file()
 
 
+@pytest.mark.slow  # 15-25 s: keeps the default suite within 8 minutes; CI runs it with -m slow
 def test_saved_model_results_equal_nst_apply(tmp_path, content_path):
     from nst_tf.feedforward import johnson_export as export
     from nst_tf.feedforward.johnson import build_transformer

@@ -236,6 +236,7 @@ def test_tflite_predictor_export_matches_the_keras_model(net, painting, exported
     assert np.abs(lite_v - net.style_vector(resized[0] / np.float32(255))).max() < 0.05
 
 
+@pytest.mark.slow  # 15-25 s: keeps the default suite within 8 minutes; CI runs it with -m slow
 def test_tflite_transfer_exports_match_the_keras_model(net, photo, painting, exported, tmp_path):
     from nst_tf.feedforward import anystyle_export as export
 
@@ -399,6 +400,7 @@ def test_training_from_scratch_lowers_the_loss(photo_dir, style_path, tmp_path):
     assert np.mean(seen[-3:]) < np.mean(seen[:3])
 
 
+@pytest.mark.slow  # 15-25 s: keeps the default suite within 8 minutes; CI runs it with -m slow
 def test_nst_train_fast_arbitrary_then_apply(tmp_path, photo_dir, style_path, content_path):
     work = tmp_path / "run"
     r = run_cli(

@@ -162,6 +162,7 @@ def test_training_lowers_the_loss(photo_dir, tiny_config, style_path, tmp_path):
     assert np.mean(seen[-3:]) < np.mean(seen[:3])
 
 
+@pytest.mark.slow  # 15-25 s: keeps the default suite within 8 minutes; CI runs it with -m slow
 def test_resume_continues_exactly(photo_dir, tiny_config, style_path, tmp_path):
     straight = train.train(tiny_config, style_path, photo_dir, tmp_path / "a", verbose=False)
     first = train.train(tiny_config.replace(steps=2), style_path, photo_dir, tmp_path / "b", verbose=False)

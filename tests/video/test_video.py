@@ -97,6 +97,7 @@ def test_blender_does_not_drift_or_darken_on_a_static_shot(content_path):
         temporal.TemporalBlender(1.0)
 
 
+@pytest.mark.slow  # 15-25 s: keeps the default suite within 8 minutes; CI runs it with -m slow
 def test_nst_apply_video_flickers_far_less_and_keeps_rate_and_audio(pan, style_path, tmp_path):
     base = ["--model=arbitrary", f"--style={style_path}", f"--input={pan}", "--precision=float32"]
     r = run_cli(*base, f"--output={tmp_path / 'temporal.mp4'}", module=APPLY)
