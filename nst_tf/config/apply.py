@@ -24,6 +24,8 @@ from nst_tf.errors import UserError
 #: the default ``temporal_denoise`` of nst-apply and nst-web's video jobs (tuned on the chelsea and
 #: astronaut clips of benchmarks/video_cameras.py; rocket and grace_hopper held out)
 DEFAULT_DENOISE = 0.7
+#: ``temporal_hold``'s default (benchmarks/RESULTS.md, issue #34)
+DEFAULT_HOLD = True
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,11 @@ class ApplyConfig:
         "without blurring the painting.",
     )
     temporal_hold: bool = option(
-        False,
-        "Videos and animations: also keep the previous photo's fine detail wherever the local "
-        "brightness has not changed beyond the clip's noise, so flat skies and walls stop repainting "
-        "their noise (brightness changes still pass). Off by default: see benchmarks/RESULTS.md.",
+        DEFAULT_HOLD,
+        "Videos and animations: keep the previous photo's fine detail wherever the local "
+        "brightness has not changed beyond the clip's noise, and keep more of the previous output "
+        "where such a still area was painted anew, so flat skies and walls (night skies above all) "
+        "stop repainting their noise; brightness changes still pass (--notemporal_hold: off).",
     )
 
     def __post_init__(self):

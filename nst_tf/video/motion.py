@@ -45,6 +45,8 @@ OWN_WINDOW = 0.13
 HOMOGRAPHY_GAIN = 0.9
 #: spacing of the flow samples the global motion is fitted to [px]
 SAMPLE_STEP = 8
+#: a camera motion needs this share of the textured samples (at least 16) to agree with it
+NEED = 0.3
 
 
 def noise_level(frame: np.ndarray) -> float:
@@ -63,36 +65,53 @@ def noise_level(frame: np.ndarray) -> float:
     return float(np.sqrt(np.pi / 2) * flat.mean() / 6)
 
 
-def _global_flow(local: np.ndarray, weight: np.ndarray) -> Optional[np.ndarray]:
-    """The dense flow of one camera motion fitted (RANSAC) to ``local`` where ``weight`` is set, or
-    None if too few samples agree with any.
+def _global_flow(local: np.ndarray, weight: np.ndarray, prior: Optional[np.ndarray] = None) -> tuple:
+    """``(dense flow, 3 x 3 matrix)`` of one camera motion fitted (RANSAC) to ``local`` where
+    ``weight`` is set, or ``(None, None)`` if too few samples agree with any.
 
     The motion is a similarity (shift, turn, zoom) unless a homography explains clearly more of
     the samples: fitted to the textured part of a frame, the homography's extra freedom
     extrapolates badly into the flat parts (a sky above a textured ground: 0.2 px off on a 3 px
-    pan), which is exactly where its motion is used."""
+    pan), which is exactly where its motion is used.
+
+    ``prior``: the previous frame's camera motion. While it still explains as many samples as a
+    fresh fit needs (:data:`NEED`), the camera is refitted to those instead: a camera moves
+    smoothly, and an object crossing a still shot with little texture around it (a sky) can
+    otherwise hold more samples than the background and be taken for the camera."""
     cv2 = _cv2()
     h, w = local.shape[:2]
     ys, xs = np.mgrid[SAMPLE_STEP // 2 : h : SAMPLE_STEP, SAMPLE_STEP // 2 : w : SAMPLE_STEP]
     keep = weight[ys, xs] > 0
     if keep.sum() < 16:
-        return None
+        return None, None
     src = np.stack([xs[keep], ys[keep]], -1).astype(np.float32)
     dst = src + local[ys[keep], xs[keep]]
-    need = max(16, 0.3 * len(src))
+    need = max(16, NEED * len(src))
+    hom, best = _fit(src, dst)
+    if prior is not None:
+        follows = np.linalg.norm(cv2.perspectiveTransform(src[:, None], prior)[:, 0] - dst, axis=-1) < 1.0
+        if follows.sum() >= need:
+            hom, best = _fit(src[follows], dst[follows])
+    if hom is None or best < need:
+        return None, None
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    grid = np.stack([gx, gy], -1).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(grid, hom).reshape(h, w, 2) - np.stack([gx, gy], -1), hom
+
+
+def _fit(src: np.ndarray, dst: np.ndarray) -> tuple:
+    """(3 x 3 matrix, inliers) of the similarity or, where it explains clearly more, the
+    homography that RANSAC fits to the point pairs; (None, 0) if neither fits."""
+    cv2 = _cv2()
     sim, sim_in = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
     sim_n = 0 if sim is None else int(sim_in.sum())
     hom, hom_n = None, 0
-    if sim_n < HOMOGRAPHY_GAIN * len(src):  # otherwise no homography can have clearly more inliers
+    if sim_n < HOMOGRAPHY_GAIN * len(src) and len(src) >= 4:  # else no homography has clearly more inliers
         hom, hom_in = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
         hom_n = 0 if hom is None else int(hom_in.sum())
-    if max(sim_n, hom_n) < need:
-        return None
     if sim_n >= HOMOGRAPHY_GAIN * hom_n:
-        hom = np.vstack([sim, [0.0, 0.0, 1.0]])
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    grid = np.stack([gx, gy], -1).reshape(-1, 1, 2)
-    return cv2.perspectiveTransform(grid, hom).reshape(h, w, 2) - np.stack([gx, gy], -1)
+        return (None, 0) if sim is None else (np.vstack([sim, [0.0, 0.0, 1.0]]), sim_n)
+    return hom, hom_n
 
 
 def _temporal_noise(photo, prev_photo, flow, mask) -> Optional[float]:
@@ -118,6 +137,7 @@ class Motion:
         self.used_global: list = []  #: per frame: the fraction of pixels following the global motion
         #: the noise between frames along the motion (compression flicker included), last measured
         self.temporal_sigma: Optional[float] = None
+        self.camera: Optional[np.ndarray] = None  #: the last camera motion (3 x 3), the next frame's prior
 
     def _prefilter(self, frame: np.ndarray) -> np.ndarray:
         return _cv2().GaussianBlur(_as_float(frame), (0, 0), PREFILTER)
@@ -139,7 +159,7 @@ class Motion:
         flow, r, trust = local, r_local, consistent
         textured = cv2.Laplacian(cv2.cvtColor(cur, cv2.COLOR_RGB2GRAY), cv2.CV_32F, ksize=3)
         trusted_texture = (consistent * (np.abs(textured) > tol)).astype(np.float32)
-        glob = _global_flow(local, trusted_texture)
+        glob, self.camera = _global_flow(local, trusted_texture, self.camera)
         if glob is not None:
             r_glob = residual(glob)
             # the global motion wherever it explains the photo within the noise, except on what

@@ -6,6 +6,9 @@ and mask: :mod:`nst_tf.video.motion`).
 with the previous *output* warped onto it, ``out = s + w * M * (warp(prev_out) - s)``. Every
 output is a convex mix of fresh stylised frames along the motion, so colours cannot drift or
 darken over a long clip, and where the motion is not trusted the fresh frame is used as it is.
+With ``hold``, where the photo is still but the network painted it anew (:func:`repainted_still`),
+``w`` rises towards 1 (:data:`STEADY`): those strokes come from noise, and averaging them would
+also wash the style out.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ PHOTO_TOLERANCE = 0.08
 HOLD_WINDOW = 9
 HOLD_FLOOR = 1.5 / 255
 HOLD_NOISE = 1.5
+#: where the photo is still (as for ``hold``) but the network's fresh painting changed, over
+#: HOLD_WINDOW px, by more than REPAINT_LOW (fully at REPAINT_HIGH; RGB in [0, 1]), the blend
+#: keeps STEADY of what it would otherwise renew: the network is repainting the noise
+REPAINT_LOW, REPAINT_HIGH = 0.03, 0.08
+STEADY = 0.9
 
 
 def denoise_step(
@@ -44,9 +52,10 @@ def denoise_step(
     mean has not moved beyond the noise (:data:`HOLD_WINDOW` and the tolerances above): a flat sky
     or wall stops changing from frame to frame, which the network otherwise repaints from the
     noise left after averaging, while brightness changes pass as they do without it (the local mean
-    is never held). On the flat-sky tuning photo's moving-object and pan clips it halved the
-    flicker measured along the known motion, but Lai's warping error, whose flow reads no motion in
-    a textureless sky, rose (benchmarks/RESULTS.md), so it is not the default."""
+    is never held). With ``hold`` the blend also keeps more of its previous output where the photo
+    is still but the network repainted it (:func:`repainted_still`). nst-apply's default
+    (``--temporal_hold``); Lai's warping error, whose flow reads motion in a noisy textureless sky
+    that is not there, scores it worse on a few flat-sky clips (benchmarks/RESULTS.md)."""
     cv2 = _cv2()
     noise = 1.0 if sigma is None else min(1.0, sigma / NOISE_REFERENCE)
     change = warp(prev_clean, flow, sharp=True) - photo
@@ -58,6 +67,21 @@ def denoise_step(
         still = np.clip((2 * tol / 3 - np.abs(local).mean(-1)) / (tol / 3), 0.0, 1.0) * mask
         out += ((1 - mix) * still)[..., None] * (change - local)
     return out
+
+
+def repainted_still(photo, prev_photo, fresh, prev_fresh, flow, sigma: float) -> np.ndarray:
+    """H x W in [0, 1]: where the photo has not changed beyond its noise since the previous frame
+    (local means over :data:`HOLD_WINDOW` px, moved along ``flow``) while the network's fresh
+    painting has (:data:`REPAINT_LOW` to :data:`REPAINT_HIGH`). There the new strokes come from
+    nothing but the noise: flat, dark areas (a night sky) are repainted from sub-grey-level noise,
+    and an object crossing the frame changes the whole picture's normalisation statistics."""
+    cv2 = _cv2()
+    window = (HOLD_WINDOW, HOLD_WINDOW)
+    change = np.abs(cv2.blur(warp(prev_photo, flow) - photo, window)).mean(-1)
+    tol = max(HOLD_FLOOR, HOLD_NOISE * sigma)
+    still = np.clip((2 * tol / 3 - change) / (tol / 3), 0.0, 1.0)
+    repaint = cv2.blur(np.abs(warp(prev_fresh, flow) - fresh).mean(-1), window)
+    return still * np.clip((repaint - REPAINT_LOW) / (REPAINT_HIGH - REPAINT_LOW), 0.0, 1.0)
 
 
 class TemporalBlender:
@@ -84,7 +108,7 @@ class TemporalBlender:
         self.motion = None
         if noise_aware:
             self.motion = Motion(self.flow)
-        self.prev_photo = self.prev_out = None
+        self.prev_photo = self.prev_out = self.prev_fresh = None
         self.prev_raw = self.prev_clean = None  # what :meth:`prepare` saw and gave last
         self._pending: deque = deque()  # motions measured by prepare, for the calls that follow
         self.trusted = []  #: mean of the blend mask, per frame after the first
@@ -127,8 +151,13 @@ class TemporalBlender:
         else:
             to_prev, mask = motion or self.mask(photo, self.prev_photo)
             self.trusted.append(float(mask.mean()))
-            out = s + self.weight * mask[..., None] * (warp(self.prev_out, to_prev, sharp=self.motion is not None) - s)
-        self.prev_photo, self.prev_out = photo, out
+            weight = self.weight
+            if self.hold and self.motion is not None and self.prev_fresh is not None:
+                p, prev = _as_float(photo), _as_float(self.prev_photo)
+                held = repainted_still(p, prev, s, self.prev_fresh, to_prev, self.motion.sigma)
+                weight = self.weight + (1 - self.weight) * STEADY * held
+            out = s + (weight * mask)[..., None] * (warp(self.prev_out, to_prev, sharp=self.motion is not None) - s)
+        self.prev_photo, self.prev_out, self.prev_fresh = photo, out, s
         return np.clip(out, 0.0, 1.0)
 
 

@@ -116,6 +116,31 @@ def test_an_object_with_a_flat_inside_is_followed_not_held_still(scene):
         assert np.abs(flow[followed] - np.array([-5, 0])).mean() < 1.0  # a(x) = b(x - 5): with the patch
 
 
+def test_an_object_with_more_texture_than_the_background_is_not_taken_for_the_camera():
+    """A still shot of a dark flat sky over a weakly textured strip; a strongly textured square
+    enters and soon holds more of the textured samples than the strip. Fitted afresh each frame,
+    the camera followed the square from then on (its motion used across the whole flat sky, which
+    matches any motion within the noise); the previous frame's camera keeps it still."""
+    h, w = 144, 192
+    rng = np.random.default_rng(5)
+    scene = np.empty((h, w, 3), np.float32)
+    scene[:] = np.linspace(0.10, 0.25, h, dtype=np.float32)[:, None, None] * np.array([0.4, 0.6, 1.0], np.float32)
+    scene[112:] = 0.2 + 0.5 * rng.random((16, w // 2, 1)).repeat(2, 0).repeat(2, 1)  # the strip: 2 px texture
+    yy, xx = np.mgrid[0:88, 0:88]
+    square = np.where(((yy // 5 + xx // 5) % 2 == 0)[..., None], [0.9, 0.8, 0.2], [0.1, 0.2, 0.6]).astype(np.float32)
+    frames = []
+    for t in range(9):
+        f = scene.copy()
+        x0 = -78 + 12 * t
+        f[20:108, max(0, x0) : x0 + 88] = square[:, max(0, -x0) :]
+        frames.append(_noisy(f, 30 + t))
+    m = motion.Motion()
+    for t, (a, b) in enumerate(zip(frames[1:], frames), start=1):
+        flow, _ = m(a, b)
+        far = flow[:16, 150:]  # the sky far from the square's path
+        assert np.abs(far).mean() < 0.5, (t, far.reshape(-1, 2).mean(0))
+
+
 def test_prepare_averages_the_noise_away_before_painting_but_not_a_clean_clip_or_a_cut(scene, style_path):
     """``TemporalBlender.prepare``: on a noisy static shot the photo to paint is far less noisy than
     the frame; a clean clip is painted as it is; the frame after a cut is not mixed with the last."""
@@ -187,9 +212,37 @@ def test_hold_keeps_a_noisy_still_sky_still_and_lets_light_changes_through(scene
     assert abs(float(a[:48].mean()) - float(frames[-1][:48].mean())) < 1.5 / 255  # the light is on
 
 
+def test_hold_keeps_the_output_where_the_network_repaints_a_still_photo(scene):
+    """A stand-in network that paints the flat sky from the noise (a fresh random texture each
+    frame, as the real one does in a dark sky) and the rest from the photo: with ``hold`` the
+    blend keeps its previous output in the still sky (its change from frame to frame falls far
+    below the plain blend's), while a lit-up sky, which the photo shows, is painted anew."""
+    rng = np.random.default_rng(3)
+
+    def paint(photo, lit):
+        out = photo.copy()
+        out[:48] = np.clip(photo[:48] + (0.3 if lit else 0.0) + rng.normal(0, 0.15, (48,) + photo.shape[1:]), 0, 1)
+        return out
+
+    def run(hold, lit_from=99):
+        blender = temporal.TemporalBlender(0.5, hold=hold)
+        outs = []
+        for t in range(12):
+            photo = _noisy(np.clip(scene + (0.3 if t >= lit_from else 0.0), 0, 1), 50 + t)
+            outs.append(blender(photo, paint(photo, t >= lit_from)))
+        return outs
+
+    plain, held = run(False), run(True)
+    change = lambda outs: float(np.mean([np.abs(a[:48] - b[:48]).mean() for a, b in zip(outs[6:], outs[5:])]))  # noqa: E731
+    assert change(held) < 0.35 * change(plain), (change(held), change(plain))
+    assert np.abs(held[-1][48:] - plain[-1][48:]).mean() < 0.01  # the part painted from the photo: as before
+    lit = run(True, lit_from=8)
+    assert float(lit[8][:48].mean()) > float(held[8][:48].mean()) + 0.2  # the light is painted at once
+
+
 def test_the_hold_flag_reaches_the_blend():
     from nst_tf.config.apply import ApplyConfig
     from nst_tf.feedforward.apply import Applier
 
-    assert Applier([], ApplyConfig(temporal_hold=True)).blender().hold
-    assert not Applier([], ApplyConfig()).blender().hold  # off by default
+    assert Applier([], ApplyConfig()).blender().hold  # on by default
+    assert not Applier([], ApplyConfig(temporal_hold=False)).blender().hold
