@@ -7,8 +7,8 @@ with the previous *output* warped onto it, ``out = s + w * M * (warp(prev_out) -
 output is a convex mix of fresh stylised frames along the motion, so colours cannot drift or
 darken over a long clip, and where the motion is not trusted the fresh frame is used as it is.
 With ``hold``, where the photo is still but the network painted it anew (:func:`repainted_still`),
-``w`` rises towards 1 (:data:`STEADY`): those strokes come from noise, and averaging them would
-also wash the style out.
+``w`` rises towards 1 (:data:`STEADY`), except while the camera zooms (:func:`zooming`): those
+strokes come from noise, and averaging them would also wash the style out.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ HOLD_NOISE = 1.5
 #: keeps STEADY of what it would otherwise renew: the network is repainting the noise
 REPAINT_LOW, REPAINT_HIGH = 0.03, 0.08
 STEADY = 0.9
+#: ... except while the camera zooms by more than this fraction a frame: kept strokes would be
+#: resampled to a new scale every frame, and the zoom anchor (nst_tf.video.anchor) lays them anew
+ZOOM_STILL = 0.002
 
 
 def denoise_step(
@@ -82,6 +85,15 @@ def repainted_still(photo, prev_photo, fresh, prev_fresh, flow, sigma: float) ->
     still = np.clip((2 * tol / 3 - change) / (tol / 3), 0.0, 1.0)
     repaint = cv2.blur(np.abs(warp(prev_fresh, flow) - fresh).mean(-1), window)
     return still * np.clip((repaint - REPAINT_LOW) / (REPAINT_HIGH - REPAINT_LOW), 0.0, 1.0)
+
+
+def zooming(flow: np.ndarray) -> bool:
+    """Whether ``flow`` scales the picture by more than :data:`ZOOM_STILL` (the median across the
+    rows of the horizontal flow's change from the left edge to the right, and the same down)."""
+    h, w = flow.shape[:2]
+    across = abs(float(np.median(flow[:, -1, 0] - flow[:, 0, 0]))) / max(1, w - 1)
+    down = abs(float(np.median(flow[-1, :, 1] - flow[0, :, 1]))) / max(1, h - 1)
+    return max(across, down) > ZOOM_STILL
 
 
 class TemporalBlender:
@@ -152,7 +164,7 @@ class TemporalBlender:
             to_prev, mask = motion or self.mask(photo, self.prev_photo)
             self.trusted.append(float(mask.mean()))
             weight = self.weight
-            if self.hold and self.motion is not None and self.prev_fresh is not None:
+            if self.hold and self.motion is not None and self.prev_fresh is not None and not zooming(to_prev):
                 p, prev = _as_float(photo), _as_float(self.prev_photo)
                 held = repainted_still(p, prev, s, self.prev_fresh, to_prev, self.motion.sigma)
                 weight = self.weight + (1 - self.weight) * STEADY * held

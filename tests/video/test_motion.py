@@ -240,6 +240,19 @@ def test_hold_keeps_the_output_where_the_network_repaints_a_still_photo(scene):
     assert float(lit[8][:48].mean()) > float(held[8][:48].mean()) + 0.2  # the light is painted at once
 
 
+def test_a_zoom_is_told_from_a_pan_and_a_still_shot():
+    """The blend does not keep repainted strokes while the camera zooms (they would be resampled to
+    a new scale every frame; the zoom anchor lays them anew): ``zooming`` reads that from the flow."""
+    h, w = 96, 128
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    still = np.zeros((h, w, 2), np.float32)
+    pan = still + np.array([3.0, -1.5], np.float32)
+    zoom = np.stack([(xs - w / 2) * 0.01, (ys - h / 2) * 0.01], -1)  # 1% a frame
+    noisy = pan + np.random.default_rng(0).normal(0, 0.3, pan.shape).astype(np.float32)
+    assert not temporal.zooming(still) and not temporal.zooming(pan) and not temporal.zooming(noisy)
+    assert temporal.zooming(zoom) and temporal.zooming(zoom + pan)
+
+
 def test_the_hold_flag_reaches_the_blend():
     from nst_tf.config.apply import ApplyConfig
     from nst_tf.feedforward.apply import Applier
