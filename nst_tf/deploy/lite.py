@@ -12,7 +12,9 @@ Quantisations (``--quantize``):
   and reciprocal square root span ranges one int8 scale cannot hold; tensorflow/tensorflow#41521),
   so those statistics and the per-channel scale and shift they make are kept in float, additions
   included (the variance plus epsilon, quantised with one scale for all channels, cost 1-3 dB; in
-  float the residual additions cost no measurable time), and the convolutions are int8.
+  float the residual additions cost no measurable time), and the convolutions are int8. Activation
+  ranges come from a high percentile of the calibration values, not their extremes
+  (:func:`percentile_ranges`).
 
 Internal tensor names are dropped from every file (inputs and outputs keep theirs): the
 converter's fused names took 22 kB of each any-style file, 12% of an int8 one.
@@ -42,6 +44,9 @@ from nst_tf.errors import UserError
 QUANTIZATIONS = ("none", "float16", "dynamic", "int8")
 #: TFLite ops of instance normalisation (statistics, scale and shift), kept in float in ``int8`` files
 FLOAT_STATISTICS_OPS = ("MEAN", "SQUARED_DIFFERENCE", "RSQRT", "SUB", "MUL", "ADD")
+#: ``int8``: activation ranges span this percentile of the calibration photos' values, not their
+#: extremes (set on the tuning photos chelsea, coffee_sky and coffee_night; benchmarks/RESULTS.md)
+RANGE_PERCENTILE = 99.99
 
 
 def require_litert() -> None:
@@ -119,7 +124,44 @@ def _convert(part: Part, quantize: str, shape: Optional[tuple], calibration: Seq
         debugger = tf.lite.experimental.QuantizationDebugger(
             converter=converter, debug_dataset=representative, debug_options=options
         )
+        debugger.calibrated_model = percentile_ranges(debugger.calibrated_model, representative())
         return debugger.get_nondebug_quantized_model()
+
+
+def percentile_ranges(calibrated: bytes, samples, percentile: float = RANGE_PERCENTILE) -> bytes:
+    """The calibrated float model with each activation's range narrowed from the calibration
+    photos' extremes to their ``percentile`` (and ``100 - percentile``): the converter's min/max
+    spends most int8 levels on a few outlying values, which flat areas, where the network paints
+    from detail below one grey level, cannot afford."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(calibrated))
+    graph = model.subgraphs[0]
+    interpreter = tf.lite.Interpreter(model_content=calibrated, experimental_preserve_all_tensors=True)
+    interpreter.allocate_tensors()
+    inputs = [d["index"] for d in interpreter.get_input_details()]
+    ranged = [
+        i
+        for i, t in enumerate(graph.tensors)
+        if t.quantization is not None and t.quantization.min is not None and len(t.quantization.min) == 1
+    ]
+    values: dict = {i: [] for i in ranged if i not in inputs}
+    for sample in samples:
+        for index, x in zip(inputs, sample):
+            interpreter.set_tensor(index, x)
+        interpreter.invoke()
+        for i in list(values):
+            try:
+                values[i].append(interpreter.get_tensor(i).ravel())
+            except ValueError:  # a tensor the interpreter does not keep
+                del values[i]
+    for i, seen in values.items():
+        v = np.concatenate(seen)
+        low, high = np.percentile(v, [100.0 - percentile, percentile])
+        q = graph.tensors[i].quantization
+        if high > low:
+            q.min[0], q.max[0] = max(float(q.min[0]), float(low)), min(float(q.max[0]), float(high))
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 @contextlib.contextmanager

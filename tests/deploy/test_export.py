@@ -139,6 +139,43 @@ def test_any_style_int8_file_is_full_integer_and_close(tmp_path, style_path):
         assert len(named) == len(it.get_input_details()) + len(it.get_output_details())
 
 
+def test_int8_ranges_come_from_a_percentile_not_the_extremes():
+    """``lite.percentile_ranges``: a tiny calibrated model whose calibration samples hold one huge
+    outlier; its activation range is narrowed to the bulk of the values, not stretched to it."""
+    pytest.importorskip("ai_edge_litert")
+    import tensorflow as tf
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from nst_tf.deploy import lite
+
+    rng = np.random.default_rng(0)
+    samples = [[rng.uniform(0, 1, (1, 16, 16, 3)).astype(np.float32)] for _ in range(4)]
+    samples[0][0][0, 0, 0] = 50.0  # one outlying pixel
+    fn = tf.function(lambda x: tf.nn.relu(x * 2.0 + 0.5), input_signature=[tf.TensorSpec([1, 16, 16, 3])])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], None)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(samples)
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+
+    def widest(flatbuffer):
+        graph = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer)).subgraphs[0]
+        inputs = {int(i) for i in graph.inputs}
+        ranges = [
+            t.quantization.max[0]
+            for i, t in enumerate(graph.tensors)
+            if i not in inputs
+            and t.quantization is not None
+            and t.quantization.max is not None
+            and len(t.quantization.max) == 1
+        ]
+        return max(ranges)
+
+    assert widest(calibrated) > 90  # min/max: the outlier, 2 * 50 + 0.5
+    narrowed = widest(lite.percentile_ranges(calibrated, samples, percentile=99.9))
+    assert 2.0 <= narrowed < 3.0  # the bulk: 2 * [0, 1] + 0.5
+
+
 def test_bad_input_is_refused_in_one_line(perstyle_workdir, perstyle_export, tmp_path):
     workdir, _ = perstyle_workdir
     out, _, _ = perstyle_export
