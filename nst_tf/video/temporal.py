@@ -66,8 +66,7 @@ def denoise_step(
     out = photo + mix[..., None] * change
     if hold:
         local = cv2.blur(change, (HOLD_WINDOW, HOLD_WINDOW))
-        tol = max(HOLD_FLOOR, HOLD_NOISE * (sigma if sigma is not None else NOISE_REFERENCE))
-        still = np.clip((2 * tol / 3 - np.abs(local).mean(-1)) / (tol / 3), 0.0, 1.0) * mask
+        still = _still(local, sigma if sigma is not None else NOISE_REFERENCE) * mask
         out += ((1 - mix) * still)[..., None] * (change - local)
     return out
 
@@ -80,11 +79,16 @@ def repainted_still(photo, prev_photo, fresh, prev_fresh, flow, sigma: float) ->
     and an object crossing the frame changes the whole picture's normalisation statistics."""
     cv2 = _cv2()
     window = (HOLD_WINDOW, HOLD_WINDOW)
-    change = np.abs(cv2.blur(warp(prev_photo, flow) - photo, window)).mean(-1)
-    tol = max(HOLD_FLOOR, HOLD_NOISE * sigma)
-    still = np.clip((2 * tol / 3 - change) / (tol / 3), 0.0, 1.0)
+    still = _still(cv2.blur(warp(prev_photo, flow) - photo, window), sigma)
     repaint = cv2.blur(np.abs(warp(prev_fresh, flow) - fresh).mean(-1), window)
     return still * np.clip((repaint - REPAINT_LOW) / (REPAINT_HIGH - REPAINT_LOW), 0.0, 1.0)
+
+
+def _still(local_change: np.ndarray, sigma: float) -> np.ndarray:
+    """H x W in [0, 1] from the change of the local means (H x W x 3): 1 where it stays within a
+    third of the hold's tolerance (max(HOLD_FLOOR, HOLD_NOISE x sigma)), 0 beyond two thirds."""
+    tol = max(HOLD_FLOOR, HOLD_NOISE * sigma)
+    return np.clip((2 * tol / 3 - np.abs(local_change).mean(-1)) / (tol / 3), 0.0, 1.0)
 
 
 def zooming(flow: np.ndarray) -> bool:
