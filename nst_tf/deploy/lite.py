@@ -14,7 +14,9 @@ Quantisations (``--quantize``):
   included (the variance plus epsilon, quantised with one scale for all channels, cost 1-3 dB; in
   float the residual additions cost no measurable time), and the convolutions are int8. Activation
   ranges come from a high percentile of the calibration values, not their extremes
-  (:func:`percentile_ranges`).
+  (:func:`percentile_ranges`), and the file is made from a copy of the network whose conv outputs
+  before each norm have zero mean and equal spread per channel on the calibration photos (the
+  same pictures; :mod:`nst_tf.deploy.equalize`).
 
 Internal tensor names are dropped from every file (inputs and outputs keep theirs): the
 converter's fused names took 22 kB of each any-style file, 12% of an int8 one.
@@ -111,11 +113,13 @@ def _convert(part: Part, quantize: str, shape: Optional[tuple], calibration: Seq
             f"--quantize=int8 needs a fixed style: the {part.name or 'model'} part takes a style vector; "
             "pass --style to bake one in, or use --quantize=dynamic"
         )
-    converter = _converter(part.floats, _float_specs(specs))
 
     def representative():
         for inputs in calibration:
             yield [x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x for x in inputs]
+
+    floats = part.floats if part.int8_floats is None else part.int8_floats([s[0] for s in representative()])
+    converter = _converter(floats, _float_specs(specs))
 
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative

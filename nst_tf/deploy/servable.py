@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from nst_tf.errors import UserError
 from nst_tf.feedforward import workdir as wd
+from nst_tf.feedforward.layers import reflect_pad_to_multiple
 
 STYLE_DIM = 100
 
@@ -59,7 +60,9 @@ class Part:
     ``specs(shape)`` gives the input signature (``shape``: fixed (width, height) or None for any
     size); ``pixels(*inputs)`` maps those inputs to ``{"image": uint8}`` or ``{"vector": float32}``;
     ``floats`` the same on float [0, 1] images (None: the part is not fully quantisable);
-    ``sample(shape)`` a list of numpy inputs for checks and calibration (``photo``: uint8 H x W x 3).
+    ``sample(shape)`` a list of numpy inputs for checks and calibration (``photo``: uint8 H x W x 3);
+    ``int8_floats(photos)`` (optional) a ``floats`` of a copy of the network that quantises better,
+    given the calibration photos (float [0, 1] batches; :mod:`nst_tf.deploy.equalize`).
     """
 
     name: str
@@ -68,6 +71,7 @@ class Part:
     sample: Callable[[np.ndarray], list]
     floats: Optional[Callable] = None
     output: str = "image"
+    int8_floats: Optional[Callable[[Sequence[np.ndarray]], Callable]] = None
 
 
 @dataclass
@@ -103,14 +107,18 @@ class Servable:
         return sample
 
 
-def single_image_part(paint: Callable) -> Part:
-    """The one part of a network that maps float [0, 1] images to float images (``paint``)."""
+def single_image_part(model, paint: Callable, feed: Callable) -> Part:
+    """The one part of a network that maps float [0, 1] images to float images: ``paint(model, x)``.
+    ``feed(x)``: the Keras ``model``'s own inputs for a float batch (for the int8 copy's statistics)."""
+    from nst_tf.deploy.equalize import int8_floats
+
     return Part(
         name="",
         specs=lambda shape: [image_spec("images", 1 if shape else None, shape)],
-        pixels=lambda images: {"image": to_uint8(paint(to_float(images)))},
-        floats=lambda x: {"image": paint(x)},
+        pixels=lambda images: {"image": to_uint8(paint(model, to_float(images)))},
+        floats=lambda x: {"image": paint(model, x)},
         sample=lambda photo: [photo[None]],
+        int8_floats=int8_floats(model, paint, feed),
     )
 
 
@@ -118,9 +126,9 @@ def single_image_part(paint: Callable) -> Part:
 
 
 def per_style(model, name: str, description: str) -> Servable:
-    from nst_tf.feedforward.johnson import stylize_images
+    from nst_tf.feedforward.johnson import input_multiple, stylize_images
 
-    part = single_image_part(lambda x: stylize_images(model, x))
+    part = single_image_part(model, stylize_images, lambda x: [reflect_pad_to_multiple(x, input_multiple(model))])
     return Servable(
         "per_style",
         name,
@@ -131,22 +139,6 @@ def per_style(model, name: str, description: str) -> Servable:
         parts=[part],
         keep=[model],
     )
-
-
-def _restore_per_style(workdir: Path):
-    from nst_tf import precision
-    from nst_tf.feedforward.johnson import PER_STYLE_ARCHS, build_transformer
-
-    arch = wd.arch(workdir)
-    if arch not in PER_STYLE_ARCHS:
-        raise UserError(
-            f"{workdir / wd.ARCH_FILE} names an unknown network {arch!r}; expected one of {PER_STYLE_ARCHS}"
-        )
-    latest = wd.latest_checkpoint(workdir)
-    with precision.policy_scope("float32"):
-        model = build_transformer(arch)
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
-    return model, arch, latest
 
 
 # --------------------------------------------------------------------------- the any-style network
@@ -181,7 +173,11 @@ def any_style(predictor, transfer, name: str, description: str, vector=None) -> 
             return paint(images, tf.constant(vector), strength)
 
         # the files and fixed-shape signatures paint at full strength
-        part = single_image_part(lambda x: transfer_images(transfer, x, tf.constant(vector)))
+        part = single_image_part(
+            transfer,
+            lambda model, x: transfer_images(model, x, tf.constant(vector)),
+            lambda x: [reflect_pad_to_multiple(x, 4), tf.constant(vector)],
+        )
         return Servable(
             "any_style_baked",
             name,
@@ -289,5 +285,5 @@ def open_servable(model: str, styles: Sequence = (), name: Optional[str] = None)
         raise UserError("--style applies to any-style models only; a per-style network has its painting built in")
     if not wd.latest_checkpoint(path):
         raise UserError(f"{model} holds no checkpoint; train it first (nst-train-fast --workdir={model})")
-    keras_model, arch, latest = _restore_per_style(path)
+    keras_model, arch, latest = wd.restore_per_style(path)
     return per_style(keras_model, name or path.name, f"per-style {arch} network from {latest}")

@@ -94,11 +94,16 @@ def arch_of(model: keras.Model) -> str:
     raise ValueError(f"unknown transformer layout {widths} x {blocks}")
 
 
+def input_multiple(model: keras.Model) -> int:
+    """What the height and width of ``model``'s input must be a multiple of."""
+    return COMPACT_MULTIPLE if arch_of(model) == "compact" else 4
+
+
 def stylize_images(model: keras.Model, batch: tf.Tensor) -> tf.Tensor:
     """Run ``model`` on a float batch in [0, 1] of any size: reflect-pad to the multiple of 4 (8 for
     ``compact``) the architecture needs, crop back."""
     batch = tf.convert_to_tensor(batch, tf.float32)
-    multiple = COMPACT_MULTIPLE if arch_of(model) == "compact" else 4
+    multiple = input_multiple(model)
     h, w = tf.shape(batch)[1], tf.shape(batch)[2]
     out = model(reflect_pad_to_multiple(batch, multiple), training=False)
     return tf.cast(out[:, :h, :w, :], tf.float32)

@@ -117,7 +117,9 @@ class UpsampleConv(layers.Conv2D):
     512 px output on a 2-core AVX2 CPU).
     """
 
-    def __init__(self, filters, **kwargs):
+    def __init__(self, filters, kernel_size=3, padding="valid", **kwargs):
+        if kernel_size not in (3, (3, 3), [3, 3]) or padding != "valid":
+            raise ValueError(f"UpsampleConv is a 3x3 conv on a reflect-padded input, got {kernel_size}, {padding}")
         kwargs.setdefault("use_bias", False)
         super().__init__(filters, 3, padding="valid", **kwargs)
 
@@ -139,6 +141,8 @@ class UpsampleConv(layers.Conv2D):
         p = mirror_pad(x, 1, symmetric=True, training=bool(training))
         p = pin_channels(p, x.shape[-1])
         y = tf.nn.conv2d(p, self._phase_kernel(), 1, "VALID")
+        if self.use_bias:  # on the conv itself (each phase), where converters fuse it
+            y = tf.nn.bias_add(y, ops.tile(ops.cast(self.bias, self.compute_dtype), [4]))
         return tf.nn.depth_to_space(y, 2)
 
     def compute_output_shape(self, input_shape):
@@ -157,5 +161,8 @@ class NarrowOutputConv(layers.Conv2D):
         k = ops.cast(self.kernel, self.compute_dtype)
         pad = (-self.filters) % 8
         k = ops.concatenate([k, ops.zeros(k.shape[:3] + (pad,), k.dtype)], axis=-1) if pad else k
-        y = tf.nn.conv2d(x, k, self.strides, "VALID")[..., : self.filters]
-        return y + ops.cast(self.bias, self.compute_dtype) if self.use_bias else y
+        y = tf.nn.conv2d(x, k, self.strides, "VALID")
+        if self.use_bias:  # before the slice, where converters fuse it into the conv
+            b = ops.cast(self.bias, self.compute_dtype)
+            y = tf.nn.bias_add(y, ops.concatenate([b, ops.zeros((pad,), b.dtype)]) if pad else b)
+        return y[..., : self.filters]

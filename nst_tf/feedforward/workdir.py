@@ -109,3 +109,22 @@ def float32_copy(model, build: Callable[[], object]):
         copy = build()
     copy.set_weights(model.get_weights())
     return copy
+
+
+def restore_per_style(workdir) -> tuple:
+    """(float32 Keras model with the latest checkpoint's weights, architecture, checkpoint path) of a
+    per-style workdir."""
+    import tensorflow as tf
+
+    from nst_tf import precision
+    from nst_tf.feedforward.johnson import PER_STYLE_ARCHS, build_transformer
+
+    workdir = Path(workdir)
+    name = arch(workdir)
+    if name not in PER_STYLE_ARCHS:
+        raise UserError(f"{workdir / ARCH_FILE} names an unknown network {name!r}; expected one of {PER_STYLE_ARCHS}")
+    latest = latest_checkpoint(workdir)
+    with precision.policy_scope("float32"):
+        model = build_transformer(name)
+    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    return model, name, latest
