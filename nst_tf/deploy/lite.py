@@ -170,12 +170,23 @@ def percentile_ranges(calibrated: bytes, samples, percentile: float = RANGE_PERC
 
 @contextlib.contextmanager
 def _quiet():
-    """The quantisation debugger prints calibration chatter and warns that ``tf.lite.Interpreter``
-    is deprecated (it uses it inside); keep the command's output readable."""
+    """The quantisation debugger prints calibration chatter (from Python, and from C++ straight to
+    file descriptor 2: ``fully_quantize: 0, ...``, XNNPACK's delegate notice) and warns that
+    ``tf.lite.Interpreter`` is deprecated (it uses it inside); keep the command's output readable.
+    Errors still arrive as Python exceptions; ``NST_TF_VERBOSE_TF=1`` keeps the C++ lines."""
     import warnings
 
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")
+        if not os.environ.get("NST_TF_VERBOSE_TF"):
+            sys.stderr.flush()
+            saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            stack.callback(os.close, devnull)
+            stack.callback(os.close, saved)
+            stack.callback(os.dup2, saved, 2)
         yield
 
 
