@@ -14,8 +14,8 @@ the square of that factor, so the copy computes the same function (to float roun
 convs whose output goes nowhere but into a norm are changed.
 
 Measured on the tuning photos (chelsea, coffee_sky, coffee_night; the any-style network with
-starry_night at 256 px, int8 file against the float32 file): 36.5 / 26.2 / 25.3 dB -> 38.6 /
-26.7 / 25.6 dB (benchmarks/RESULTS.md). Cross-layer scaling of the contracting convs (followed by
+starry_night at 256 px, int8 file against the float32 file): 36.5 / 26.2 / 25.3 dB -> 38.5 /
+26.7 / 25.8 dB (benchmarks/RESULTS.md). Cross-layer scaling of the contracting convs (followed by
 ReLU, not a norm) was tried beside it and not kept: 37.1-37.2 / 25.8-26.0 / 26.2 dB.
 """
 
