@@ -39,7 +39,15 @@ def test_every_preset_is_tested():
     }
 
 
-@pytest.mark.parametrize("preset", [p for p in PRESETS if p not in ("fast_coco.flags", "distill.flags")])
+@pytest.mark.parametrize(
+    "preset",
+    [
+        # gatys.flags (13 s) runs in the slow suite, keeping the default run within 8 minutes
+        pytest.param(p, marks=pytest.mark.slow) if p == "gatys.flags" else p
+        for p in PRESETS
+        if p not in ("fast_coco.flags", "distill.flags")
+    ],
+)
 def test_stylize_preset_runs(preset, vgg19_weights, content_path, style_path, tmp_path):
     text = (Path(ROOT) / "flags" / preset).read_text()
     weights = [] if "--weights=hed" in text else [f"--weights={vgg19_weights}"]

@@ -112,6 +112,7 @@ def test_two_workers_train_what_one_worker_trains_and_resume_exactly(tmp_path, p
     ) == ["ckpt-2.index", "ckpt-3.index", "ckpt-4.index"]
 
 
+@pytest.mark.slow  # three training processes (10 s): in the slow suite, keeping the default run within 8 minutes
 def test_strategy_mistakes_are_one_line(tmp_path, photo_dir, style_path):
     base = [
         f"--style={style_path}",
