@@ -24,6 +24,8 @@ from nst_tf.errors import UserError
 #: the default ``temporal_denoise`` of nst-apply and nst-web's video jobs (tuned on the chelsea and
 #: astronaut clips of benchmarks/video_cameras.py; rocket and grace_hopper held out)
 DEFAULT_DENOISE = 0.7
+#: the default ``temporal_blend`` of nst-apply and nst-web's video jobs
+DEFAULT_BLEND = 0.5
 #: ``temporal_hold``'s default (benchmarks/RESULTS.md, issue #34)
 DEFAULT_HOLD = True
 
@@ -100,7 +102,7 @@ class ApplyConfig:
         "a zoom or turn on a canvas where the scene keeps one geometry.",
     )
     temporal_blend: float = option(
-        0.5,
+        DEFAULT_BLEND,
         "Videos and animations: how much of the previous output, warped along the "
         "optical flow, is kept where the motion is reliable (0 = independent "
         "frames, which flicker; below 1).",

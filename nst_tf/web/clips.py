@@ -54,7 +54,7 @@ def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, rep
     """Paint ``job.clip`` into ``dst`` (MP4, the input's rate and sound); ``report(done, total,
     latest painted frame)`` after each batch (it raises to cancel). Returns the last painted frame."""
     from nst_tf import video
-    from nst_tf.config.apply import DEFAULT_DENOISE, DEFAULT_HOLD
+    from nst_tf.config.apply import DEFAULT_BLEND, DEFAULT_DENOISE, DEFAULT_HOLD
     from nst_tf.video.grid import GridAligner, stylize_aligned
     from nst_tf.video.stream import stylize_clip
     from nst_tf.video.temporal import TemporalBlender
@@ -76,7 +76,7 @@ def paint_clip(job, dst: Path, stylizer, vector, multiple: int, postprocess, rep
             clip,
             out,
             paint,
-            TemporalBlender(0.5, denoise=DEFAULT_DENOISE, hold=DEFAULT_HOLD),
+            TemporalBlender(DEFAULT_BLEND, denoise=DEFAULT_DENOISE, hold=DEFAULT_HOLD),
             4,
             p.size,
             lambda done, total: report(done, total, last[0]),
